@@ -1,0 +1,263 @@
+//! The only code that makes syscalls: network namespaces, rtnetlink (links, addresses,
+//! routes) and sysctls. Everything above works with names and plain values; this layer turns
+//! them into kernel requests and turns errno into words.
+
+pub mod netns;
+pub mod op;
+pub mod rtnl;
+pub mod state;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
+
+pub use nix::errno::Errno;
+use rtnetlink::Handle;
+use thiserror::Error;
+
+pub use op::{Op, Route, HOST};
+pub use state::{LinkInfo, RouteInfo};
+
+/// A kernel request that failed: what was attempted (as the equivalent command) and why.
+#[derive(Debug, Error)]
+pub struct KernelError {
+    pub what: String,
+    pub errno: Option<Errno>,
+    pub reason: String,
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` failed: {}", self.what, self.reason)
+    }
+}
+
+impl KernelError {
+    pub fn new(what: impl fmt::Display, reason: impl Into<String>) -> Self {
+        KernelError {
+            what: what.to_string(),
+            errno: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn io(what: impl fmt::Display, e: std::io::Error) -> Self {
+        let errno = e.raw_os_error().map(Errno::from_raw);
+        KernelError {
+            what: what.to_string(),
+            errno,
+            reason: errno.map(describe).unwrap_or_else(|| e.to_string()),
+        }
+    }
+
+    fn rtnl(what: impl fmt::Display, e: rtnetlink::Error) -> Self {
+        let errno = rtnl::errno_of(&e);
+        KernelError {
+            what: what.to_string(),
+            errno,
+            reason: errno.map(describe).unwrap_or_else(|| e.to_string()),
+        }
+    }
+}
+
+/// errno in the words a network user expects.
+pub fn describe(e: Errno) -> String {
+    match e {
+        Errno::EEXIST => "it already exists".into(),
+        Errno::ENODEV => "no such device".into(),
+        Errno::ENETUNREACH => "network is unreachable".into(),
+        Errno::EADDRNOTAVAIL => "address not available (not assigned here)".into(),
+        Errno::EPERM | Errno::EACCES => "permission denied".into(),
+        Errno::EBUSY => "device or resource busy".into(),
+        Errno::ESRCH => "no such route or object".into(),
+        Errno::EINVAL => "invalid argument (the kernel refused the request)".into(),
+        other => other.desc().to_lowercase(),
+    }
+}
+
+struct Namespace {
+    fd: OwnedFd,
+    rtnl: RefCell<Option<(Handle, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        // The connection task owns the netlink socket, which pins the namespace.
+        if let Some((_, task)) = self.rtnl.get_mut().take() {
+            task.abort();
+        }
+    }
+}
+
+/// The namespaces of one lab, by name, and the means to talk to each.
+pub struct Kernel {
+    rt: tokio::runtime::Runtime,
+    namespaces: RefCell<HashMap<String, Rc<Namespace>>>,
+}
+
+pub type Result<T> = std::result::Result<T, KernelError>;
+
+impl Kernel {
+    /// Adopts the calling thread's network namespace as the lab host, `HOST`.
+    pub fn new(rt: tokio::runtime::Runtime) -> Result<Self> {
+        let host = netns::current().map_err(|e| KernelError::io("open host namespace", e))?;
+        let k = Kernel {
+            rt,
+            namespaces: RefCell::new(HashMap::new()),
+        };
+        k.insert(HOST, host);
+        Ok(k)
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    fn insert(&self, name: &str, fd: OwnedFd) {
+        self.namespaces.borrow_mut().insert(
+            name.to_string(),
+            Rc::new(Namespace {
+                fd,
+                rtnl: RefCell::new(None),
+            }),
+        );
+    }
+
+    fn ns(&self, name: &str) -> Result<Rc<Namespace>> {
+        self.namespaces
+            .borrow()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| KernelError::new(format!("use namespace {name}"), "no such namespace"))
+    }
+
+    pub fn has_ns(&self, name: &str) -> bool {
+        self.namespaces.borrow().contains_key(name)
+    }
+
+    /// Runs `f` with the descriptor of namespace `name` (to open sockets inside it).
+    pub fn with_fd<T>(&self, name: &str, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Result<T> {
+        let ns = self.ns(name)?;
+        Ok(f(ns.fd.as_fd()))
+    }
+
+    fn handle(&self, name: &str) -> Result<Handle> {
+        let ns = self.ns(name)?;
+        if let Some((h, _)) = ns.rtnl.borrow().as_ref() {
+            return Ok(h.clone());
+        }
+        let (h, task) = rtnl::connect(ns.fd.as_fd(), self.rt.handle())
+            .map_err(|e| KernelError::io(format!("open netlink socket in {name}"), e))?;
+        *ns.rtnl.borrow_mut() = Some((h.clone(), task));
+        Ok(h)
+    }
+
+    async fn index(h: &Handle, op: &Op, dev: &str) -> Result<u32> {
+        match rtnl::link_index(h, dev).await {
+            Ok(Some(i)) => Ok(i),
+            Ok(None) => Err(KernelError {
+                what: op.to_string(),
+                errno: Some(Errno::ENODEV),
+                reason: format!("no device named \"{dev}\" in {}", op.ns()),
+            }),
+            Err(e) => Err(KernelError::rtnl(op, e)),
+        }
+    }
+
+    /// Applies one operation.
+    pub fn apply(&self, op: &Op) -> Result<()> {
+        match op {
+            Op::AddNetns { ns } => {
+                let fd = netns::create().map_err(|e| KernelError::io(op, e))?;
+                self.insert(ns, fd);
+                Ok(())
+            }
+            Op::DelNetns { ns } => {
+                self.namespaces.borrow_mut().remove(ns);
+                Ok(())
+            }
+            Op::Sysctl { ns, key, value } => self
+                .with_fd(ns, |fd| netns::write_sysctl(fd, key, value))?
+                .map_err(|e| KernelError::io(op, e)),
+            _ => {
+                let h = self.handle(op.ns())?;
+                self.rt.block_on(self.apply_rtnl(&h, op))
+            }
+        }
+    }
+
+    async fn apply_rtnl(&self, h: &Handle, op: &Op) -> Result<()> {
+        let res = match op {
+            Op::AddVeth {
+                name,
+                peer,
+                peer_ns,
+                ns,
+            } => {
+                let peer_ns = match peer_ns {
+                    Some(p) if p != ns => Some(self.ns(p)?),
+                    _ => None,
+                };
+                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd)).await
+            }
+            Op::AddBridge { name, .. } => rtnl::add_bridge(h, name).await,
+            Op::DelLink { dev, .. } => rtnl::del_link(h, Self::index(h, op, dev).await?).await,
+            Op::MoveLink { dev, to, .. } => {
+                let to = self.ns(to)?;
+                rtnl::move_link(h, Self::index(h, op, dev).await?, &to.fd).await
+            }
+            Op::SetUp { dev, up, .. } => rtnl::set_up(h, Self::index(h, op, dev).await?, *up).await,
+            Op::SetMaster { dev, master, .. } => {
+                let m = match master {
+                    Some(m) => Some(Self::index(h, op, m).await?),
+                    None => None,
+                };
+                rtnl::set_master(h, Self::index(h, op, dev).await?, m).await
+            }
+            Op::AddAddr { dev, addr, brd, .. } => {
+                rtnl::add_addr(h, Self::index(h, op, dev).await?, *addr, *brd).await
+            }
+            Op::DelAddr { dev, addr, .. } => {
+                rtnl::del_addr(h, Self::index(h, op, dev).await?, *addr).await
+            }
+            Op::AddRoute { route, .. } | Op::DelRoute { route, .. } => {
+                let oif = match &route.dev {
+                    Some(d) => Some(Self::index(h, op, d).await?),
+                    None => None,
+                };
+                let msg = rtnl::route_message(route, oif);
+                if matches!(op, Op::AddRoute { .. }) {
+                    rtnl::add_route(h, msg).await
+                } else {
+                    rtnl::del_route(h, msg).await
+                }
+            }
+            Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } => Ok(()),
+        };
+        res.map_err(|e| KernelError::rtnl(op, e))
+    }
+
+    /// Every link of namespace `ns`, with addresses.
+    pub fn links(&self, ns: &str) -> Result<Vec<LinkInfo>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::dump_links(&h))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} addr show"), e))
+    }
+
+    /// The main routing table of namespace `ns`.
+    pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
+        let h = self.handle(ns)?;
+        let links = self.links(ns)?;
+        self.rt
+            .block_on(rtnl::dump_routes(&h, &links))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} route show"), e))
+    }
+
+    pub fn read_sysctl(&self, ns: &str, key: &str) -> Result<String> {
+        self.with_fd(ns, |fd| netns::read_sysctl(fd, key))?
+            .map_err(|e| KernelError::io(format!("sysctl {key}"), e))
+    }
+}

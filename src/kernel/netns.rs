@@ -1,0 +1,68 @@
+//! Network namespaces held by file descriptors, and running code inside them.
+//!
+//! `setns(2)` and `unshare(2)` change only the calling thread, so every excursion into a
+//! namespace happens on a short-lived thread of its own: the thread that called us, and the
+//! tokio workers, never change namespace. A socket keeps the namespace it was created in, so
+//! the usual pattern is "create the socket inside, use it from anywhere".
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::thread;
+
+use nix::sched::{setns, unshare, CloneFlags};
+
+/// `/proc/self` is the main thread; a thread that moved must look at itself.
+const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
+
+/// The network namespace of the calling thread, as a file descriptor that keeps it alive.
+pub fn current() -> io::Result<OwnedFd> {
+    Ok(File::open(THREAD_NETNS)?.into())
+}
+
+/// Creates a new, empty network namespace (only `lo`, DOWN) and returns a descriptor for it.
+pub fn create() -> io::Result<OwnedFd> {
+    on_own_thread(|| {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        current()
+    })
+}
+
+/// Runs `f` on a fresh thread that has entered the namespace `ns`.
+pub fn run_in<T, F>(ns: BorrowedFd<'_>, f: F) -> io::Result<T>
+where
+    T: Send,
+    F: FnOnce() -> io::Result<T> + Send,
+{
+    on_own_thread(move || {
+        setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        f()
+    })
+}
+
+fn on_own_thread<T, F>(f: F) -> io::Result<T>
+where
+    T: Send,
+    F: FnOnce() -> io::Result<T> + Send,
+{
+    thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("namespace worker thread panicked")))
+    })
+}
+
+/// Writes a sysctl of the namespace `ns` (`/proc/sys/net` shows the reading thread's
+/// namespace, so the write happens from inside it).
+pub fn write_sysctl(ns: BorrowedFd<'_>, key: &str, value: &str) -> io::Result<()> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    run_in(ns, move || std::fs::write(&path, value))
+}
+
+/// Reads a sysctl of the namespace `ns`.
+pub fn read_sysctl(ns: BorrowedFd<'_>, key: &str) -> io::Result<String> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    run_in(ns, move || {
+        Ok(std::fs::read_to_string(&path)?.trim().to_string())
+    })
+}

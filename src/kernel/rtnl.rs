@@ -1,0 +1,398 @@
+//! rtnetlink traffic of one namespace: requests for each [`Op`](super::Op), and dumps
+//! turned into the plain snapshots of [`super::state`].
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+
+use futures::TryStreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo as NlLinkInfo, LinkLayerType,
+    LinkMessage, State,
+};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use rtnetlink::{
+    AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    RouteMessageBuilder,
+};
+
+use super::op::Route;
+use super::state::{AddrInfo, LinkInfo, RouteInfo};
+use super::Errno;
+
+/// Opens a NETLINK_ROUTE socket inside `ns` and starts its connection on `rt`.
+pub fn connect(
+    ns: BorrowedFd<'_>,
+    rt: &tokio::runtime::Handle,
+) -> std::io::Result<(Handle, tokio::task::JoinHandle<()>)> {
+    let sock: OwnedFd = super::netns::run_in(ns, || {
+        let s = rtnetlink::sys::Socket::new(rtnetlink::sys::protocols::NETLINK_ROUTE)?;
+        // SAFETY: we own the descriptor we just created and hand it over whole.
+        Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.into_raw_fd()) })
+    })?;
+    let _entered = rt.enter();
+    // SAFETY: `sock` is a valid, owned netlink socket; TokioSocket takes ownership.
+    let tokio_sock = unsafe {
+        <rtnetlink::sys::TokioSocket as std::os::fd::FromRawFd>::from_raw_fd(sock.into_raw_fd())
+    };
+    let (conn, handle, _) = rtnetlink::from_socket(tokio_sock);
+    let task = rt.spawn(conn);
+    Ok((handle, task))
+}
+
+pub fn errno_of(e: &rtnetlink::Error) -> Option<Errno> {
+    match e {
+        rtnetlink::Error::NetlinkError(msg) => Some(Errno::from_raw(-msg.raw_code())),
+        _ => None,
+    }
+}
+
+pub type Result<T> = std::result::Result<T, rtnetlink::Error>;
+
+pub async fn link_index(h: &Handle, name: &str) -> Result<Option<u32>> {
+    let mut req = h.link().get().match_name(name.to_string()).execute();
+    match req.try_next().await {
+        Ok(Some(msg)) => Ok(Some(msg.header.index)),
+        Ok(None) => Ok(None),
+        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn add_veth(h: &Handle, name: &str, peer: &str, peer_ns: Option<&OwnedFd>) -> Result<()> {
+    let mut builder = LinkVeth::new(name, peer);
+    if let Some(fd) = peer_ns {
+        let peer_msg = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(peer.to_string())
+            .setns_by_fd(fd.as_raw_fd())
+            .build();
+        builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)));
+    }
+    h.link().add(builder.build()).execute().await
+}
+
+pub async fn add_bridge(h: &Handle, name: &str) -> Result<()> {
+    h.link().add(LinkBridge::new(name).build()).execute().await
+}
+
+pub async fn del_link(h: &Handle, index: u32) -> Result<()> {
+    h.link().del(index).execute().await
+}
+
+pub async fn move_link(h: &Handle, index: u32, to: &OwnedFd) -> Result<()> {
+    let msg = LinkUnspec::new_with_index(index)
+        .setns_by_fd(to.as_raw_fd())
+        .build();
+    h.link().set(msg).execute().await
+}
+
+pub async fn set_up(h: &Handle, index: u32, up: bool) -> Result<()> {
+    let b = LinkUnspec::new_with_index(index);
+    let msg = if up { b.up() } else { b.down() }.build();
+    h.link().set(msg).execute().await
+}
+
+pub async fn set_master(h: &Handle, index: u32, master: Option<u32>) -> Result<()> {
+    let b = LinkUnspec::new_with_index(index);
+    let msg = match master {
+        Some(m) => b.controller(m),
+        None => b.nocontroller(),
+    }
+    .build();
+    h.link().set(msg).execute().await
+}
+
+pub async fn add_addr(h: &Handle, index: u32, addr: IpNet, brd: bool) -> Result<()> {
+    let mut req = h.address().add(index, addr.addr(), addr.prefix_len());
+    if !brd {
+        // rtnetlink always sets IFA_BROADCAST for IPv4; `ip addr add` without `brd` does not.
+        req.message_mut()
+            .attributes
+            .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+    }
+    req.execute().await
+}
+
+pub async fn del_addr(h: &Handle, index: u32, addr: IpNet) -> Result<()> {
+    let msg = match addr.addr() {
+        IpAddr::V4(a) => AddressMessageBuilder::<Ipv4Addr>::new()
+            .index(index)
+            .address(a, addr.prefix_len())
+            .build(),
+        IpAddr::V6(a) => AddressMessageBuilder::<Ipv6Addr>::new()
+            .index(index)
+            .address(a, addr.prefix_len())
+            .build(),
+    };
+    h.address().del(msg).execute().await
+}
+
+pub fn route_message(route: &Route, oif: Option<u32>) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<IpAddr>::new();
+    let v6 = route.is_ipv6();
+    if let Some(dst) = route.dst {
+        b = match b.destination_prefix(dst.network(), dst.prefix_len()) {
+            Ok(b) => b,
+            Err(_) => unreachable!("prefix lengths come from a parsed IpNet"),
+        };
+    }
+    let mut msg = b.build();
+    msg.header.address_family = if v6 {
+        netlink_packet_route::AddressFamily::Inet6
+    } else {
+        netlink_packet_route::AddressFamily::Inet
+    };
+    if let Some(via) = route.via {
+        msg.attributes.push(RouteAttribute::Gateway(match via {
+            IpAddr::V4(a) => RouteAddress::Inet(a),
+            IpAddr::V6(a) => RouteAddress::Inet6(a),
+        }));
+    } else if oif.is_some() && route.dst.is_some() {
+        // `ip route add 10.0.0.0/8 dev eth0` installs a link-scope route.
+        msg.header.scope = netlink_packet_route::route::RouteScope::Link;
+    }
+    if let Some(oif) = oif {
+        msg.attributes.push(RouteAttribute::Oif(oif));
+    }
+    msg
+}
+
+pub async fn add_route(h: &Handle, msg: RouteMessage) -> Result<()> {
+    h.route().add(msg).execute().await
+}
+
+pub async fn del_route(h: &Handle, msg: RouteMessage) -> Result<()> {
+    h.route().del(msg).execute().await
+}
+
+/// Every link of the namespace with its addresses, in ifindex order.
+pub async fn dump_links(h: &Handle) -> Result<Vec<LinkInfo>> {
+    let msgs: Vec<LinkMessage> = h.link().get().execute().try_collect().await?;
+    let mut links: Vec<LinkInfo> = msgs.iter().map(link_info).collect();
+    links.sort_by_key(|l| l.ifindex);
+    let names: Vec<(u32, String)> = links.iter().map(|l| (l.ifindex, l.name.clone())).collect();
+    for l in &mut links {
+        if let Some(m) = l.master_ifindex {
+            l.master = names.iter().find(|(i, _)| *i == m).map(|(_, n)| n.clone());
+        }
+    }
+    let addrs: Vec<AddressMessage> = h.address().get().execute().try_collect().await?;
+    for a in &addrs {
+        if let Some(link) = links.iter_mut().find(|l| l.ifindex == a.header.index) {
+            if let Some(info) = addr_info(a) {
+                link.addrs.push(info);
+            }
+        }
+    }
+    // `ip addr` lists IPv4 before IPv6 on each link.
+    for l in &mut links {
+        l.addrs.sort_by_key(|a| a.addr.is_ipv6());
+    }
+    Ok(links)
+}
+
+fn link_info(m: &LinkMessage) -> LinkInfo {
+    let mut info = LinkInfo {
+        ifindex: m.header.index,
+        name: String::new(),
+        peer_ifindex: None,
+        link_netnsid: None,
+        flags: m.header.flags.bits(),
+        mtu: 0,
+        qdisc: String::new(),
+        operstate: "UNKNOWN".into(),
+        mac: String::new(),
+        broadcast: String::new(),
+        link_type: link_type_name(m.header.link_layer_type),
+        kind: String::new(),
+        master_ifindex: None,
+        master: None,
+        group: 0,
+        txqlen: 0,
+        addrs: Vec::new(),
+    };
+    for attr in &m.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => info.name = n.clone(),
+            LinkAttribute::Link(i) if *i != m.header.index && *i != 0 => {
+                info.peer_ifindex = Some(*i)
+            }
+            LinkAttribute::LinkNetNsId(id) => info.link_netnsid = Some(*id),
+            LinkAttribute::Mtu(v) => info.mtu = *v,
+            LinkAttribute::Qdisc(q) => info.qdisc = q.clone(),
+            LinkAttribute::OperState(s) => info.operstate = state_name(*s),
+            LinkAttribute::Address(a) => info.mac = mac(a),
+            LinkAttribute::Broadcast(a) => info.broadcast = mac(a),
+            LinkAttribute::Controller(i) => info.master_ifindex = Some(*i),
+            LinkAttribute::Group(g) => info.group = *g,
+            LinkAttribute::TxQueueLen(q) => info.txqlen = *q,
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    if let NlLinkInfo::Kind(k) = i {
+                        info.kind = kind_name(k);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+fn kind_name(k: &InfoKind) -> String {
+    k.to_string()
+}
+
+fn link_type_name(t: LinkLayerType) -> String {
+    match t {
+        LinkLayerType::Ether => "ether".into(),
+        LinkLayerType::Loopback => "loopback".into(),
+        LinkLayerType::None => "none".into(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+fn state_name(s: State) -> String {
+    match s {
+        State::Unknown => "UNKNOWN".into(),
+        State::NotPresent => "NOTPRESENT".into(),
+        State::Down => "DOWN".into(),
+        State::LowerLayerDown => "LOWERLAYERDOWN".into(),
+        State::Testing => "TESTING".into(),
+        State::Dormant => "DORMANT".into(),
+        State::Up => "UP".into(),
+        State::Other(n) => format!("STATE{n}"),
+        _ => "UNKNOWN".into(),
+    }
+}
+
+fn mac(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn addr_info(a: &AddressMessage) -> Option<AddrInfo> {
+    let mut address = None;
+    let mut local = None;
+    let mut broadcast = None;
+    let mut label = None;
+    let mut flags = AddressFlags::from_bits_truncate(u32::from(a.header.flags.bits()));
+    let mut lifetimes = None;
+    for attr in &a.attributes {
+        match attr {
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Broadcast(b) => broadcast = Some(IpAddr::V4(*b)),
+            AddressAttribute::Label(l) => label = Some(l.clone()),
+            AddressAttribute::Flags(f) => flags = *f,
+            AddressAttribute::CacheInfo(c) => lifetimes = Some((c.ifa_valid, c.ifa_preferred)),
+            _ => {}
+        }
+    }
+    let addr = local.or(address)?;
+    let mut flag_names = Vec::new();
+    if !flags.contains(AddressFlags::Permanent) {
+        flag_names.push("dynamic".to_string());
+    }
+    for (f, name) in [
+        (AddressFlags::Nodad, "nodad"),
+        (AddressFlags::Tentative, "tentative"),
+        (AddressFlags::Dadfailed, "dadfailed"),
+        (AddressFlags::Noprefixroute, "noprefixroute"),
+    ] {
+        if flags.contains(f) {
+            flag_names.push(name.to_string());
+        }
+    }
+    let forever = |v: u32| if v == u32::MAX { None } else { Some(v) };
+    let (valid, preferred) = lifetimes.unwrap_or((u32::MAX, u32::MAX));
+    Some(AddrInfo {
+        addr,
+        prefix: a.header.prefix_len,
+        broadcast,
+        scope: scope_name(a.header.scope),
+        flags: flag_names,
+        label,
+        valid_lft: forever(valid),
+        preferred_lft: forever(preferred),
+    })
+}
+
+fn scope_name(s: AddressScope) -> String {
+    match s {
+        AddressScope::Universe => "global".into(),
+        AddressScope::Site => "site".into(),
+        AddressScope::Link => "link".into(),
+        AddressScope::Host => "host".into(),
+        AddressScope::Nowhere => "nowhere".into(),
+        AddressScope::Other(n) => n.to_string(),
+        _ => "global".into(),
+    }
+}
+
+/// The main routing table, IPv4 then IPv6, as `ip route` / `ip -6 route` list it.
+pub async fn dump_routes(h: &Handle, links: &[LinkInfo]) -> Result<Vec<RouteInfo>> {
+    let mut out = Vec::new();
+    for v6 in [false, true] {
+        let query = if v6 {
+            RouteMessageBuilder::<Ipv6Addr>::new().build()
+        } else {
+            RouteMessageBuilder::<Ipv4Addr>::new().build()
+        };
+        let msgs: Vec<RouteMessage> = h.route().get(query).execute().try_collect().await?;
+        for m in msgs {
+            if m.header.table != RouteHeader::RT_TABLE_MAIN {
+                continue;
+            }
+            if let Some(r) = route_info(&m, links, v6) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> Option<RouteInfo> {
+    let ip = |a: &RouteAddress| match a {
+        RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    };
+    let mut r = RouteInfo {
+        dst: None,
+        via: None,
+        dev: None,
+        proto: m.header.protocol.to_string(),
+        scope: match m.header.scope {
+            netlink_packet_route::route::RouteScope::Universe => "global".into(),
+            other => other.to_string(),
+        },
+        src: None,
+        metric: None,
+        ipv6: v6,
+    };
+    for attr in &m.attributes {
+        match attr {
+            RouteAttribute::Destination(a) => {
+                r.dst = ip(a).map(|a| (a, m.header.destination_prefix_length))
+            }
+            RouteAttribute::Gateway(a) => r.via = ip(a),
+            RouteAttribute::PrefSource(a) => r.src = ip(a),
+            RouteAttribute::Oif(i) => {
+                r.dev = links
+                    .iter()
+                    .find(|l| l.ifindex == *i)
+                    .map(|l| l.name.clone())
+            }
+            RouteAttribute::Priority(p) => r.metric = Some(*p),
+            _ => {}
+        }
+    }
+    // Multicast and local-table noise aside, a v6 route with no destination and prefix 0 is
+    // the default route; keep it.
+    Some(r)
+}

@@ -1,0 +1,457 @@
+//! One lab: the simulated host and every namespace and interface in it.
+//!
+//! The lab checks each request against what exists (so a refused request changes nothing
+//! and says why in words), turns it into kernel [`Op`]s, prints them under `--trace`, and
+//! applies them. It is the only owner of kernel objects; dropping it (or the process dying)
+//! releases them all.
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use colored::Colorize;
+use thiserror::Error;
+
+use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
+use crate::model::{addr, names};
+use crate::probe::ping::{self, PingOptions, PingReport};
+
+#[derive(Debug, Error)]
+pub enum LabError {
+    #[error("network namespace \"{0}\" already exists")]
+    NetnsExists(String),
+    #[error("network namespace \"{name}\" does not exist{known}")]
+    NoSuchNetns { name: String, known: String },
+    #[error("invalid name: {0}")]
+    InvalidName(String),
+    #[error("no device \"{dev}\" in {ns} (it has: {has})")]
+    NoSuchDevice {
+        ns: String,
+        dev: String,
+        has: String,
+    },
+    #[error("device \"{dev}\" already exists in {ns}")]
+    DeviceExists { ns: String, dev: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+pub type Result<T> = std::result::Result<T, LabError>;
+
+pub struct LabOptions {
+    /// Print every kernel operation as the equivalent `ip` command.
+    pub trace: bool,
+}
+
+pub struct Lab {
+    kernel: Kernel,
+    trace: bool,
+    /// User namespaces in creation order (`ip netns list` order is newest first).
+    netns: RefCell<Vec<String>>,
+}
+
+/// How a namespace is named in messages.
+pub fn describe_ns(ns: &str) -> String {
+    if ns == HOST {
+        "the host".to_string()
+    } else {
+        format!("netns \"{ns}\"")
+    }
+}
+
+impl Lab {
+    /// Builds a lab whose host is the calling thread's (already private) network namespace.
+    pub fn new(opts: LabOptions) -> Result<Lab> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("netsh-io")
+            .build()
+            .map_err(|e| LabError::Invalid(format!("cannot start the I/O runtime: {e}")))?;
+        let lab = Lab {
+            kernel: Kernel::new(rt)?,
+            trace: opts.trace,
+            netns: RefCell::new(Vec::new()),
+        };
+        // A real host has its loopback up.
+        lab.set_up(HOST, "lo", true)?;
+        Ok(lab)
+    }
+
+    pub fn trace(&self) -> bool {
+        self.trace
+    }
+
+    fn apply(&self, op: Op) -> Result<()> {
+        if self.trace {
+            eprintln!("{}", format!("+ {op}").cyan());
+        }
+        self.kernel.apply(&op)?;
+        Ok(())
+    }
+
+    /// Resolves a namespace name, with a helpful error listing the known ones.
+    pub fn check_ns(&self, ns: &str) -> Result<()> {
+        if self.kernel.has_ns(ns) {
+            return Ok(());
+        }
+        let known = self.netns.borrow();
+        let known = if known.is_empty() {
+            " (the lab has no namespaces yet; create one with netns(name))".to_string()
+        } else {
+            format!(" (known: host, {})", known.join(", "))
+        };
+        Err(LabError::NoSuchNetns {
+            name: ns.to_string(),
+            known,
+        })
+    }
+
+    pub fn has_ns(&self, ns: &str) -> bool {
+        self.kernel.has_ns(ns)
+    }
+
+    /// `ip netns add`.
+    pub fn add_netns(&self, name: &str) -> Result<()> {
+        names::check_netns_name(name).map_err(LabError::InvalidName)?;
+        if self.kernel.has_ns(name) {
+            return Err(LabError::NetnsExists(name.to_string()));
+        }
+        self.apply(Op::AddNetns {
+            ns: name.to_string(),
+        })?;
+        self.netns.borrow_mut().push(name.to_string());
+        Ok(())
+    }
+
+    /// `ip netns del`: the namespace and every interface in it disappear.
+    pub fn del_netns(&self, name: &str) -> Result<()> {
+        if name == HOST {
+            return Err(LabError::Invalid("the lab's host cannot be deleted".into()));
+        }
+        self.check_ns(name)?;
+        self.apply(Op::DelNetns {
+            ns: name.to_string(),
+        })?;
+        self.netns.borrow_mut().retain(|n| n != name);
+        Ok(())
+    }
+
+    /// The user's namespaces, like `ip netns list` (newest first).
+    pub fn namespaces(&self) -> Vec<String> {
+        self.netns.borrow().iter().rev().cloned().collect()
+    }
+
+    pub fn links(&self, ns: &str) -> Result<Vec<LinkInfo>> {
+        self.check_ns(ns)?;
+        Ok(self.kernel.links(ns)?)
+    }
+
+    pub fn link(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
+        let links = self.links(ns)?;
+        match LinkInfo::find(&links, dev) {
+            Some(l) => Ok(l.clone()),
+            None => Err(no_such_device(ns, dev, &links)),
+        }
+    }
+
+    pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
+        self.check_ns(ns)?;
+        Ok(self.kernel.routes(ns)?)
+    }
+
+    /// Fails unless `dev` exists in `ns`.
+    fn need_dev(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
+        self.link(ns, dev)
+    }
+
+    fn need_free_name(&self, ns: &str, dev: &str) -> Result<()> {
+        names::check_ifname(dev).map_err(LabError::InvalidName)?;
+        if LinkInfo::find(&self.links(ns)?, dev).is_some() {
+            return Err(LabError::DeviceExists {
+                ns: describe_ns(ns),
+                dev: dev.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `ip link add NAME type veth peer name PEER [netns PEER_NS]`, issued in `ns`.
+    pub fn add_veth(&self, ns: &str, name: &str, peer_ns: &str, peer: &str) -> Result<()> {
+        self.check_ns(ns)?;
+        self.check_ns(peer_ns)?;
+        if name == peer && ns == peer_ns {
+            return Err(LabError::Invalid(format!(
+                "a veth pair needs two different names, got \"{name}\" twice"
+            )));
+        }
+        self.need_free_name(ns, name)?;
+        self.need_free_name(peer_ns, peer)?;
+        self.apply(Op::AddVeth {
+            ns: ns.to_string(),
+            name: name.to_string(),
+            peer: peer.to_string(),
+            peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
+        })
+    }
+
+    /// `ip link add NAME type bridge`.
+    pub fn add_bridge(&self, ns: &str, name: &str) -> Result<()> {
+        self.check_ns(ns)?;
+        self.need_free_name(ns, name)?;
+        self.apply(Op::AddBridge {
+            ns: ns.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn del_link(&self, ns: &str, dev: &str) -> Result<()> {
+        self.need_dev(ns, dev)?;
+        self.apply(Op::DelLink {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+        })
+    }
+
+    /// `ip link set DEV netns TO`. The kernel drops the link's addresses on the way.
+    pub fn move_link(&self, ns: &str, dev: &str, to: &str) -> Result<()> {
+        self.need_dev(ns, dev)?;
+        self.check_ns(to)?;
+        if ns == to {
+            return Err(LabError::Invalid(format!(
+                "\"{dev}\" is already in {}",
+                describe_ns(ns)
+            )));
+        }
+        self.need_free_name(to, dev)?;
+        self.apply(Op::MoveLink {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            to: to.to_string(),
+        })
+    }
+
+    /// `ip link set dev DEV up|down`.
+    pub fn set_up(&self, ns: &str, dev: &str, up: bool) -> Result<()> {
+        self.need_dev(ns, dev)?;
+        self.apply(Op::SetUp {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            up,
+        })?;
+        if up {
+            self.settle(ns, dev)?;
+        }
+        Ok(())
+    }
+
+    /// The carrier flag changes at once, but the operational state (and IFF_RUNNING)
+    /// follows through the kernel's linkwatch work queue a moment later. Wait for it, so
+    /// that a script reading the state right after `up` sees what `ip` would show.
+    fn settle(&self, ns: &str, dev: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let link = self.need_dev(ns, dev)?;
+            let lagging =
+                link.has_carrier() && link.operstate != "UP" && link.operstate != "UNKNOWN";
+            if !lagging || Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// `ip link set dev DEV master BRIDGE` / `nomaster`.
+    pub fn set_master(&self, ns: &str, dev: &str, master: Option<&str>) -> Result<()> {
+        self.need_dev(ns, dev)?;
+        if let Some(m) = master {
+            let link = self.need_dev(ns, m)?;
+            if link.kind != "bridge" {
+                return Err(LabError::Invalid(format!(
+                    "\"{m}\" in {} is not a bridge (it is a {} device)",
+                    describe_ns(ns),
+                    if link.kind.is_empty() {
+                        "plain"
+                    } else {
+                        &link.kind
+                    }
+                )));
+            }
+        }
+        self.apply(Op::SetMaster {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            master: master.map(str::to_string),
+        })
+    }
+
+    /// `ip addr add CIDR dev DEV`.
+    pub fn add_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+        let net = addr::parse_cidr(cidr).map_err(LabError::Invalid)?;
+        let link = self.need_dev(ns, dev)?;
+        if link
+            .addrs
+            .iter()
+            .any(|a| a.addr == net.addr() && a.prefix == net.prefix_len())
+        {
+            return Err(LabError::Invalid(format!(
+                "address {net} is already on \"{dev}\" in {}",
+                describe_ns(ns)
+            )));
+        }
+        self.apply(Op::AddAddr {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            addr: net,
+            brd: false,
+        })
+    }
+
+    /// `ip addr del CIDR dev DEV`.
+    pub fn del_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+        let net = addr::parse_cidr(cidr).map_err(LabError::Invalid)?;
+        let link = self.need_dev(ns, dev)?;
+        if !link
+            .addrs
+            .iter()
+            .any(|a| a.addr == net.addr() && a.prefix == net.prefix_len())
+        {
+            return Err(LabError::Invalid(format!(
+                "address {net} is not on \"{dev}\" in {}",
+                describe_ns(ns)
+            )));
+        }
+        self.apply(Op::DelAddr {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            addr: net,
+        })
+    }
+
+    /// `ip route add DST [via GW] [dev DEV]`.
+    pub fn add_route(
+        &self,
+        ns: &str,
+        dst: &str,
+        via: Option<&str>,
+        dev: Option<&str>,
+    ) -> Result<()> {
+        let route = self.route(ns, dst, via, dev)?;
+        let op = Op::AddRoute {
+            ns: ns.to_string(),
+            route,
+        };
+        self.apply(op).map_err(|e| match e {
+            LabError::Kernel(k) if k.errno == Some(Errno::ENETUNREACH) => {
+                LabError::Invalid(format!(
+                    "cannot add route in {}: the gateway is not on a directly connected network \
+                 (give the interface an address in the gateway's subnet first)",
+                    describe_ns(ns)
+                ))
+            }
+            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => {
+                LabError::Invalid(format!("{} already has a route to {dst}", describe_ns(ns)))
+            }
+            other => other,
+        })
+    }
+
+    pub fn del_route(&self, ns: &str, dst: &str) -> Result<()> {
+        let route = self.route(ns, dst, None, None)?;
+        self.apply(Op::DelRoute {
+            ns: ns.to_string(),
+            route,
+        })
+        .map_err(|e| match e {
+            LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => {
+                LabError::Invalid(format!("{} has no route to {dst}", describe_ns(ns)))
+            }
+            other => other,
+        })
+    }
+
+    fn route(&self, ns: &str, dst: &str, via: Option<&str>, dev: Option<&str>) -> Result<Route> {
+        self.check_ns(ns)?;
+        let dst_net = addr::parse_route_dst(dst).map_err(LabError::Invalid)?;
+        let via = via
+            .map(addr::parse_ip)
+            .transpose()
+            .map_err(LabError::Invalid)?;
+        if let Some(d) = dev {
+            self.need_dev(ns, d)?;
+        }
+        if let (Some(d), Some(v)) = (dst_net, via) {
+            if d.addr().is_ipv4() != v.is_ipv4() {
+                return Err(LabError::Invalid(format!(
+                    "route {dst} via {v}: destination and gateway are of different IP families"
+                )));
+            }
+        }
+        Ok(Route {
+            dst: dst_net,
+            via,
+            dev: dev.map(str::to_string),
+            ipv6: dst.contains(':'),
+        })
+    }
+
+    /// Writes a sysctl inside `ns` (`sysctl -w key=value`).
+    pub fn sysctl(&self, ns: &str, key: &str, value: &str) -> Result<()> {
+        self.check_ns(ns)?;
+        self.apply(Op::Sysctl {
+            ns: ns.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+        })
+        .map_err(|e| match e {
+            LabError::Kernel(k) if k.errno == Some(Errno::ENOENT) => {
+                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
+            }
+            other => other,
+        })
+    }
+
+    pub fn read_sysctl(&self, ns: &str, key: &str) -> Result<String> {
+        self.check_ns(ns)?;
+        self.kernel.read_sysctl(ns, key).map_err(|k| {
+            if k.errno == Some(Errno::ENOENT) {
+                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
+            } else {
+                k.into()
+            }
+        })
+    }
+
+    /// Real ICMP echo requests from inside `ns` to `target`.
+    pub fn ping(&self, ns: &str, target: &str, opts: &PingOptions) -> Result<PingReport> {
+        self.check_ns(ns)?;
+        let ip: IpAddr = target
+            .trim()
+            .parse()
+            .map_err(|_| LabError::Invalid(format!("ping: bad address '{target}'")))?;
+        let report = self
+            .kernel
+            .with_fd(ns, |fd| ping::ping(fd, ip, opts))?
+            .map_err(|e| {
+                LabError::Invalid(format!(
+                    "ping from {}: cannot open an ICMP socket: {e}",
+                    describe_ns(ns)
+                ))
+            })?;
+        Ok(report)
+    }
+}
+
+fn no_such_device(ns: &str, dev: &str, links: &[LinkInfo]) -> LabError {
+    LabError::NoSuchDevice {
+        ns: describe_ns(ns),
+        dev: dev.to_string(),
+        has: links
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure rules, no I/O: what names and addresses netsh accepts, and why not.
+//! Unit-tested without privileges.
+
+pub mod addr;
+pub mod names;

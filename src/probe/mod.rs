@@ -1,0 +1,3 @@
+//! Real packets sent from inside namespaces.
+
+pub mod ping;

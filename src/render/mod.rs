@@ -1,0 +1,3 @@
+//! Everything people read: views of kernel state rendered like the real commands.
+
+pub mod ip;

@@ -1,0 +1,456 @@
+//! The interactive shell: read an entry (one line or a whole block), evaluate it in the
+//! session, print its value or its error, and keep the history across runs.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use colored::Colorize;
+use rhai::{Engine, LexError, ParseErrorType, Position};
+use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
+
+use crate::script::help::{self, BINDINGS};
+use crate::script::Session;
+
+const PROMPT: &str = "netsh> ";
+const MAX_HISTORY: usize = 1000;
+const KEYWORDS: &[&str] = &[
+    "let", "const", "fn", "if", "else", "for", "in", "while", "loop", "return", "import", "export",
+    "as", "true", "false", "print", "debug", "throw", "try", "catch", "break", "continue",
+];
+const COMMANDS: &[&str] = &[":help", ":quit"];
+
+/// Runs the REPL until `:quit` or Ctrl-D; returns the process exit code.
+pub fn run(session: &mut Session) -> u8 {
+    let names = Rc::new(RefCell::new(Vec::new()));
+    let parser = Rc::new(Engine::new_raw());
+    let mut editor = match editor(ReplHelper {
+        parser: Rc::clone(&parser),
+        names: Rc::clone(&names),
+    }) {
+        Ok(editor) => editor,
+        Err(e) => {
+            eprintln!(
+                "{} cannot start the line editor: {e}",
+                "error:".red().bold()
+            );
+            return 1;
+        }
+    };
+    let history = history_file(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"));
+    if let Some(path) = &history {
+        load_history(&mut editor, path);
+    }
+    println!(
+        "netsh {} — a network lab in your shell. Type :help for the bindings, Ctrl-D to leave.",
+        env!("CARGO_PKG_VERSION")
+    );
+    refresh_names(&names, session);
+
+    let code = repl_loop(&mut editor, session, &parser, &names);
+    if let Some(path) = &history {
+        save_history(&mut editor, path);
+    }
+    code
+}
+
+fn repl_loop(
+    editor: &mut Editor<ReplHelper, DefaultHistory>,
+    session: &mut Session,
+    parser: &Engine,
+    names: &RefCell<Vec<String>>,
+) -> u8 {
+    let prompt = (PROMPT, PROMPT.green().bold().to_string());
+    let mut entries = 0;
+    loop {
+        let input = match editor.readline(&prompt) {
+            Ok(input) => input,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => return 0,
+            Err(e) => {
+                eprintln!("{} cannot read the terminal: {e}", "error:".red().bold());
+                return 1;
+            }
+        };
+        if input.trim().is_empty() {
+            continue;
+        }
+        if let Err(e) = editor.add_history_entry(input.as_str()) {
+            eprintln!(
+                "{} cannot add to the history: {e}",
+                "warning:".yellow().bold()
+            );
+        }
+        match Command::parse(&input) {
+            Some(Command::Quit) => return 0,
+            Some(Command::Help) => print!("{}", help::text()),
+            Some(Command::Unknown(cmd)) => eprintln!("unknown command {cmd} (try :help)"),
+            None => {
+                entries += 1;
+                evaluate(session, parser, entries, &input);
+                refresh_names(names, session);
+            }
+        }
+    }
+}
+
+fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) {
+    let source = join_continuations(parser, input);
+    match session.eval(&format!("<repl:{entry}>"), &source) {
+        Ok(value) if value.is_unit() => {}
+        // Rhai's Display prints a string as-is (no quotes) and any other value readably.
+        Ok(value) => println!("{value}"),
+        Err(failure) => eprint!("{}", failure.rendered),
+    }
+}
+
+fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {
+    *names.borrow_mut() = session
+        .variables()
+        .into_iter()
+        .chain(session.functions())
+        .collect();
+}
+
+enum Command<'a> {
+    Help,
+    Quit,
+    Unknown(&'a str),
+}
+
+impl<'a> Command<'a> {
+    /// `None` when the input is script, not a `:command`.
+    fn parse(input: &'a str) -> Option<Command<'a>> {
+        let word = input.split_whitespace().next()?;
+        if !word.starts_with(':') {
+            return None;
+        }
+        Some(match word {
+            ":help" => Command::Help,
+            ":quit" | ":q" | ":exit" => Command::Quit,
+            _ => Command::Unknown(word),
+        })
+    }
+}
+
+// ---- line editor ----------------------------------------------------------------------------
+
+#[derive(Helper, Highlighter, Hinter)]
+struct ReplHelper {
+    /// A bare engine: parsing needs none of the session's functions, and the session itself
+    /// is borrowed mutably by the loop while the editor runs.
+    parser: Rc<Engine>,
+    /// The session's variables and functions, refreshed after every entry.
+    names: Rc<RefCell<Vec<String>>>,
+}
+
+impl Validator for ReplHelper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        Ok(if is_incomplete(&self.parser, ctx.input()) {
+            ValidationResult::Incomplete
+        } else {
+            ValidationResult::Valid(None)
+        })
+    }
+}
+
+impl Completer for ReplHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = &line[..pos];
+        if let Some(start) = command_start(before) {
+            return Ok((start, matching(COMMANDS.iter().copied(), &before[start..])));
+        }
+        let (start, prefix) = ident_prefix(line, pos);
+        if prefix.is_empty() {
+            return Ok((pos, Vec::new()));
+        }
+        let names = self.names.borrow();
+        let words = BINDINGS
+            .iter()
+            .map(|b| b.name)
+            .chain(KEYWORDS.iter().copied())
+            .chain(names.iter().map(String::as_str));
+        Ok((start, matching(words, prefix)))
+    }
+}
+
+fn editor(helper: ReplHelper) -> rustyline::Result<Editor<ReplHelper, DefaultHistory>> {
+    let config = Config::builder()
+        .max_history_size(MAX_HISTORY)?
+        .auto_add_history(false)
+        .completion_type(CompletionType::List)
+        .build();
+    let mut editor = Editor::with_config(config)?;
+    editor.set_helper(Some(helper));
+    Ok(editor)
+}
+
+// ---- completion -----------------------------------------------------------------------------
+
+/// The identifier that ends at `pos` in `line`, and the byte index where it starts.
+fn ident_prefix(line: &str, pos: usize) -> (usize, &str) {
+    let before = &line[..pos];
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphanumeric() || c == '_')
+        .last()
+        .map_or(pos, |(i, _)| i);
+    (start, &before[start..])
+}
+
+/// Where a `:command` being typed starts, if the line so far is one.
+fn command_start(before: &str) -> Option<usize> {
+    let trimmed = before.trim_start();
+    let name = trimmed.strip_prefix(':')?;
+    name.chars()
+        .all(|c| c.is_alphanumeric())
+        .then_some(before.len() - trimmed.len())
+}
+
+fn matching<'w>(words: impl Iterator<Item = &'w str>, prefix: &str) -> Vec<String> {
+    let mut found: Vec<String> = words
+        .filter(|w| w.starts_with(prefix))
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+// ---- multi-line input -----------------------------------------------------------------------
+
+/// Whether Enter should open another line instead of evaluating: the input only fails to parse
+/// because it stops early. Real syntax errors count as complete, so evaluation reports them.
+fn is_incomplete(parser: &Engine, input: &str) -> bool {
+    if input.trim_start().starts_with(':') {
+        return false;
+    }
+    if input.ends_with('\\') {
+        return true;
+    }
+    let source = join_continuations(parser, input);
+    match parser.compile(&source) {
+        Ok(_) => false,
+        Err(e) => match e.err_type() {
+            ParseErrorType::UnexpectedEOF => true,
+            ParseErrorType::MissingToken(..) | ParseErrorType::MissingSymbol(_) => {
+                at_end(&source, e.position())
+            }
+            ParseErrorType::BadInput(LexError::UnterminatedString) => {
+                string_runs_to_end(&source, e.position())
+            }
+            _ => false,
+        },
+    }
+}
+
+/// Turns each line-continuation `\` outside a string into a space, which keeps every error
+/// position where it was. Rhai's own lexer tells those apart from a `\` inside a string, where
+/// Rhai itself joins the lines.
+fn join_continuations(parser: &Engine, input: &str) -> String {
+    let mut source = input.to_string();
+    while let Err(e) = parser.compile(&source) {
+        let ParseErrorType::BadInput(LexError::UnexpectedInput(symbol)) = e.err_type() else {
+            break;
+        };
+        let Some(at) = byte_offset(&source, e.position()) else {
+            break;
+        };
+        let rest = &source[at + 1..];
+        if symbol != "\\" || !(rest.is_empty() || rest.starts_with('\n')) {
+            break;
+        }
+        source.replace_range(at..at + 1, " ");
+    }
+    source
+}
+
+/// Whether `pos` is at or past the end of `source`, ignoring trailing whitespace.
+fn at_end(source: &str, pos: Position) -> bool {
+    pos.line().is_some() && byte_offset(source, pos).is_none_or(|at| source[at..].trim().is_empty())
+}
+
+/// Whether the unterminated string starting at `pos` runs to the end of the input (more lines
+/// may close it), rather than being cut by a newline (an error no further line can fix).
+fn string_runs_to_end(source: &str, pos: Position) -> bool {
+    let Some(at) = byte_offset(source, pos) else {
+        return false;
+    };
+    let mut chars = source[at..].chars();
+    match chars.next() {
+        Some('`') => true,
+        Some('"' | '\'') => {
+            let mut escaped = false;
+            for c in chars {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '\n' => return false,
+                    _ => {}
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The byte index of a Rhai position (1-based line, 1-based column in chars) in `source`;
+/// `None` when it lies past the end.
+fn byte_offset(source: &str, pos: Position) -> Option<usize> {
+    let line = pos.line()?;
+    let col = pos.position().unwrap_or(1);
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    source[line_start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(i, _)| line_start + i)
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+/// `$XDG_STATE_HOME/netsh/history`, else `$HOME/.local/state/netsh/history`. The XDG spec says
+/// to ignore a relative `XDG_STATE_HOME`.
+fn history_file(xdg_state_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let state = match xdg_state_home.map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        _ => home
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".local/state"))?,
+    };
+    Some(state.join("netsh").join("history"))
+}
+
+fn load_history(editor: &mut Editor<ReplHelper, DefaultHistory>, path: &Path) {
+    match editor.load_history(path) {
+        Ok(()) => {}
+        Err(ReadlineError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => eprintln!(
+            "{} cannot read the history from {}: {e}",
+            "warning:".yellow().bold(),
+            path.display()
+        ),
+    }
+}
+
+fn save_history(editor: &mut Editor<ReplHelper, DefaultHistory>, path: &Path) {
+    let created = match path.parent() {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(ReadlineError::from),
+        None => Ok(()),
+    };
+    // Appending merges with what other netsh sessions saved meanwhile.
+    if let Err(e) = created.and_then(|()| editor.append_history(path)) {
+        eprintln!(
+            "{} cannot save the history to {}: {e}",
+            "warning:".yellow().bold(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incomplete(input: &str) -> bool {
+        is_incomplete(&Engine::new_raw(), input)
+    }
+
+    #[test]
+    fn unclosed_input_is_incomplete() {
+        assert!(incomplete("let x = {"));
+        assert!(incomplete("fn f() {"));
+        assert!(incomplete("print(\"a"));
+        assert!(incomplete("foo(1,"));
+        assert!(incomplete("[1, 2"));
+        assert!(incomplete("let x = {   "));
+        assert!(incomplete("fn f(x) {\n    x + 1"));
+        assert!(incomplete("let s = `one\ntwo"));
+        assert!(incomplete("let x = 1 + \\"));
+    }
+
+    #[test]
+    fn finished_or_broken_input_is_complete() {
+        assert!(!incomplete("let x = 1;"));
+        assert!(!incomplete("let x = ;"));
+        assert!(!incomplete("foo(1))"));
+        assert!(!incomplete("fn f(x) {\n    x + 1\n}"));
+        assert!(!incomplete(":help"));
+        // A newline ends a "…" string for good: more lines cannot fix it.
+        assert!(!incomplete("print(\"a\n\")"));
+    }
+
+    #[test]
+    fn continuation_backslashes_become_spaces_outside_strings() {
+        let parser = Engine::new_raw();
+        assert_eq!(join_continuations(&parser, "1 + \\\n2"), "1 +  \n2");
+        assert_eq!(join_continuations(&parser, "\"a\\\nb\""), "\"a\\\nb\"");
+        assert!(incomplete("let x = [1, \\\n2"));
+    }
+
+    #[test]
+    fn identifier_prefix_ends_at_the_cursor() {
+        assert_eq!(ident_prefix("nam", 3), (0, "nam"));
+        assert_eq!(ident_prefix("let a = netns(\"a\"); a.li", 24), (22, "li"));
+        assert_eq!(ident_prefix("ping(a_1, b", 9), (5, "a_1"));
+        assert_eq!(ident_prefix("f(", 2), (2, ""));
+        assert_eq!(ident_prefix("", 0), (0, ""));
+    }
+
+    #[test]
+    fn commands_complete_only_at_the_start() {
+        assert_eq!(command_start(":he"), Some(0));
+        assert_eq!(command_start("  :"), Some(2));
+        assert_eq!(command_start("a :he"), None);
+        assert_eq!(matching(COMMANDS.iter().copied(), ":"), [":help", ":quit"]);
+    }
+
+    #[test]
+    fn candidates_are_sorted_and_unique() {
+        let words = ["netns", "namespaces", "netns", "let"].into_iter();
+        assert_eq!(matching(words, "n"), ["namespaces", "netns"]);
+    }
+
+    #[test]
+    fn history_lives_in_the_state_directory() {
+        let path = |xdg: Option<&str>, home: Option<&str>| {
+            history_file(xdg.map(OsString::from), home.map(OsString::from))
+        };
+        assert_eq!(
+            path(Some("/state"), Some("/home/u")),
+            Some(PathBuf::from("/state/netsh/history"))
+        );
+        assert_eq!(
+            path(None, Some("/home/u")),
+            Some(PathBuf::from("/home/u/.local/state/netsh/history"))
+        );
+        assert_eq!(
+            path(Some("relative"), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.local/state/netsh/history"))
+        );
+        assert_eq!(
+            path(Some(""), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.local/state/netsh/history"))
+        );
+        assert_eq!(path(None, None), None);
+        assert_eq!(path(None, Some("")), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! Assertions that fail the script with its file, line and column.
+
+use std::time::Duration;
+
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+use super::probe::PingResult;
+use super::Res;
+use crate::script::diagnostic::{assertion, runtime};
+
+/// `assert` accepts a bool, or a ping result (true when the target answered).
+fn truthy(value: &Dynamic) -> Res<bool> {
+    if let Ok(b) = value.as_bool() {
+        return Ok(b);
+    }
+    if let Some(p) = value.read_lock::<PingResult>() {
+        return Ok(p.report.ok());
+    }
+    Err(runtime(format!(
+        "assert() expects a bool or a ping result, got {}",
+        value.type_name()
+    )))
+}
+
+fn show(v: &Dynamic) -> String {
+    if v.is_string() {
+        format!("{:?}", v.to_string())
+    } else {
+        v.to_string()
+    }
+}
+
+fn equal(ctx: &NativeCallContext, a: &Dynamic, b: &Dynamic) -> Res<bool> {
+    if a.type_name() != b.type_name() {
+        return Ok(false);
+    }
+    ctx.call_native_fn::<bool>("==", (a.clone(), b.clone()))
+}
+
+pub fn register(engine: &mut Engine) {
+    engine
+        .register_fn("assert", |cond: Dynamic| -> Res<()> {
+            if truthy(&cond)? {
+                return Ok(());
+            }
+            let detail = cond
+                .read_lock::<PingResult>()
+                .map(|p| format!("\n  got: {}", p.report.summary()))
+                .unwrap_or_default();
+            Err(assertion(format!("condition is false{detail}")))
+        })
+        .register_fn("assert", |cond: Dynamic, msg: &str| -> Res<()> {
+            if truthy(&cond)? {
+                Ok(())
+            } else {
+                Err(assertion(msg))
+            }
+        })
+        .register_fn(
+            "assert_eq",
+            |ctx: NativeCallContext, a: Dynamic, b: Dynamic| -> Res<()> {
+                if equal(&ctx, &a, &b)? {
+                    return Ok(());
+                }
+                Err(assertion(format!(
+                    "values differ\n   left: {}\n  right: {}",
+                    show(&a),
+                    show(&b)
+                )))
+            },
+        )
+        .register_fn(
+            "assert_eq",
+            |ctx: NativeCallContext, a: Dynamic, b: Dynamic, msg: &str| -> Res<()> {
+                if equal(&ctx, &a, &b)? {
+                    return Ok(());
+                }
+                Err(assertion(format!(
+                    "{msg}\n   left: {}\n  right: {}",
+                    show(&a),
+                    show(&b)
+                )))
+            },
+        )
+        .register_fn(
+            "assert_ne",
+            |ctx: NativeCallContext, a: Dynamic, b: Dynamic| -> Res<()> {
+                if !equal(&ctx, &a, &b)? {
+                    return Ok(());
+                }
+                Err(assertion(format!(
+                    "values are equal, expected them to differ\n  both: {}",
+                    show(&a)
+                )))
+            },
+        )
+        .register_fn("fail", |msg: &str| -> Res<()> { Err(assertion(msg)) })
+        .register_fn("sleep", |ms: i64| -> Res<()> {
+            let ms = u64::try_from(ms).map_err(|_| {
+                runtime(format!(
+                    "sleep() needs a non-negative number of ms, got {ms}"
+                ))
+            })?;
+            std::thread::sleep(Duration::from_millis(ms));
+            Ok(())
+        });
+}

@@ -1,0 +1,95 @@
+//! Script errors as people read them: `file:line:col`, the message, the source line and a
+//! caret under the position — the same shape in the runner and in the REPL.
+
+use std::fmt::Write as _;
+
+use colored::Colorize;
+use rhai::{EvalAltResult, Position};
+
+/// A failed `assert*` call. Carried inside a Rhai runtime error so the script position is
+/// attached by the engine, and told apart from other errors when printed.
+#[derive(Debug, Clone)]
+pub struct AssertionFailed(pub String);
+
+/// Builds the runtime error a binding returns; the engine fills in the call position.
+pub fn runtime(msg: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(msg.into().into(), Position::NONE).into()
+}
+
+pub fn assertion(msg: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(
+        rhai::Dynamic::from(AssertionFailed(msg.into())),
+        Position::NONE,
+    )
+    .into()
+}
+
+/// The message of an error, without Rhai's "(line x, position y)" suffix.
+pub fn message(err: &EvalAltResult) -> String {
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) if v.is::<AssertionFailed>() => {
+            format!("assertion failed: {}", v.clone_cast::<AssertionFailed>().0)
+        }
+        EvalAltResult::ErrorRuntime(v, _) if v.is_string() => v.to_string(),
+        EvalAltResult::ErrorMismatchDataType(want, got, _) if want == "bool" && got == "PingResult" => {
+            "expected a bool but got a PingResult: test a ping with `.ok` (if ping(a, b).ok { … }), \
+             or use assert(ping(a, b)) / assert_reach(a, b)"
+                .to_string()
+        }
+        other => strip_position(&other.to_string()),
+    }
+}
+
+/// Rhai appends " (line L, position C)" to its messages; we show the position our way.
+fn strip_position(text: &str) -> String {
+    match text.rfind(" (line ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+pub fn is_assertion(err: &EvalAltResult) -> bool {
+    matches!(err.unwrap_inner(), EvalAltResult::ErrorRuntime(v, _) if v.is::<AssertionFailed>())
+}
+
+/// Renders an error raised while running `source` (named `name`).
+pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
+    let mut out = String::new();
+    let inner = err.unwrap_inner();
+    let label = if is_assertion(err) { "" } else { "error: " };
+    let _ = writeln!(out, "{}{}", label.red().bold(), message(inner).bold());
+    let mut pos = inner.position();
+    if pos.is_none() {
+        pos = err.position();
+    }
+    write_location(&mut out, name, source, pos);
+    // Errors inside script-defined functions: say which calls led there.
+    let mut e = err;
+    while let EvalAltResult::ErrorInFunctionCall(f, _, inner_err, call_pos) = e {
+        if let (Some(line), Some(col)) = (call_pos.line(), call_pos.position()) {
+            let _ = writeln!(out, "   = in call to {f}() at {name}:{line}:{col}");
+        }
+        e = inner_err;
+    }
+    out
+}
+
+fn write_location(out: &mut String, name: &str, source: &str, pos: Position) {
+    let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) else {
+        let _ = writeln!(out, "  {} {name}", "-->".blue().bold());
+        return;
+    };
+    let _ = writeln!(out, "  {} {name}:{line}:{col}", "-->".blue().bold());
+    if let Some(text) = source.lines().nth(line - 1) {
+        let gutter = " ".repeat(line.to_string().len());
+        let bar = "|".blue().bold();
+        let _ = writeln!(out, "{gutter} {bar}");
+        let _ = writeln!(out, "{} {bar} {text}", line.to_string().blue().bold());
+        let pad: String = text
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(out, "{gutter} {bar} {pad}{}", "^".red().bold());
+    }
+}

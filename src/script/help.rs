@@ -1,0 +1,68 @@
+//! One line per binding, for `:help`, tab completion and `netsh --help`'s epilogue.
+
+pub struct Binding {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub about: &'static str,
+}
+
+const fn b(name: &'static str, usage: &'static str, about: &'static str) -> Binding {
+    Binding { name, usage, about }
+}
+
+pub const BINDINGS: &[Binding] = &[
+    b("netns", "netns(name)", "create a network namespace (ip netns add)"),
+    b("host", "host()", "the lab's host namespace"),
+    b("namespaces", "namespaces()", "names of the lab's namespaces (ip netns list)"),
+    b("del_netns", "del_netns(ns)", "delete a namespace and everything in it"),
+    b("veth", "veth(a, b)", "create a veth pair a <-> b on the host"),
+    b("move_link", "move_link(dev, ns)", "move a host interface into ns (ip link set dev netns ns)"),
+    b("ip_a", "ip_a(ns)", "ns's interfaces and addresses, like `ip a`"),
+    b("ip_link", "ip_link(ns)", "ns's interfaces, like `ip link`"),
+    b("ip_route", "ip_route(ns)", "ns's routing table, like `ip route`"),
+    b("ping", "ping(from, to [, #{count, timeout, interval}])", "real ICMP echo from a namespace; returns a PingResult (.ok, .sent, .received, .loss, .rtts)"),
+    b("assert_reach", "assert_reach(from, to [, opts])", "fail unless from gets an echo reply from to"),
+    b("assert_no_reach", "assert_no_reach(from, to [, opts])", "fail if from gets an echo reply from to"),
+    b("assert", "assert(cond [, message])", "fail unless cond (a bool or a PingResult) holds"),
+    b("assert_eq", "assert_eq(left, right [, message])", "fail unless left == right"),
+    b("assert_ne", "assert_ne(left, right)", "fail if left == right"),
+    b("fail", "fail(message)", "fail the script with a message"),
+    b("sleep", "sleep(ms)", "pause for ms milliseconds"),
+    b("print", "print(value)", "print a value on stdout"),
+    // Methods of a namespace object.
+    b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
+    b("del_addr", "ns.del_addr(dev, cidr)", "remove an address"),
+    b("addrs", "ns.addrs(dev)", "the addresses on dev, as cidr strings"),
+    b("up", "ns.up(dev)", "bring an interface up"),
+    b("down", "ns.down(dev)", "bring an interface down"),
+    b("links", "ns.links()", "snapshots of every interface (Link: name, ifindex, peer_ifindex, mac, state, up, master, addrs, flags)"),
+    b("link", "ns.link(dev)", "a snapshot of one interface"),
+    b("link_names", "ns.link_names()", "the names of ns's interfaces"),
+    b("has_link", "ns.has_link(dev)", "whether ns has an interface named dev"),
+    b("route", "ns.route(dst, via) / ns.route(#{to, via, dev})", "add a route (\"default\" for the default route)"),
+    b("del_route", "ns.del_route(dst)", "remove a route"),
+    b("bridge", "ns.bridge(name)", "create a Linux bridge in ns"),
+    b("master", "ns.master(dev, bridge)", "enslave dev to a bridge"),
+    b("nomaster", "ns.nomaster(dev)", "release dev from its bridge"),
+    b("del_link", "ns.del_link(dev)", "delete an interface (a veth takes its peer along)"),
+    b("sysctl", "ns.sysctl(key [, value])", "read or write a sysctl inside ns"),
+];
+
+/// The `:help` text.
+pub fn text() -> String {
+    let width = BINDINGS
+        .iter()
+        .map(|b| b.usage.len())
+        .max()
+        .unwrap_or(0)
+        .min(44);
+    let mut out =
+        String::from("Bindings (a namespace argument may be a netns object or its name):\n");
+    for b in BINDINGS {
+        out.push_str(&format!("  {:width$}  {}\n", b.usage, b.about));
+    }
+    out.push_str(
+        "\nREPL commands:\n  :help        this list\n  :quit        leave (Ctrl-D works too)\n",
+    );
+    out
+}

@@ -1,0 +1,87 @@
+//! The Rhai side: one engine with netsh's bindings, one scope, error rendering.
+
+pub mod bindings;
+pub mod diagnostic;
+pub mod help;
+pub mod stdlib;
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, Scope, AST};
+
+use crate::lab::Lab;
+
+/// Why a piece of script failed, already rendered for a terminal.
+pub struct Failure {
+    pub rendered: String,
+}
+
+/// An engine bound to one lab, with a scope that outlives each evaluation (the REPL keeps
+/// variables and functions between lines).
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined so far, merged into every later evaluation.
+    functions: AST,
+}
+
+impl Session {
+    /// `base` is where relative `import`s are looked up (the script's directory).
+    pub fn new(lab: &Rc<Lab>, base: Option<PathBuf>, args: &[String]) -> Session {
+        let mut engine = Engine::new();
+        engine.set_strict_variables(true);
+        engine.set_fail_on_invalid_map_property(true);
+        engine.set_module_resolver(stdlib::Resolver::new(base));
+        engine.on_print(|s| println!("{s}"));
+        engine.on_debug(|s, src, pos| match (src, pos.line()) {
+            (Some(src), Some(line)) => eprintln!("{src}:{line}: {s}"),
+            _ => eprintln!("{s}"),
+        });
+        bindings::register(&mut engine, lab);
+        let mut scope = Scope::new();
+        let argv: rhai::Array = args.iter().cloned().map(Dynamic::from).collect();
+        scope.push_constant("ARGS", argv);
+        Session {
+            engine,
+            scope,
+            functions: AST::empty(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Names of the variables and constants in scope (for completion).
+    pub fn variables(&self) -> Vec<String> {
+        self.scope.iter_raw().map(|(n, ..)| n.to_string()).collect()
+    }
+
+    /// Names of the script-defined functions so far.
+    pub fn functions(&self) -> Vec<String> {
+        self.functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect()
+    }
+
+    /// Compiles and runs `source`, keeping its variables and functions for later calls.
+    pub fn eval(&mut self, name: &str, source: &str) -> Result<Dynamic, Failure> {
+        let render = |e: &rhai::EvalAltResult| Failure {
+            rendered: diagnostic::render(e, name, source),
+        };
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, source)
+            .map_err(|e| render(&e.into()))?;
+        ast.set_source(name);
+        let combined = self.functions.merge(&ast);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &combined)
+            .map_err(|e| render(&e));
+        self.functions += ast.clone_functions_only();
+        result
+    }
+}
