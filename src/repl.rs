@@ -410,7 +410,7 @@ mod tests {
     fn identifier_prefix_ends_at_the_cursor() {
         assert_eq!(ident_prefix("nam", 3), (0, "nam"));
         assert_eq!(ident_prefix("let a = netns(\"a\"); a.li", 24), (22, "li"));
-        assert_eq!(ident_prefix("ping(a_1, b", 9), (5, "a_1"));
+        assert_eq!(ident_prefix("ping(a_1, b", 8), (5, "a_1"));
         assert_eq!(ident_prefix("f(", 2), (2, ""));
         assert_eq!(ident_prefix("", 0), (0, ""));
     }

@@ -102,6 +102,7 @@ pub type Result<T> = std::result::Result<T, KernelError>;
 impl Kernel {
     /// Adopts the calling thread's network namespace as the lab host, `HOST`.
     pub fn new(rt: tokio::runtime::Runtime) -> Result<Self> {
+        netns::lab_defaults().map_err(|e| KernelError::io("configure the lab host", e))?;
         let host = netns::current().map_err(|e| KernelError::io("open host namespace", e))?;
         let k = Kernel {
             rt,

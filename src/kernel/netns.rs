@@ -24,8 +24,22 @@ pub fn current() -> io::Result<OwnedFd> {
 pub fn create() -> io::Result<OwnedFd> {
     on_own_thread(|| {
         unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        lab_defaults()?;
         current()
     })
+}
+
+/// Settings every lab namespace gets, written from a thread inside it (`/proc/sys/net`
+/// shows the calling thread's namespace).
+///
+/// IPv6 duplicate address detection keeps a new address "tentative" (unusable) for about a
+/// second. Every address in a lab is assigned by the lab itself, so there is nothing to
+/// detect, and scripts can use an address the moment they add it.
+pub fn lab_defaults() -> io::Result<()> {
+    for key in ["all", "default"] {
+        std::fs::write(format!("/proc/sys/net/ipv6/conf/{key}/accept_dad"), "0")?;
+    }
+    Ok(())
 }
 
 /// Runs `f` on a fresh thread that has entered the namespace `ns`.

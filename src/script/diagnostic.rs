@@ -31,13 +31,23 @@ pub fn message(err: &EvalAltResult) -> String {
             format!("assertion failed: {}", v.clone_cast::<AssertionFailed>().0)
         }
         EvalAltResult::ErrorRuntime(v, _) if v.is_string() => v.to_string(),
-        EvalAltResult::ErrorMismatchDataType(want, got, _) if want == "bool" && got == "PingResult" => {
-            "expected a bool but got a PingResult: test a ping with `.ok` (if ping(a, b).ok { … }), \
-             or use assert(ping(a, b)) / assert_reach(a, b)"
-                .to_string()
+        EvalAltResult::ErrorMismatchDataType(want, got, _) => {
+            let got = short_type(got);
+            if want == "bool" && got == "PingResult" {
+                "expected a bool but got a PingResult: test a ping with `.ok` \
+                 (if ping(a, b).ok { … }), or use assert(ping(a, b)) / assert_reach(a, b)"
+                    .to_string()
+            } else {
+                format!("expected a value of type {}, got {got}", short_type(want))
+            }
         }
         other => strip_position(&other.to_string()),
     }
+}
+
+/// Rust type paths (`netsh::script::bindings::probe::PingResult`) as scripts name them.
+fn short_type(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
 }
 
 /// Rhai appends " (line L, position C)" to its messages; we show the position our way.

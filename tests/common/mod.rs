@@ -182,7 +182,6 @@ impl Netsh {
         if self.user == As::Nobody {
             cmd.uid(NOBODY.0)
                 .gid(NOBODY.1)
-                .groups(&[])
                 .env("HOME", "/nonexistent");
         }
         cmd
