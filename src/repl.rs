@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use colored::Colorize;
-use rhai::{Engine, LexError, ParseErrorType, Position};
+use rhai::{Dynamic, Engine, LexError, ParseErrorType, Position, Scope};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -104,10 +104,23 @@ fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) {
     let source = join_continuations(parser, input);
     match session.eval(&format!("<repl:{entry}>"), &source) {
         Ok(value) if value.is_unit() => {}
-        // Rhai's Display prints a string as-is (no quotes) and any other value readably.
-        Ok(value) => println!("{value}"),
+        Ok(value) => println!("{}", show(session.engine(), value)),
         Err(failure) => eprint!("{}", failure.rendered),
     }
+}
+
+/// The text `print` would show: the engine's `to_string`, because netsh's own types (Netns,
+/// Link, PingResult) register one, while Dynamic's Display only knows their Rust type name.
+fn show(engine: &Engine, value: Dynamic) -> String {
+    if value.is_string() {
+        return value.to_string();
+    }
+    let fallback = value.to_string();
+    let mut scope = Scope::new();
+    scope.push_dynamic("value", value);
+    engine
+        .eval_expression_with_scope::<String>(&mut scope, "to_string(value)")
+        .unwrap_or(fallback)
 }
 
 fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {
@@ -427,6 +440,20 @@ mod tests {
     fn candidates_are_sorted_and_unique() {
         let words = ["netns", "namespaces", "netns", "let"].into_iter();
         assert_eq!(matching(words, "n"), ["namespaces", "netns"]);
+    }
+
+    #[test]
+    fn values_show_as_print_shows_them() {
+        #[derive(Clone)]
+        struct Thing;
+        let mut engine = Engine::new();
+        engine.register_fn("to_string", |_: &mut Thing| "a thing".to_string());
+        engine.register_fn("to_debug", |_: &mut Thing| "a thing".to_string());
+        assert_eq!(show(&engine, Dynamic::from("as-is")), "as-is");
+        assert_eq!(show(&engine, Dynamic::from(42_i64)), "42");
+        assert_eq!(show(&engine, Dynamic::from(Thing)), "a thing");
+        let things: rhai::Array = vec![Dynamic::from(Thing), Dynamic::from("s")];
+        assert_eq!(show(&engine, Dynamic::from(things)), "[a thing, \"s\"]");
     }
 
     #[test]

@@ -33,8 +33,18 @@ pub fn users() -> Vec<As> {
     }
 }
 
+/// The checkout whose scripts/ are tested. `NETSH_TEST_REPO` and `NETSH_TEST_BIN` point the
+/// compiled suite at another copy — how .ci/run reruns it as an unprivileged user.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("NETSH_TEST_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("NETSH_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_netsh")))
 }
 
 /// A world-readable copy of the binary and the scripts, so `nobody` can run them even when
@@ -50,7 +60,7 @@ fn public_copy() -> &'static Path {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .expect("chmod temporary directory");
         let bin = dir.join("netsh");
-        std::fs::copy(env!("CARGO_BIN_EXE_netsh"), &bin).expect("copy netsh");
+        std::fs::copy(binary(), &bin).expect("copy netsh");
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
             .expect("chmod netsh");
         let scripts = dir.join("scripts");
@@ -180,9 +190,7 @@ impl Netsh {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if self.user == As::Nobody {
-            cmd.uid(NOBODY.0)
-                .gid(NOBODY.1)
-                .env("HOME", "/nonexistent");
+            cmd.uid(NOBODY.0).gid(NOBODY.1).env("HOME", "/nonexistent");
         }
         cmd
     }

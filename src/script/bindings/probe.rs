@@ -54,9 +54,11 @@ fn options(map: &Map) -> Res<PingOptions> {
             }
             "timeout" => opts.timeout = Duration::from_millis(positive("timeout")?),
             "interval" => opts.interval = Duration::from_millis(positive("interval")?),
-            other => return Err(runtime(format!(
+            other => {
+                return Err(runtime(format!(
                 "unknown ping option \"{other}\" (expected count, timeout, interval; times in ms)"
-            ))),
+            )))
+            }
         }
     }
     Ok(opts)
