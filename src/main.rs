@@ -74,7 +74,7 @@ fn main() -> ExitCode {
             match session.eval("<expr>", &expr) {
                 Ok(v) => {
                     if !v.is_unit() {
-                        println!("{v}");
+                        println!("{}", session.display(v));
                     }
                     ExitCode::SUCCESS
                 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use colored::Colorize;
-use rhai::{Dynamic, Engine, LexError, ParseErrorType, Position, Scope};
+use rhai::{Engine, LexError, ParseErrorType, Position};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -104,23 +104,9 @@ fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) {
     let source = join_continuations(parser, input);
     match session.eval(&format!("<repl:{entry}>"), &source) {
         Ok(value) if value.is_unit() => {}
-        Ok(value) => println!("{}", show(session.engine(), value)),
+        Ok(value) => println!("{}", session.display(value)),
         Err(failure) => eprint!("{}", failure.rendered),
     }
-}
-
-/// The text `print` would show: the engine's `to_string`, because netsh's own types (Netns,
-/// Link, PingResult) register one, while Dynamic's Display only knows their Rust type name.
-fn show(engine: &Engine, value: Dynamic) -> String {
-    if value.is_string() {
-        return value.to_string();
-    }
-    let fallback = value.to_string();
-    let mut scope = Scope::new();
-    scope.push_dynamic("value", value);
-    engine
-        .eval_expression_with_scope::<String>(&mut scope, "to_string(value)")
-        .unwrap_or(fallback)
 }
 
 fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {

@@ -112,10 +112,6 @@ impl Kernel {
         Ok(k)
     }
 
-    pub fn runtime(&self) -> &tokio::runtime::Runtime {
-        &self.rt
-    }
-
     fn insert(&self, name: &str, fd: OwnedFd) {
         self.namespaces.borrow_mut().insert(
             name.to_string(),
@@ -246,6 +242,14 @@ impl Kernel {
         self.rt
             .block_on(rtnl::dump_links(&h))
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} addr show"), e))
+    }
+
+    /// One link of namespace `ns` by name, with its addresses.
+    pub fn link(&self, ns: &str, dev: &str) -> Result<Option<LinkInfo>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::get_link(&h, dev))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} addr show dev {dev}"), e))
     }
 
     /// The main routing table of namespace `ns`.

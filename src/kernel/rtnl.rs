@@ -28,6 +28,9 @@ pub fn connect(
 ) -> std::io::Result<(Handle, tokio::task::JoinHandle<()>)> {
     let sock: OwnedFd = super::netns::run_in(ns, || {
         let s = rtnetlink::sys::Socket::new(rtnetlink::sys::protocols::NETLINK_ROUTE)?;
+        // Strict checking lets the kernel filter dumps by the header's fields (the
+        // addresses of one link), so a lookup costs the same with 2 or 2000 interfaces.
+        s.set_netlink_get_strict_chk(true)?;
         // SAFETY: we own the descriptor we just created and hand it over whole.
         Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.into_raw_fd()) })
     })?;
@@ -58,6 +61,30 @@ pub async fn link_index(h: &Handle, name: &str) -> Result<Option<u32>> {
         Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// One link by name, with its addresses and its master's name; `None` if there is none.
+pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
+    let mut req = h.link().get().match_name(name.to_string()).execute();
+    let msg = match req.try_next().await {
+        Ok(Some(msg)) => msg,
+        Ok(None) => return Ok(None),
+        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut info = link_info(&msg);
+    if let Some(m) = info.master_ifindex {
+        let mut req = h.link().get().match_index(m).execute();
+        if let Some(master) = req.try_next().await? {
+            info.master = Some(link_info(&master).name);
+        }
+    }
+    let mut req = h.address().get().set_link_index_filter(info.ifindex);
+    req.message_mut().header.index = info.ifindex;
+    let addrs: Vec<AddressMessage> = req.execute().try_collect().await?;
+    info.addrs = addrs.iter().filter_map(addr_info).collect();
+    info.addrs.sort_by_key(|a| a.addr.is_ipv6());
+    Ok(Some(info))
 }
 
 pub async fn add_veth(h: &Handle, name: &str, peer: &str, peer_ns: Option<&OwnedFd>) -> Result<()> {

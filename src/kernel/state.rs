@@ -87,7 +87,4 @@ impl LinkInfo {
     pub fn has_carrier(&self) -> bool {
         self.flags & IFF_LOWER_UP != 0
     }
-    pub fn find<'a>(links: &'a [LinkInfo], name: &str) -> Option<&'a LinkInfo> {
-        links.iter().find(|l| l.name == name)
-    }
 }

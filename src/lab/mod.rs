@@ -80,10 +80,6 @@ impl Lab {
         Ok(lab)
     }
 
-    pub fn trace(&self) -> bool {
-        self.trace
-    }
-
     fn apply(&self, op: Op) -> Result<()> {
         if self.trace {
             eprintln!("{}", format!("+ {op}").cyan());
@@ -107,10 +103,6 @@ impl Lab {
             name: ns.to_string(),
             known,
         })
-    }
-
-    pub fn has_ns(&self, ns: &str) -> bool {
-        self.kernel.has_ns(ns)
     }
 
     /// `ip netns add`.
@@ -150,11 +142,16 @@ impl Lab {
     }
 
     pub fn link(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
-        let links = self.links(ns)?;
-        match LinkInfo::find(&links, dev) {
-            Some(l) => Ok(l.clone()),
-            None => Err(no_such_device(ns, dev, &links)),
+        self.check_ns(ns)?;
+        match self.kernel.link(ns, dev)? {
+            Some(l) => Ok(l),
+            None => Err(no_such_device(ns, dev, &self.links(ns)?)),
         }
+    }
+
+    pub fn has_link(&self, ns: &str, dev: &str) -> Result<bool> {
+        self.check_ns(ns)?;
+        Ok(self.kernel.link(ns, dev)?.is_some())
     }
 
     pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
@@ -169,7 +166,7 @@ impl Lab {
 
     fn need_free_name(&self, ns: &str, dev: &str) -> Result<()> {
         names::check_ifname(dev).map_err(LabError::InvalidName)?;
-        if LinkInfo::find(&self.links(ns)?, dev).is_some() {
+        if self.has_link(ns, dev)? {
             return Err(LabError::DeviceExists {
                 ns: describe_ns(ns),
                 dev: dev.to_string(),

@@ -49,10 +49,6 @@ impl Session {
         }
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Names of the variables and constants in scope (for completion).
     pub fn variables(&self) -> Vec<String> {
         self.scope.iter_raw().map(|(n, ..)| n.to_string()).collect()
@@ -64,6 +60,24 @@ impl Session {
             .iter_functions()
             .map(|f| f.name.to_string())
             .collect()
+    }
+
+    /// The text `print` would show for a value: the engine's `to_string`, because netsh's own
+    /// types (Netns, Link, PingResult) register one, while Dynamic's Display only knows their
+    /// Rust type name.
+    /// Views such as `ip_a(ns)` end with a newline; the caller adds its own.
+    pub fn display(&self, value: Dynamic) -> String {
+        let text = if value.is_string() {
+            value.to_string()
+        } else {
+            let fallback = value.to_string();
+            let mut scope = Scope::new();
+            scope.push_dynamic("value", value);
+            self.engine
+                .eval_expression_with_scope::<String>(&mut scope, "to_string(value)")
+                .unwrap_or(fallback)
+        };
+        text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
     }
 
     /// Compiles and runs `source`, keeping its variables and functions for later calls.

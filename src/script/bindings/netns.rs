@@ -124,8 +124,7 @@ fn register_methods(engine: &mut Engine) {
             ns.lab.link(&ns.name, dev).map_err(lab_err)
         })
         .register_fn("has_link", |ns: &mut Netns, dev: &str| -> Res<bool> {
-            let links = ns.lab.links(&ns.name).map_err(lab_err)?;
-            Ok(LinkInfo::find(&links, dev).is_some())
+            ns.lab.has_link(&ns.name, dev).map_err(lab_err)
         })
         .register_fn("addrs", |ns: &mut Netns, dev: &str| -> Res<Array> {
             let link = ns.lab.link(&ns.name, dev).map_err(lab_err)?;
