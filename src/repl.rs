@@ -429,20 +429,6 @@ mod tests {
     }
 
     #[test]
-    fn values_show_as_print_shows_them() {
-        #[derive(Clone)]
-        struct Thing;
-        let mut engine = Engine::new();
-        engine.register_fn("to_string", |_: &mut Thing| "a thing".to_string());
-        engine.register_fn("to_debug", |_: &mut Thing| "a thing".to_string());
-        assert_eq!(show(&engine, Dynamic::from("as-is")), "as-is");
-        assert_eq!(show(&engine, Dynamic::from(42_i64)), "42");
-        assert_eq!(show(&engine, Dynamic::from(Thing)), "a thing");
-        let things: rhai::Array = vec![Dynamic::from(Thing), Dynamic::from("s")];
-        assert_eq!(show(&engine, Dynamic::from(things)), "[a thing, \"s\"]");
-    }
-
-    #[test]
     fn history_lives_in_the_state_directory() {
         let path = |xdg: Option<&str>, home: Option<&str>| {
             history_file(xdg.map(OsString::from), home.map(OsString::from))

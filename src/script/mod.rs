@@ -62,22 +62,8 @@ impl Session {
             .collect()
     }
 
-    /// The text `print` would show for a value: the engine's `to_string`, because netsh's own
-    /// types (Netns, Link, PingResult) register one, while Dynamic's Display only knows their
-    /// Rust type name.
-    /// Views such as `ip_a(ns)` end with a newline; the caller adds its own.
     pub fn display(&self, value: Dynamic) -> String {
-        let text = if value.is_string() {
-            value.to_string()
-        } else {
-            let fallback = value.to_string();
-            let mut scope = Scope::new();
-            scope.push_dynamic("value", value);
-            self.engine
-                .eval_expression_with_scope::<String>(&mut scope, "to_string(value)")
-                .unwrap_or(fallback)
-        };
-        text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+        display(&self.engine, value)
     }
 
     /// Compiles and runs `source`, keeping its variables and functions for later calls.
@@ -97,5 +83,41 @@ impl Session {
             .map_err(|e| render(&e));
         self.functions += ast.clone_functions_only();
         result
+    }
+}
+
+/// The text `print` would show for a value: the engine's `to_string`, because netsh's own
+/// types (Netns, Link, PingResult) register one, while Dynamic's Display only knows their
+/// Rust type name. Views such as `ip_a(ns)` end with a newline; the caller adds its own.
+pub fn display(engine: &Engine, value: Dynamic) -> String {
+    let text = if value.is_string() {
+        value.to_string()
+    } else {
+        let fallback = value.to_string();
+        let mut scope = Scope::new();
+        scope.push_dynamic("value", value);
+        engine
+            .eval_expression_with_scope::<String>(&mut scope, "to_string(value)")
+            .unwrap_or(fallback)
+    };
+    text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_show_as_print_shows_them() {
+        #[derive(Clone)]
+        struct Thing;
+        let mut engine = Engine::new();
+        engine.register_fn("to_string", |_: &mut Thing| "a thing".to_string());
+        engine.register_fn("to_debug", |_: &mut Thing| "a thing".to_string());
+        assert_eq!(display(&engine, Dynamic::from("as-is")), "as-is");
+        assert_eq!(display(&engine, Dynamic::from(42_i64)), "42");
+        assert_eq!(display(&engine, Dynamic::from(Thing)), "a thing");
+        let things: rhai::Array = vec![Dynamic::from(Thing), Dynamic::from("s")];
+        assert_eq!(display(&engine, Dynamic::from(things)), "[a thing, \"s\"]");
     }
 }
