@@ -167,8 +167,11 @@ impl Kernel {
     pub fn apply(&self, op: &Op) -> Result<()> {
         match op {
             Op::AddNetns { ns } => {
-                let fd = netns::create().map_err(|e| KernelError::io(op, e))?;
+                let (fd, sock) =
+                    netns::create_with(rtnl::open_socket).map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
+                let rtnl = rtnl::start(sock, self.rt.handle());
+                *self.ns(ns)?.rtnl.borrow_mut() = Some(rtnl);
                 Ok(())
             }
             Op::DelNetns { ns } => {

@@ -20,12 +20,18 @@ pub fn current() -> io::Result<OwnedFd> {
     Ok(File::open(THREAD_NETNS)?.into())
 }
 
-/// Creates a new, empty network namespace (only `lo`, DOWN) and returns a descriptor for it.
-pub fn create() -> io::Result<OwnedFd> {
+/// Creates a new, empty network namespace (only `lo`, DOWN) and runs `f` inside it on the
+/// same thread (one thread, not two, for "create it and open a socket in it"). Returns a
+/// descriptor that keeps the namespace alive, and what `f` returned.
+pub fn create_with<T, F>(f: F) -> io::Result<(OwnedFd, T)>
+where
+    T: Send,
+    F: FnOnce() -> io::Result<T> + Send,
+{
     on_own_thread(|| {
         unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
         lab_defaults()?;
-        current()
+        Ok((current()?, f()?))
     })
 }
 

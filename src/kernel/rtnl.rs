@@ -21,19 +21,18 @@ use super::op::Route;
 use super::state::{AddrInfo, LinkInfo, RouteInfo};
 use super::Errno;
 
-/// Opens a NETLINK_ROUTE socket inside `ns` and starts its connection on `rt`.
-pub fn connect(
-    ns: BorrowedFd<'_>,
-    rt: &tokio::runtime::Handle,
-) -> std::io::Result<(Handle, tokio::task::JoinHandle<()>)> {
-    let sock: OwnedFd = super::netns::run_in(ns, || {
-        let s = rtnetlink::sys::Socket::new(rtnetlink::sys::protocols::NETLINK_ROUTE)?;
-        // Strict checking lets the kernel filter dumps by the header's fields (the
-        // addresses of one link), so a lookup costs the same with 2 or 2000 interfaces.
-        s.set_netlink_get_strict_chk(true)?;
-        // SAFETY: we own the descriptor we just created and hand it over whole.
-        Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.into_raw_fd()) })
-    })?;
+/// A NETLINK_ROUTE socket in the calling thread's namespace (call it from inside one).
+pub fn open_socket() -> std::io::Result<OwnedFd> {
+    let s = rtnetlink::sys::Socket::new(rtnetlink::sys::protocols::NETLINK_ROUTE)?;
+    // Strict checking lets the kernel filter dumps by the header's fields (the addresses
+    // of one link), so a lookup costs the same with 2 or 2000 interfaces.
+    s.set_netlink_get_strict_chk(true)?;
+    // SAFETY: we own the descriptor we just created and hand it over whole.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s.into_raw_fd()) })
+}
+
+/// Starts driving `sock` on `rt`; requests go through the returned handle.
+pub fn start(sock: OwnedFd, rt: &tokio::runtime::Handle) -> (Handle, tokio::task::JoinHandle<()>) {
     let _entered = rt.enter();
     // SAFETY: `sock` is a valid, owned netlink socket; TokioSocket takes ownership.
     let tokio_sock = unsafe {
@@ -41,7 +40,16 @@ pub fn connect(
     };
     let (conn, handle, _) = rtnetlink::from_socket(tokio_sock);
     let task = rt.spawn(conn);
-    Ok((handle, task))
+    (handle, task)
+}
+
+/// Opens a NETLINK_ROUTE socket inside `ns` and starts its connection on `rt`.
+pub fn connect(
+    ns: BorrowedFd<'_>,
+    rt: &tokio::runtime::Handle,
+) -> std::io::Result<(Handle, tokio::task::JoinHandle<()>)> {
+    let sock = super::netns::run_in(ns, open_socket)?;
+    Ok(start(sock, rt))
 }
 
 pub fn errno_of(e: &rtnetlink::Error) -> Option<Errno> {

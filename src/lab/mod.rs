@@ -64,10 +64,11 @@ pub fn describe_ns(ns: &str) -> String {
 impl Lab {
     /// Builds a lab whose host is the calling thread's (already private) network namespace.
     pub fn new(opts: LabOptions) -> Result<Lab> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // Netlink requests are only ever made by blocking on them from the script thread, so
+        // their connections are driven right there: no hand-off to worker threads and back
+        // for each of the dozen requests a container costs.
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .thread_name("netsh-io")
             .build()
             .map_err(|e| LabError::Invalid(format!("cannot start the I/O runtime: {e}")))?;
         let lab = Lab {
@@ -256,7 +257,7 @@ impl Lab {
             if !lagging || Instant::now() >= deadline {
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(Duration::from_micros(50));
         }
     }
 

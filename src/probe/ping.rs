@@ -807,15 +807,15 @@ mod tests {
         assert_ne!(next_identifier(), next_identifier());
     }
 
-    /// A namespace fresh from `netns::create()`, or None when this test process may not make
+    /// A namespace fresh from `netns::create_with`, or None when this test process may not make
     /// one (not root, or root without CAP_SYS_ADMIN in a container).
     fn fresh_namespace() -> Option<std::os::fd::OwnedFd> {
         if !nix::unistd::geteuid().is_root() {
             eprintln!("skipping live ping test: not running as root");
             return None;
         }
-        match crate::kernel::netns::create() {
-            Ok(ns) => Some(ns),
+        match crate::kernel::netns::create_with(|| Ok(())) {
+            Ok((ns, ())) => Some(ns),
             Err(e) => {
                 eprintln!("skipping live ping test: cannot create a network namespace: {e}");
                 None
