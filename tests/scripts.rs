@@ -89,6 +89,37 @@ fn a_flipped_assertion_fails_at_its_line() {
     }
 }
 
+/// The walkthrough imports the chapter scripts: a failure inside one points at the
+/// chapter's own file and line, and says where it was imported.
+#[test]
+fn a_failure_inside_an_imported_chapter_points_into_it() {
+    let repo = common::repo();
+    let chapter = std::fs::read_to_string(repo.join("scripts/01-netns-veth.rhai"))
+        .expect("read chapter script");
+    let needle = "assert_reach(ns2, \"192.168.1.1\");";
+    let line = chapter
+        .lines()
+        .position(|l| l.trim() == needle)
+        .expect("the chapter script asserts ns2 reaches ns1")
+        + 1;
+    temp_script(
+        "01-netns-veth.rhai",
+        &chapter.replacen(needle, "assert_no_reach(ns2, \"192.168.1.1\");", 1),
+    );
+    let walkthrough = std::fs::read_to_string(repo.join("scripts/walkthrough.rhai"))
+        .expect("read walkthrough");
+    let path = temp_script("walkthrough.rhai", &walkthrough);
+    let dir = path.parent().expect("temp dir").display().to_string();
+    netsh()
+        .args(["--color", "never"])
+        .arg(path.to_string_lossy())
+        .run()
+        .code(1)
+        .stderr_has("expected netns \"ns2\" not to reach 192.168.1.1")
+        .stderr_has(&format!("{dir}/01-netns-veth.rhai:{line}:1"))
+        .stderr_has("in module \"01-netns-veth\" imported at");
+}
+
 #[test]
 fn trace_prints_ip_commands_for_every_change() {
     let script = public_script(&common::repo().join("scripts/01-netns-veth.rhai"));

@@ -2,9 +2,12 @@
 //! caret under the position — the same shape in the runner and in the REPL.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use colored::Colorize;
 use rhai::{EvalAltResult, Position};
+
+use super::stdlib;
 
 /// A failed `assert*` call. Carried inside a Rhai runtime error so the script position is
 /// attached by the engine, and told apart from other errors when printed.
@@ -62,26 +65,79 @@ pub fn is_assertion(err: &EvalAltResult) -> bool {
     matches!(err.unwrap_inner(), EvalAltResult::ErrorRuntime(v, _) if v.is::<AssertionFailed>())
 }
 
-/// Renders an error raised while running `source` (named `name`).
+/// Renders an error raised while running `source` (named `name`): the message, then the
+/// innermost position — inside a function or an imported module if that is where it
+/// happened — with its line and a caret, then the chain of calls and imports that led there.
 pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
-    let mut out = String::new();
-    let inner = err.unwrap_inner();
-    let label = if is_assertion(err) { "" } else { "error: " };
-    let _ = writeln!(out, "{}{}", label.red().bold(), message(inner).bold());
-    let mut pos = inner.position();
-    if pos.is_none() {
-        pos = err.position();
-    }
-    write_location(&mut out, name, source, pos);
-    // Errors inside script-defined functions: say which calls led there.
+    let mut notes = Vec::new();
+    let mut file = name.to_string();
     let mut e = err;
-    while let EvalAltResult::ErrorInFunctionCall(f, _, inner_err, call_pos) = e {
-        if let (Some(line), Some(col)) = (call_pos.line(), call_pos.position()) {
-            let _ = writeln!(out, "   = in call to {f}() at {name}:{line}:{col}");
+    loop {
+        match e {
+            EvalAltResult::ErrorInFunctionCall(f, src, inner, pos) => {
+                notes.push(format!("in call to {f}() at {}", at(&file, *pos)));
+                if !src.is_empty() {
+                    file = src.clone();
+                }
+                e = inner;
+            }
+            EvalAltResult::ErrorInModule(path, inner, pos) => {
+                notes.push(format!("in module \"{path}\" imported at {}", at(&file, *pos)));
+                file = module_file(name, path);
+                e = inner;
+            }
+            _ => break,
         }
-        e = inner_err;
+    }
+    let mut out = String::new();
+    let label = if is_assertion(e) { "" } else { "error: " };
+    let _ = writeln!(out, "{}{}", label.red().bold(), message(e).bold());
+    let text = if file == name {
+        Some(source.to_string())
+    } else {
+        file_text(&file)
+    };
+    write_location(&mut out, &file, text.as_deref().unwrap_or(""), e.position());
+    for note in notes.iter().rev() {
+        let _ = writeln!(out, "   = {note}");
     }
     out
+}
+
+fn at(file: &str, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(line), Some(col)) => format!("{file}:{line}:{col}"),
+        (Some(line), None) => format!("{file}:{line}"),
+        _ => file.to_string(),
+    }
+}
+
+/// Where `import "path"` in the script `name` was read from.
+fn module_file(name: &str, path: &str) -> String {
+    if stdlib::MODULES.iter().any(|(m, _)| *m == path) {
+        return format!("stdlib/{path}.rhai");
+    }
+    let file = if path.ends_with(".rhai") {
+        path.to_string()
+    } else {
+        format!("{path}.rhai")
+    };
+    match Path::new(name).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(file).display().to_string(),
+        _ => file,
+    }
+}
+
+fn file_text(file: &str) -> Option<String> {
+    if let Some(module) = file
+        .strip_prefix("stdlib/")
+        .and_then(|f| f.strip_suffix(".rhai"))
+    {
+        if let Some((_, text)) = stdlib::MODULES.iter().find(|(m, _)| *m == module) {
+            return Some(text.to_string());
+        }
+    }
+    std::fs::read_to_string(file).ok()
 }
 
 fn write_location(out: &mut String, name: &str, source: &str, pos: Position) {
