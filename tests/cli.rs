@@ -260,3 +260,20 @@ fn bridges_and_masters() {
         .success()
         .stdout_has("\"vc\" in the host is not a bridge");
 }
+
+/// The README's tour of the language is a script too; it must keep working.
+#[test]
+fn the_readme_tour_runs() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).expect("README");
+    let start = readme
+        .find("```rhai\n")
+        .expect("a rhai block in the README")
+        + 8;
+    let len = readme[start..].find("```").expect("end of the block");
+    let path = temp_script("readme-tour.rhai", &readme[start..start + len]);
+    netsh()
+        .arg(path.to_string_lossy())
+        .run()
+        .success()
+        .stdout_has("3 packets transmitted, 3 received, 0% packet loss");
+}

@@ -106,8 +106,8 @@ fn a_failure_inside_an_imported_chapter_points_into_it() {
         "01-netns-veth.rhai",
         &chapter.replacen(needle, "assert_no_reach(ns2, \"192.168.1.1\");", 1),
     );
-    let walkthrough = std::fs::read_to_string(repo.join("scripts/walkthrough.rhai"))
-        .expect("read walkthrough");
+    let walkthrough =
+        std::fs::read_to_string(repo.join("scripts/walkthrough.rhai")).expect("read walkthrough");
     let path = temp_script("walkthrough.rhai", &walkthrough);
     let dir = path.parent().expect("temp dir").display().to_string();
     netsh()

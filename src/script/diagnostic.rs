@@ -82,7 +82,10 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
                 e = inner;
             }
             EvalAltResult::ErrorInModule(path, inner, pos) => {
-                notes.push(format!("in module \"{path}\" imported at {}", at(&file, *pos)));
+                notes.push(format!(
+                    "in module \"{path}\" imported at {}",
+                    at(&file, *pos)
+                ));
                 file = module_file(name, path);
                 e = inner;
             }
