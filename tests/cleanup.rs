@@ -102,7 +102,7 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
             "let a = netns(\"a\"); let b = netns(\"b\");\n\
              a.veth(\"va\", b, \"vb\"); a.addr(\"va\", \"10.0.0.1/24\"); a.up(\"va\"); b.up(\"vb\");\n\
              host().bridge(\"br0\"); veth(\"h1\", \"h2\");\n\
-             print(\"READY\");\n{tail}"
+             print(\"READY\");\nsleep(500);\n{tail}"
         ),
     );
     let mut child = netsh()
@@ -117,7 +117,11 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().and_then(|l| l.ok());
     assert_eq!(ready.as_deref(), Some("READY"), "the lab did not come up");
+    // Freeze netsh while we note what it holds: a script that ends right after READY would
+    // otherwise race us. (It sleeps a little first, so the stop lands before the end.)
+    kill(Pid::from_raw(pid), Signal::SIGSTOP).expect("stop netsh");
     let held = namespaces_of(pid);
+    kill(Pid::from_raw(pid), Signal::SIGCONT).expect("continue netsh");
     assert!(
         held.iter().filter(|n| n.starts_with("net:")).count() >= 3,
         "netsh should hold the host and two namespaces: {held:?}"

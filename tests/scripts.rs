@@ -62,18 +62,26 @@ fn two_labs_at_once_do_not_collide() {
     }
 }
 
+fn chapter_one() -> String {
+    std::fs::read_to_string(common::repo().join("scripts/01-netns-veth.rhai"))
+        .expect("read chapter script")
+}
+
+/// The 1-based line of `text` that is exactly `statement`.
+fn line_of(text: &str, statement: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim() == statement)
+        .unwrap_or_else(|| panic!("the chapter script has no line {statement:?}"))
+        + 1
+}
+
 /// One assertion of the chapter script flipped: the run fails with exit 1 and points at
 /// the flipped line.
 #[test]
 fn a_flipped_assertion_fails_at_its_line() {
-    let original = std::fs::read_to_string(common::repo().join("scripts/01-netns-veth.rhai"))
-        .expect("read chapter script");
+    let original = chapter_one();
     let needle = "assert_reach(ns1, \"192.168.1.2\");";
-    let line = original
-        .lines()
-        .position(|l| l.trim() == needle)
-        .expect("the chapter script asserts ns1 reaches ns2")
-        + 1;
+    let line = line_of(&original, needle);
     let flipped = original.replacen(needle, "assert_no_reach(ns1, \"192.168.1.2\");", 1);
     let path = temp_script("01-flipped.rhai", &flipped);
     for user in users() {
@@ -94,14 +102,9 @@ fn a_flipped_assertion_fails_at_its_line() {
 #[test]
 fn a_failure_inside_an_imported_chapter_points_into_it() {
     let repo = common::repo();
-    let chapter = std::fs::read_to_string(repo.join("scripts/01-netns-veth.rhai"))
-        .expect("read chapter script");
+    let chapter = chapter_one();
     let needle = "assert_reach(ns2, \"192.168.1.1\");";
-    let line = chapter
-        .lines()
-        .position(|l| l.trim() == needle)
-        .expect("the chapter script asserts ns2 reaches ns1")
-        + 1;
+    let line = line_of(&chapter, needle);
     temp_script(
         "01-netns-veth.rhai",
         &chapter.replacen(needle, "assert_no_reach(ns2, \"192.168.1.1\");", 1),

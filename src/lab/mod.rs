@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use colored::Colorize;
+use ipnet::IpNet;
 use thiserror::Error;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
@@ -285,15 +286,21 @@ impl Lab {
         })
     }
 
-    /// `ip addr add CIDR dev DEV`.
-    pub fn add_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+    /// Parses `cidr` and says whether `dev` in `ns` already has it.
+    fn addr_on(&self, ns: &str, dev: &str, cidr: &str) -> Result<(IpNet, bool)> {
         let net = addr::parse_cidr(cidr).map_err(LabError::Invalid)?;
         let link = self.need_dev(ns, dev)?;
-        if link
+        let present = link
             .addrs
             .iter()
-            .any(|a| a.addr == net.addr() && a.prefix == net.prefix_len())
-        {
+            .any(|a| a.addr == net.addr() && a.prefix == net.prefix_len());
+        Ok((net, present))
+    }
+
+    /// `ip addr add CIDR dev DEV`.
+    pub fn add_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+        let (net, present) = self.addr_on(ns, dev, cidr)?;
+        if present {
             return Err(LabError::Invalid(format!(
                 "address {net} is already on \"{dev}\" in {}",
                 describe_ns(ns)
@@ -309,13 +316,8 @@ impl Lab {
 
     /// `ip addr del CIDR dev DEV`.
     pub fn del_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
-        let net = addr::parse_cidr(cidr).map_err(LabError::Invalid)?;
-        let link = self.need_dev(ns, dev)?;
-        if !link
-            .addrs
-            .iter()
-            .any(|a| a.addr == net.addr() && a.prefix == net.prefix_len())
-        {
+        let (net, present) = self.addr_on(ns, dev, cidr)?;
+        if !present {
             return Err(LabError::Invalid(format!(
                 "address {net} is not on \"{dev}\" in {}",
                 describe_ns(ns)
