@@ -2,4 +2,5 @@
 //! Unit-tested without privileges.
 
 pub mod addr;
+pub mod docker;
 pub mod names;

@@ -1,0 +1,207 @@
+//! `docker network inspect` and `docker inspect` documents, with Docker's field names and
+//! order. (Docker marshals Go maps with sorted keys, so `Containers`, `Networks` and
+//! `Options` are sorted too.)
+
+use serde_json::{json, Map, Value};
+
+use super::ids::short;
+use super::{Container, Docker, Driver, Endpoint, NetMode, Network};
+
+fn sorted(mut entries: Vec<(String, Value)>) -> Value {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Object(entries.into_iter().collect::<Map<String, Value>>())
+}
+
+fn cidr(e: &Endpoint) -> String {
+    e.ip.map(|(ip, len)| format!("{ip}/{len}")).unwrap_or_default()
+}
+
+/// One element of `docker network inspect NAME`.
+pub fn network(docker: &Docker, n: &Network) -> Value {
+    let containers = docker
+        .members(&n.id)
+        .into_iter()
+        .map(|(c, e)| {
+            (
+                c.id.clone(),
+                json!({
+                    "Name": c.name,
+                    "EndpointID": e.id,
+                    "MacAddress": e.mac.clone().unwrap_or_default(),
+                    "IPv4Address": cidr(e),
+                    "IPv6Address": "",
+                }),
+            )
+        })
+        .collect();
+    let config = match &n.pool {
+        Some(p) => json!([{ "Subnet": p.subnet.to_string(), "Gateway": p.gateway.to_string() }]),
+        None => json!([]),
+    };
+    let ipam_options = if n.user_defined_bridge() {
+        json!({})
+    } else {
+        Value::Null
+    };
+    let options = if n.default_bridge {
+        sorted(
+            [
+                ("com.docker.network.bridge.default_bridge", "true"),
+                ("com.docker.network.bridge.enable_icc", "true"),
+                ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+                ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+                (
+                    "com.docker.network.bridge.name",
+                    n.bridge.as_deref().unwrap_or("docker0"),
+                ),
+                ("com.docker.network.driver.mtu", "1500"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+        )
+    } else {
+        json!({})
+    };
+    json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": n.created,
+        "Scope": "local",
+        "Driver": n.driver.name(),
+        "EnableIPv6": false,
+        "IPAM": { "Driver": "default", "Options": ipam_options, "Config": config },
+        "Internal": n.internal,
+        "Attachable": false,
+        "Ingress": false,
+        "ConfigFrom": { "Network": "" },
+        "ConfigOnly": false,
+        "Containers": sorted(containers),
+        "Options": options,
+        "Labels": {},
+    })
+}
+
+/// One entry of a container's `NetworkSettings.Networks`.
+fn endpoint(n: &Network, e: &Endpoint) -> Value {
+    let ipam_config = match (e.fixed_ip, e.at_run) {
+        (Some(ip), _) => json!({ "IPv4Address": ip.to_string() }),
+        (None, true) => Value::Null,
+        (None, false) => json!({}),
+    };
+    let aliases = if n.user_defined_bridge() {
+        json!(e.aliases)
+    } else {
+        Value::Null
+    };
+    let driver_opts = if e.at_run { Value::Null } else { json!({}) };
+    json!({
+        "IPAMConfig": ipam_config,
+        "Links": null,
+        "Aliases": aliases,
+        "MacAddress": e.mac.clone().unwrap_or_default(),
+        "DriverOpts": driver_opts,
+        "GwPriority": 0,
+        "NetworkID": n.id,
+        "EndpointID": e.id,
+        "Gateway": e.gateway.map(|g| g.to_string()).unwrap_or_default(),
+        "IPAddress": e.ip.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+        "IPPrefixLen": e.ip.map(|(_, len)| len).unwrap_or(0),
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "DNSNames": null,
+    })
+}
+
+/// `NetworkSettings` of `docker inspect CONTAINER`.
+pub fn network_settings(docker: &Docker, c: &Container) -> Value {
+    let shares = matches!(c.mode, NetMode::Container(_));
+    let networks: Vec<(String, Value)> = if shares {
+        Vec::new()
+    } else {
+        c.endpoints
+            .iter()
+            .filter_map(|e| {
+                let n = docker.network_by_id(&e.network_id)?;
+                Some((n.name.clone(), endpoint(n, e)))
+            })
+            .collect()
+    };
+    // The top-level fields mirror the endpoint on the default bridge network, if any.
+    let default = c.endpoints.iter().find(|e| {
+        docker
+            .network_by_id(&e.network_id)
+            .is_some_and(|n| n.default_bridge)
+    });
+    let (sandbox_id, sandbox_key) = if shares {
+        (String::new(), String::new())
+    } else {
+        (
+            c.sandbox_id.clone(),
+            format!("/var/run/docker/netns/{}", short(&c.sandbox_id)),
+        )
+    };
+    json!({
+        "Bridge": "",
+        "SandboxID": sandbox_id,
+        "SandboxKey": sandbox_key,
+        "Ports": {},
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null,
+        "EndpointID": default.map(|e| e.id.clone()).unwrap_or_default(),
+        "Gateway": default.and_then(|e| e.gateway).map(|g| g.to_string()).unwrap_or_default(),
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": default.and_then(|e| e.ip).map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+        "IPPrefixLen": default.and_then(|e| e.ip).map(|(_, l)| l).unwrap_or(0),
+        "IPv6Gateway": "",
+        "MacAddress": default.and_then(|e| e.mac.clone()).unwrap_or_default(),
+        "Networks": sorted(networks),
+    })
+}
+
+/// One element of `docker inspect CONTAINER`.
+pub fn container(docker: &Docker, c: &Container) -> Value {
+    let hostname = docker.namespace_owner(c).hostname().to_string();
+    let host_mode = c.mode == NetMode::Host
+        || c.endpoints.iter().any(|e| {
+            docker
+                .network_by_id(&e.network_id)
+                .is_some_and(|n| n.driver == Driver::Host)
+        });
+    json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": "/bin/sh",
+        "Args": [],
+        "State": {
+            "Status": "running",
+            "Running": true,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "ExitCode": 0,
+            "Error": "",
+            "StartedAt": c.created,
+            "FinishedAt": "0001-01-01T00:00:00Z",
+        },
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "netsh",
+        "HostConfig": {
+            "NetworkMode": c.network_mode,
+            "PortBindings": {},
+            "Links": null,
+        },
+        "Config": {
+            "Hostname": if host_mode { String::new() } else { hostname },
+            "Domainname": "",
+        },
+        "NetworkSettings": network_settings(docker, c),
+    })
+}

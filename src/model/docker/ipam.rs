@@ -1,0 +1,206 @@
+//! Docker's default IPAM driver, as the bridge driver uses it: subnets from the default
+//! pools, the gateway on `.1`, container addresses from `.2` upward (lowest free first).
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::DockerError;
+
+/// The default address pools of a Docker 20.10 engine, in the order they are tried:
+/// 172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/16 cut into /20 blocks.
+pub fn default_pools() -> impl Iterator<Item = Ipv4Net> {
+    let b = (17u8..=31).map(|b| Ipv4Net::new(Ipv4Addr::new(172, b, 0, 0), 16));
+    let c = (0u8..16).map(|i| Ipv4Net::new(Ipv4Addr::new(192, 168, i * 16, 0), 20));
+    b.chain(c).filter_map(Result::ok)
+}
+
+pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// The first default pool that overlaps none of `taken`.
+pub fn next_pool(taken: &[Ipv4Net]) -> Result<Ipv4Net, DockerError> {
+    default_pools()
+        .find(|p| !taken.iter().any(|t| overlaps(p, t)))
+        .ok_or(DockerError::PoolsExhausted)
+}
+
+/// One network's address space: its subnet, its gateway, the addresses in use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    used: BTreeSet<Ipv4Addr>,
+}
+
+impl Pool {
+    /// A pool for `subnet`; the gateway defaults to the first host address.
+    pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
+        if subnet.prefix_len() > 30 {
+            return Err(DockerError::InvalidSubnet(format!(
+                "{subnet}: a bridge network needs room for a gateway and containers (at most /30)"
+            )));
+        }
+        if subnet.network() != subnet.addr() {
+            return Err(DockerError::InvalidSubnet(format!(
+                "{subnet}: the subnet must be given by its network address ({})",
+                subnet.trunc()
+            )));
+        }
+        let gateway = match gateway {
+            Some(g) if !subnet.contains(&g) || g == subnet.network() || g == subnet.broadcast() => {
+                return Err(DockerError::InvalidGateway {
+                    gateway: g,
+                    subnet,
+                })
+            }
+            Some(g) => g,
+            None => first_host(&subnet),
+        };
+        Ok(Pool {
+            subnet,
+            gateway,
+            used: BTreeSet::new(),
+        })
+    }
+
+    /// The lowest free host address (never the network, gateway or broadcast address).
+    pub fn allocate(&mut self) -> Result<Ipv4Addr, DockerError> {
+        let first = u32::from(first_host(&self.subnet));
+        let last = u32::from(self.subnet.broadcast());
+        let ip = (first..last)
+            .map(Ipv4Addr::from)
+            .find(|ip| *ip != self.gateway && !self.used.contains(ip))
+            .ok_or(DockerError::NoAvailableAddress(self.subnet))?;
+        self.used.insert(ip);
+        Ok(ip)
+    }
+
+    /// Takes a fixed address (`--ip`).
+    pub fn reserve(&mut self, ip: Ipv4Addr) -> Result<(), DockerError> {
+        if !self.subnet.contains(&ip) || ip == self.subnet.network() || ip == self.subnet.broadcast()
+        {
+            return Err(DockerError::IpOutsideSubnet(ip));
+        }
+        if ip == self.gateway || self.used.contains(&ip) {
+            return Err(DockerError::AddressInUse(ip));
+        }
+        self.used.insert(ip);
+        Ok(())
+    }
+
+    pub fn release(&mut self, ip: Ipv4Addr) {
+        self.used.remove(&ip);
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.used.len()
+    }
+}
+
+fn first_host(subnet: &Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()) + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn default_pools_start_at_172_17_then_192_168_blocks() {
+        let pools: Vec<_> = default_pools().collect();
+        assert_eq!(pools[0], net("172.17.0.0/16"));
+        assert_eq!(pools[14], net("172.31.0.0/16"));
+        assert_eq!(pools[15], net("192.168.0.0/20"));
+        assert_eq!(pools[16], net("192.168.16.0/20"));
+        assert_eq!(pools.len(), 15 + 16);
+    }
+
+    #[test]
+    fn next_pool_skips_taken_and_overlapping_ones() {
+        assert_eq!(next_pool(&[]).unwrap(), net("172.17.0.0/16"));
+        assert_eq!(
+            next_pool(&[net("172.17.0.0/16")]).unwrap(),
+            net("172.18.0.0/16")
+        );
+        // A user subnet inside 172.18/16 makes that whole pool unavailable.
+        assert_eq!(
+            next_pool(&[net("172.17.0.0/16"), net("172.18.5.0/24")]).unwrap(),
+            net("172.19.0.0/16")
+        );
+        let all: Vec<_> = default_pools().collect();
+        assert!(matches!(next_pool(&all), Err(DockerError::PoolsExhausted)));
+    }
+
+    #[test]
+    fn gateway_is_first_host_and_containers_start_at_2() {
+        let mut p = Pool::new(net("172.18.0.0/16"), None).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(172, 18, 0, 1));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(172, 18, 0, 2));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(172, 18, 0, 3));
+    }
+
+    #[test]
+    fn released_addresses_are_reused_lowest_first() {
+        let mut p = Pool::new(net("10.0.0.0/24"), None).unwrap();
+        let a = p.allocate().unwrap();
+        let b = p.allocate().unwrap();
+        p.allocate().unwrap();
+        p.release(a);
+        p.release(b);
+        assert_eq!(p.allocate().unwrap(), a);
+        assert_eq!(p.allocate().unwrap(), b);
+    }
+
+    #[test]
+    fn fixed_addresses_and_custom_gateway() {
+        let mut p = Pool::new(net("10.1.0.0/24"), Some(Ipv4Addr::new(10, 1, 0, 254))).unwrap();
+        p.reserve(Ipv4Addr::new(10, 1, 0, 2)).unwrap();
+        // With the gateway elsewhere, .1 is an ordinary free address.
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 1, 0, 1));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 1, 0, 3));
+        assert!(matches!(
+            p.reserve(Ipv4Addr::new(10, 1, 0, 2)),
+            Err(DockerError::AddressInUse(_))
+        ));
+        assert!(matches!(
+            p.reserve(Ipv4Addr::new(10, 1, 0, 254)),
+            Err(DockerError::AddressInUse(_))
+        ));
+        assert!(matches!(
+            p.reserve(Ipv4Addr::new(10, 2, 0, 2)),
+            Err(DockerError::IpOutsideSubnet(_))
+        ));
+    }
+
+    #[test]
+    fn bad_subnets_and_gateways_are_refused() {
+        assert!(Pool::new(net("10.0.0.0/31"), None).is_err());
+        assert!(Pool::new(net("10.0.0.5/24"), None).is_err());
+        assert!(matches!(
+            Pool::new(net("10.0.0.0/24"), Some(Ipv4Addr::new(10, 0, 1, 1))),
+            Err(DockerError::InvalidGateway { .. })
+        ));
+        assert!(Pool::new(net("10.0.0.0/24"), Some(Ipv4Addr::new(10, 0, 0, 255))).is_err());
+    }
+
+    #[test]
+    fn a_full_subnet_says_so() {
+        let mut p = Pool::new(net("10.0.0.0/30"), None).unwrap();
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 0, 2));
+        assert!(matches!(p.allocate(), Err(DockerError::NoAvailableAddress(_))));
+    }
+
+    #[test]
+    fn overlap() {
+        assert!(overlaps(&net("10.0.0.0/8"), &net("10.1.0.0/16")));
+        assert!(overlaps(&net("10.1.0.0/16"), &net("10.0.0.0/8")));
+        assert!(!overlaps(&net("10.0.0.0/16"), &net("10.1.0.0/16")));
+    }
+}

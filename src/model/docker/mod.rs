@@ -1,0 +1,616 @@
+//! Docker's container network model (CNM), pure: networks, endpoints, containers
+//! (sandboxes) and IPAM, with Docker's rules and Docker's error messages. The lab asks it
+//! what to build and builds it; nothing here touches the kernel.
+
+pub mod ids;
+pub mod inspect;
+pub mod ipam;
+pub mod names;
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use thiserror::Error;
+
+use ids::{short, Ids};
+use ipam::Pool;
+
+/// Errors in Docker's own words (`Error response from daemon: …`).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum DockerError {
+    #[error("network with name {0} already exists")]
+    NetworkExists(String),
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
+    NameInUse { name: String, id: String },
+    #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidContainerName(String),
+    #[error("invalid network name \"{0}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidNetworkName(String),
+    #[error("invalid pool request: Pool overlaps with other one on this address space")]
+    PoolOverlap,
+    #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
+    PoolsExhausted,
+    #[error("invalid subnet {0}")]
+    InvalidSubnet(String),
+    #[error("invalid gateway address {gateway}: it is not a host address of subnet {subnet}")]
+    InvalidGateway { gateway: Ipv4Addr, subnet: Ipv4Net },
+    #[error("cannot specify a gateway without a subnet")]
+    GatewayWithoutSubnet,
+    #[error("no available IPv4 addresses on this network's address pools: {0}")]
+    NoAvailableAddress(Ipv4Net),
+    #[error("no configured subnet or ip-range contain the IP address {0}")]
+    IpOutsideSubnet(Ipv4Addr),
+    #[error("Address already in use: {0}")]
+    AddressInUse(Ipv4Addr),
+    #[error("invalid IPv4 address: {0}")]
+    InvalidIp(String),
+    #[error("user specified IP address is supported on user defined networks only")]
+    FixedIpOnDefaultNetwork,
+    #[error("network-scoped alias is supported only for containers in user defined networks")]
+    AliasOnDefaultNetwork,
+    #[error("plugin \"{0}\" not found")]
+    UnknownDriver(String),
+    #[error("only one instance of \"{0}\" network is allowed")]
+    SingleInstance(String),
+    #[error("{0} is a pre-defined network and cannot be removed")]
+    PredefinedNetwork(String),
+    #[error("error while removing network: network {name} id {id} has active endpoints")]
+    ActiveEndpoints { name: String, id: String },
+    #[error("endpoint with name {container} already exists in network {network}")]
+    AlreadyConnected { container: String, network: String },
+    #[error("container {container} is not connected to network {network}")]
+    NotConnected { container: String, network: String },
+    #[error("container cannot be disconnected from host network or connected to host network")]
+    HostNetwork,
+    #[error("container cannot be connected to multiple networks with one of the networks in private (none) mode")]
+    NoneNetwork,
+    #[error("container sharing network namespace with another container or host cannot be connected to any other network")]
+    SharedNamespace,
+    #[error("cannot join the network namespace of container {0}: it shares another container's namespace")]
+    NestedContainerMode(String),
+    #[error("conflicting options: cannot remove container {name}: container {user} shares its network namespace (remove it first)")]
+    NamespaceInUse { name: String, user: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    Bridge,
+    Host,
+    Null,
+}
+
+impl Driver {
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Bridge => "bridge",
+            Driver::Host => "host",
+            Driver::Null => "null",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub driver: Driver,
+    pub created: String,
+    /// Bridge networks only.
+    pub pool: Option<Pool>,
+    /// The Linux bridge: `docker0` for the default network, `br-<short id>` otherwise.
+    pub bridge: Option<String>,
+    pub bridge_mac: Option<String>,
+    pub internal: bool,
+    /// The predefined `bridge` network (no name resolution, `--link` instead).
+    pub default_bridge: bool,
+}
+
+impl Network {
+    pub fn predefined(&self) -> bool {
+        matches!(self.name.as_str(), "bridge" | "host" | "none")
+    }
+    pub fn user_defined_bridge(&self) -> bool {
+        self.driver == Driver::Bridge && !self.default_bridge
+    }
+    pub fn subnet(&self) -> Option<Ipv4Net> {
+        self.pool.as_ref().map(|p| p.subnet)
+    }
+    pub fn gateway(&self) -> Option<Ipv4Addr> {
+        self.pool.as_ref().map(|p| p.gateway)
+    }
+}
+
+/// A container's attachment to one network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub id: String,
+    pub network_id: String,
+    /// IPv4 address and prefix; `None` on the host and none networks.
+    pub ip: Option<(Ipv4Addr, u8)>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mac: Option<String>,
+    /// `eth0`, `eth1` … inside the container.
+    pub ifname: Option<String>,
+    /// `vethXXXXXXX` on the host, enslaved to the bridge.
+    pub host_ifname: Option<String>,
+    /// Network-scoped aliases (the short ID first on user-defined networks).
+    pub aliases: Vec<String>,
+    /// The address was asked for (`ip`), not allocated.
+    pub fixed_ip: Option<Ipv4Addr>,
+    /// Joined by `run` (Docker shows IPAMConfig/DriverOpts null) rather than `connect`.
+    pub at_run: bool,
+}
+
+/// How a container gets its network namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetMode {
+    /// Its own namespace, attached to bridge networks (or to none).
+    Own,
+    /// The host's namespace.
+    Host,
+    /// Another container's namespace (`container:NAME`), by that container's ID.
+    Container(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    /// The sandbox (network namespace) Docker made for it.
+    pub sandbox_id: String,
+    pub created: String,
+    pub mode: NetMode,
+    /// What `docker run --network` said (HostConfig.NetworkMode).
+    pub network_mode: String,
+    /// In join order: the first one's gateway is the default route.
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl Container {
+    pub fn short_id(&self) -> &str {
+        short(&self.id)
+    }
+    pub fn hostname(&self) -> &str {
+        self.short_id()
+    }
+    pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.network_id == network_id)
+    }
+}
+
+/// `docker network create` options.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSpec {
+    pub driver: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub internal: bool,
+}
+
+/// `docker run` / `docker network connect` options that concern the network.
+#[derive(Debug, Clone, Default)]
+pub struct AttachSpec {
+    pub ip: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+/// The whole engine state.
+#[derive(Debug, Clone)]
+pub struct Docker {
+    networks: Vec<Network>,
+    containers: Vec<Container>,
+    ids: Ids,
+}
+
+impl Docker {
+    /// A fresh engine with the three predefined networks.
+    pub fn new(seed: u64, created: &str) -> Docker {
+        let mut d = Docker {
+            networks: Vec::new(),
+            containers: Vec::new(),
+            ids: Ids::with_seed(seed),
+        };
+        let subnet = ipam::default_pools().next();
+        let pool = subnet.and_then(|s| Pool::new(s, None).ok());
+        let bridge = Network {
+            id: d.ids.id(),
+            name: "bridge".into(),
+            driver: Driver::Bridge,
+            created: created.into(),
+            pool,
+            bridge: Some("docker0".into()),
+            bridge_mac: Some(d.ids.bridge_mac()),
+            internal: false,
+            default_bridge: true,
+        };
+        d.networks.push(bridge);
+        for (name, driver) in [("host", Driver::Host), ("none", Driver::Null)] {
+            let id = d.ids.id();
+            d.networks.push(Network {
+                id,
+                name: name.into(),
+                driver,
+                created: created.into(),
+                pool: None,
+                bridge: None,
+                bridge_mac: None,
+                internal: false,
+                default_bridge: false,
+            });
+        }
+        d
+    }
+
+    pub fn networks(&self) -> &[Network] {
+        &self.networks
+    }
+
+    pub fn containers(&self) -> &[Container] {
+        &self.containers
+    }
+
+    /// By name, full ID or unique ID prefix, as the docker CLI resolves it.
+    pub fn network(&self, key: &str) -> Result<&Network, DockerError> {
+        find(&self.networks, key, |n| (&n.name, &n.id))
+            .ok_or_else(|| DockerError::NoSuchNetwork(key.to_string()))
+    }
+
+    pub fn network_by_id(&self, id: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.id == id)
+    }
+
+    pub fn container(&self, key: &str) -> Result<&Container, DockerError> {
+        find(&self.containers, key, |c| (&c.name, &c.id))
+            .ok_or_else(|| DockerError::NoSuchContainer(key.to_string()))
+    }
+
+    fn container_index(&self, key: &str) -> Result<usize, DockerError> {
+        let id = self.container(key)?.id.clone();
+        Ok(self
+            .containers
+            .iter()
+            .position(|c| c.id == id)
+            .unwrap_or_default())
+    }
+
+    fn network_index(&self, key: &str) -> Result<usize, DockerError> {
+        let id = self.network(key)?.id.clone();
+        Ok(self
+            .networks
+            .iter()
+            .position(|n| n.id == id)
+            .unwrap_or_default())
+    }
+
+    /// Containers attached to a network, in the order they joined it.
+    pub fn members(&self, network_id: &str) -> Vec<(&Container, &Endpoint)> {
+        self.containers
+            .iter()
+            .filter_map(|c| c.endpoint(network_id).map(|e| (c, e)))
+            .collect()
+    }
+
+    /// `docker network create`.
+    pub fn create_network(
+        &mut self,
+        name: &str,
+        spec: &NetworkSpec,
+        created: &str,
+    ) -> Result<Network, DockerError> {
+        if !names::valid(name) {
+            return Err(DockerError::InvalidNetworkName(name.to_string()));
+        }
+        if self.networks.iter().any(|n| n.name == name) {
+            return Err(DockerError::NetworkExists(name.to_string()));
+        }
+        match spec.driver.as_deref().unwrap_or("bridge") {
+            "bridge" => {}
+            d @ ("host" | "null") => return Err(DockerError::SingleInstance(d.to_string())),
+            other => return Err(DockerError::UnknownDriver(other.to_string())),
+        }
+        let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
+        let subnet = match &spec.subnet {
+            Some(s) => {
+                let s: Ipv4Net = s
+                    .trim()
+                    .parse()
+                    .map_err(|_| DockerError::InvalidSubnet(s.clone()))?;
+                if taken.iter().any(|t| ipam::overlaps(t, &s)) {
+                    return Err(DockerError::PoolOverlap);
+                }
+                s
+            }
+            None => {
+                if spec.gateway.is_some() {
+                    return Err(DockerError::GatewayWithoutSubnet);
+                }
+                ipam::next_pool(&taken)?
+            }
+        };
+        let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
+        let pool = Pool::new(subnet, gateway)?;
+        let id = self.ids.id();
+        let network = Network {
+            bridge: Some(ids::bridge_name(&id)),
+            bridge_mac: Some(self.ids.bridge_mac()),
+            id,
+            name: name.to_string(),
+            driver: Driver::Bridge,
+            created: created.to_string(),
+            pool: Some(pool),
+            internal: spec.internal,
+            default_bridge: false,
+        };
+        self.networks.push(network.clone());
+        Ok(network)
+    }
+
+    /// `docker network rm`.
+    pub fn remove_network(&mut self, key: &str) -> Result<Network, DockerError> {
+        let i = self.network_index(key)?;
+        let n = &self.networks[i];
+        if n.predefined() {
+            return Err(DockerError::PredefinedNetwork(n.name.clone()));
+        }
+        if !self.members(&n.id).is_empty() {
+            return Err(DockerError::ActiveEndpoints {
+                name: n.name.clone(),
+                id: short(&n.id).to_string(),
+            });
+        }
+        Ok(self.networks.remove(i))
+    }
+
+    /// `docker run --name NAME --network NETWORK`: the container and its first endpoint.
+    /// `network` is a network name or ID, `host`, `none` or `container:NAME`.
+    pub fn run(
+        &mut self,
+        name: &str,
+        network: &str,
+        attach: &AttachSpec,
+        created: &str,
+    ) -> Result<Container, DockerError> {
+        if !names::valid(name) {
+            return Err(DockerError::InvalidContainerName(name.to_string()));
+        }
+        if let Some(c) = self.containers.iter().find(|c| c.name == name) {
+            return Err(DockerError::NameInUse {
+                name: name.to_string(),
+                id: c.id.clone(),
+            });
+        }
+        let mut container = Container {
+            id: self.ids.id(),
+            sandbox_id: self.ids.id(),
+            name: name.to_string(),
+            created: created.to_string(),
+            mode: NetMode::Own,
+            network_mode: network.to_string(),
+            endpoints: Vec::new(),
+        };
+        if let Some(target) = network.strip_prefix("container:") {
+            let t = self.container(target)?;
+            if let NetMode::Container(_) = t.mode {
+                return Err(DockerError::NestedContainerMode(target.to_string()));
+            }
+            container.network_mode = format!("container:{}", t.id);
+            container.mode = if t.mode == NetMode::Host {
+                NetMode::Host
+            } else {
+                NetMode::Container(t.id.clone())
+            };
+            self.containers.push(container.clone());
+            return Ok(container);
+        }
+        let net = self.network(network)?.clone();
+        if network == "bridge" {
+            // `docker run` without --network says "default".
+            container.network_mode = "default".into();
+        }
+        if net.driver == Driver::Host {
+            container.mode = NetMode::Host;
+        }
+        let endpoint = self.attach(&container, &net, attach, true)?;
+        container.endpoints.push(endpoint);
+        self.containers.push(container.clone());
+        Ok(container)
+    }
+
+    /// Allocates an endpoint of `container` on `net` (not yet recorded anywhere).
+    fn attach(
+        &mut self,
+        container: &Container,
+        net: &Network,
+        attach: &AttachSpec,
+        at_run: bool,
+    ) -> Result<Endpoint, DockerError> {
+        let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
+        if net.driver != Driver::Bridge || net.default_bridge {
+            if fixed.is_some() {
+                return Err(DockerError::FixedIpOnDefaultNetwork);
+            }
+            if !attach.aliases.is_empty() {
+                return Err(DockerError::AliasOnDefaultNetwork);
+            }
+        }
+        let mut endpoint = Endpoint {
+            id: self.ids.id(),
+            network_id: net.id.clone(),
+            ip: None,
+            gateway: None,
+            mac: None,
+            ifname: None,
+            host_ifname: None,
+            aliases: Vec::new(),
+            fixed_ip: fixed,
+            at_run,
+        };
+        if net.driver != Driver::Bridge {
+            return Ok(endpoint);
+        }
+        let i = self.network_index(&net.id)?;
+        let Some(pool) = self.networks[i].pool.as_mut() else {
+            return Ok(endpoint);
+        };
+        let ip = match fixed {
+            Some(ip) => {
+                pool.reserve(ip)?;
+                ip
+            }
+            None => pool.allocate()?,
+        };
+        endpoint.ip = Some((ip, pool.subnet.prefix_len()));
+        endpoint.gateway = Some(pool.gateway);
+        endpoint.mac = Some(ids::mac_for(ip));
+        endpoint.ifname = Some(next_ifname(container));
+        endpoint.host_ifname = Some(self.ids.veth_name());
+        if net.user_defined_bridge() {
+            endpoint.aliases.push(short(&container.id).to_string());
+            endpoint.aliases.extend(attach.aliases.iter().cloned());
+        }
+        Ok(endpoint)
+    }
+
+    /// `docker network connect NETWORK CONTAINER`.
+    pub fn connect(
+        &mut self,
+        container: &str,
+        network: &str,
+        attach: &AttachSpec,
+    ) -> Result<(Container, Endpoint), DockerError> {
+        let ci = self.container_index(container)?;
+        let net = self.network(network)?.clone();
+        let c = self.containers[ci].clone();
+        match c.mode {
+            NetMode::Host => return Err(DockerError::HostNetwork),
+            NetMode::Container(_) => return Err(DockerError::SharedNamespace),
+            NetMode::Own => {}
+        }
+        if net.driver == Driver::Host {
+            return Err(DockerError::HostNetwork);
+        }
+        let on_none = |c: &Container, docker: &Docker| {
+            c.endpoints.iter().any(|e| {
+                docker
+                    .network_by_id(&e.network_id)
+                    .is_some_and(|n| n.driver == Driver::Null)
+            })
+        };
+        if net.driver == Driver::Null || on_none(&c, self) {
+            if c.endpoint(&net.id).is_none() {
+                return Err(DockerError::NoneNetwork);
+            }
+        }
+        if c.endpoint(&net.id).is_some() {
+            return Err(DockerError::AlreadyConnected {
+                container: c.name.clone(),
+                network: net.name.clone(),
+            });
+        }
+        let endpoint = self.attach(&c, &net, attach, false)?;
+        self.containers[ci].endpoints.push(endpoint.clone());
+        Ok((self.containers[ci].clone(), endpoint))
+    }
+
+    /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
+    pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
+        let ci = self.container_index(container)?;
+        let net = self.network(network)?.clone();
+        let c = &self.containers[ci];
+        if c.mode == NetMode::Host || net.driver == Driver::Host {
+            return Err(DockerError::HostNetwork);
+        }
+        let Some(pos) = c.endpoints.iter().position(|e| e.network_id == net.id) else {
+            return Err(DockerError::NotConnected {
+                container: c.name.clone(),
+                network: net.name.clone(),
+            });
+        };
+        let endpoint = self.containers[ci].endpoints.remove(pos);
+        self.release(&endpoint);
+        Ok(endpoint)
+    }
+
+    /// `docker rm -f`: the container, its endpoints released.
+    pub fn remove_container(&mut self, key: &str) -> Result<Container, DockerError> {
+        let ci = self.container_index(key)?;
+        let id = self.containers[ci].id.clone();
+        if let Some(user) = self
+            .containers
+            .iter()
+            .find(|c| c.mode == NetMode::Container(id.clone()))
+        {
+            return Err(DockerError::NamespaceInUse {
+                name: self.containers[ci].name.clone(),
+                user: user.name.clone(),
+            });
+        }
+        let c = self.containers.remove(ci);
+        for e in &c.endpoints {
+            self.release(e);
+        }
+        Ok(c)
+    }
+
+    fn release(&mut self, endpoint: &Endpoint) {
+        if let (Some((ip, _)), Some(net)) = (
+            endpoint.ip,
+            self.networks.iter_mut().find(|n| n.id == endpoint.network_id),
+        ) {
+            if let Some(pool) = net.pool.as_mut() {
+                pool.release(ip);
+            }
+        }
+    }
+
+    /// The container whose namespace `c` uses (itself, unless `container:` mode).
+    pub fn namespace_owner<'a>(&'a self, c: &'a Container) -> &'a Container {
+        match &c.mode {
+            NetMode::Container(id) => self
+                .containers
+                .iter()
+                .find(|o| &o.id == id)
+                .unwrap_or(c),
+            _ => c,
+        }
+    }
+}
+
+fn find<'a, T>(
+    items: &'a [T],
+    key: &str,
+    name_id: impl Fn(&T) -> (&String, &String),
+) -> Option<&'a T> {
+    if let Some(x) = items.iter().find(|x| name_id(x).0 == key) {
+        return Some(x);
+    }
+    if key.is_empty() {
+        return None;
+    }
+    let mut by_prefix = items.iter().filter(|x| name_id(x).1.starts_with(key));
+    match (by_prefix.next(), by_prefix.next()) {
+        (Some(x), None) => Some(x),
+        _ => None,
+    }
+}
+
+fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
+    text.trim()
+        .parse()
+        .map_err(|_| DockerError::InvalidIp(text.to_string()))
+}
+
+/// `eth0`, `eth1` …: the lowest index the container does not use.
+fn next_ifname(c: &Container) -> String {
+    (0..)
+        .map(|i| format!("eth{i}"))
+        .find(|n| !c.endpoints.iter().any(|e| e.ifname.as_deref() == Some(n)))
+        .unwrap_or_else(|| "eth0".into())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+use super::*;
+use serde_json::{json, Value};
+
+const NOW: &str = "2026-11-27T22:45:57.174186187Z";
+
+fn docker() -> Docker {
+    Docker::new(42, NOW)
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn run(d: &mut Docker, name: &str, net: &str) -> Container {
+    d.run(name, net, &AttachSpec::default(), NOW).unwrap()
+}
+
+#[test]
+fn three_predefined_networks() {
+    let d = docker();
+    let names: Vec<_> = d.networks().iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["bridge", "host", "none"]);
+    let bridge = d.network("bridge").unwrap();
+    assert_eq!(bridge.bridge.as_deref(), Some("docker0"));
+    assert_eq!(bridge.subnet().unwrap().to_string(), "172.17.0.0/16");
+    assert_eq!(bridge.gateway().unwrap(), ip("172.17.0.1"));
+    assert_eq!(d.network("host").unwrap().driver, Driver::Host);
+    assert_eq!(d.network("none").unwrap().driver, Driver::Null);
+}
+
+#[test]
+fn user_networks_take_the_next_pool_and_a_br_bridge() {
+    let mut d = docker();
+    let n = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    assert_eq!(n.subnet().unwrap().to_string(), "172.18.0.0/16");
+    assert_eq!(n.gateway().unwrap(), ip("172.18.0.1"));
+    assert_eq!(n.bridge.clone().unwrap(), format!("br-{}", &n.id[..12]));
+    let n3 = d
+        .create_network("bridge3", &NetworkSpec::default(), NOW)
+        .unwrap();
+    assert_eq!(n3.subnet().unwrap().to_string(), "172.19.0.0/16");
+}
+
+#[test]
+fn explicit_subnet_gateway_and_overlap() {
+    let mut d = docker();
+    let spec = NetworkSpec {
+        subnet: Some("10.10.0.0/24".into()),
+        gateway: Some("10.10.0.254".into()),
+        ..Default::default()
+    };
+    let n = d.create_network("n1", &spec, NOW).unwrap();
+    assert_eq!(n.gateway().unwrap(), ip("10.10.0.254"));
+    let overlapping = NetworkSpec {
+        subnet: Some("10.10.0.128/25".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.create_network("n2", &overlapping, NOW).unwrap_err(),
+        DockerError::PoolOverlap
+    );
+    let on_docker0 = NetworkSpec {
+        subnet: Some("172.17.5.0/24".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.create_network("n3", &on_docker0, NOW).unwrap_err(),
+        DockerError::PoolOverlap
+    );
+    // A refused create changes nothing.
+    assert_eq!(d.networks().len(), 4);
+    let gw_only = NetworkSpec {
+        gateway: Some("10.0.0.1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.create_network("n4", &gw_only, NOW).unwrap_err(),
+        DockerError::GatewayWithoutSubnet
+    );
+}
+
+#[test]
+fn network_creation_errors() {
+    let mut d = docker();
+    d.create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let e = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap_err();
+    assert_eq!(e.to_string(), "network with name bridge2 already exists");
+    let e = d
+        .create_network("bad name", &NetworkSpec::default(), NOW)
+        .unwrap_err();
+    assert!(matches!(e, DockerError::InvalidNetworkName(_)));
+    let spec = NetworkSpec {
+        driver: Some("overlay".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.create_network("ov", &spec, NOW).unwrap_err().to_string(),
+        "plugin \"overlay\" not found"
+    );
+    let spec = NetworkSpec {
+        driver: Some("host".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        d.create_network("h2", &spec, NOW),
+        Err(DockerError::SingleInstance(_))
+    ));
+    let spec = NetworkSpec {
+        subnet: Some("10.0.0.0/33".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        d.create_network("x1", &spec, NOW),
+        Err(DockerError::InvalidSubnet(_))
+    ));
+}
+
+#[test]
+fn containers_get_lowest_free_addresses_macs_and_eth0() {
+    let mut d = docker();
+    let mytom = run(&mut d, "mytom", "bridge");
+    let e = &mytom.endpoints[0];
+    assert_eq!(e.ip, Some((ip("172.17.0.2"), 16)));
+    assert_eq!(e.mac.as_deref(), Some("02:42:ac:11:00:02"));
+    assert_eq!(e.gateway, Some(ip("172.17.0.1")));
+    assert_eq!(e.ifname.as_deref(), Some("eth0"));
+    let host_if = e.host_ifname.clone().unwrap();
+    assert!(host_if.starts_with("veth") && host_if.len() == 11);
+    assert!(e.aliases.is_empty(), "no aliases on the default bridge");
+    assert_eq!(mytom.network_mode, "default");
+    let bb1 = run(&mut d, "bb1", "bridge");
+    assert_eq!(bb1.endpoints[0].ip, Some((ip("172.17.0.3"), 16)));
+}
+
+#[test]
+fn connect_adds_eth1_and_disconnect_releases() {
+    let mut d = docker();
+    let n = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    run(&mut d, "bb", "bridge2");
+    let bb1 = run(&mut d, "bb1", "bridge");
+    let (c, e) = d.connect("bb1", "bridge2", &AttachSpec::default()).unwrap();
+    assert_eq!(e.ifname.as_deref(), Some("eth1"));
+    assert_eq!(e.ip, Some((ip("172.18.0.3"), 16)));
+    assert_eq!(e.mac.as_deref(), Some("02:42:ac:12:00:03"));
+    assert_eq!(e.aliases, vec![bb1.short_id().to_string()]);
+    assert_eq!(c.endpoints.len(), 2);
+    assert_eq!(d.members(&n.id).len(), 2);
+
+    let err = d
+        .connect("bb1", "bridge2", &AttachSpec::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "endpoint with name bb1 already exists in network bridge2"
+    );
+
+    d.disconnect("bb1", "bridge2").unwrap();
+    let err = d.disconnect("bb1", "bridge2").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "container bb1 is not connected to network bridge2"
+    );
+    // The address came back: the next container on bridge2 gets .3 again.
+    let bb9 = run(&mut d, "bb9", "bridge2");
+    assert_eq!(bb9.endpoints[0].ip, Some((ip("172.18.0.3"), 16)));
+}
+
+#[test]
+fn ifnames_reuse_the_lowest_free_index() {
+    let mut d = docker();
+    d.create_network("a1", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("a2", &NetworkSpec::default(), NOW).unwrap();
+    run(&mut d, "c1", "bridge");
+    d.connect("c1", "a1", &AttachSpec::default()).unwrap();
+    d.disconnect("c1", "bridge").unwrap();
+    let (_, e) = d.connect("c1", "a2", &AttachSpec::default()).unwrap();
+    assert_eq!(e.ifname.as_deref(), Some("eth0"));
+}
+
+#[test]
+fn fixed_ip_and_aliases_need_a_user_defined_network() {
+    let mut d = docker();
+    d.create_network("n1", &NetworkSpec::default(), NOW).unwrap();
+    let spec = AttachSpec {
+        ip: Some("172.18.0.10".into()),
+        aliases: vec!["web".into()],
+    };
+    let c = d.run("c1", "n1", &spec, NOW).unwrap();
+    assert_eq!(c.endpoints[0].ip, Some((ip("172.18.0.10"), 16)));
+    assert_eq!(c.endpoints[0].aliases[1], "web");
+    assert_eq!(
+        d.run("c2", "n1", &spec, NOW).unwrap_err(),
+        DockerError::AddressInUse(ip("172.18.0.10"))
+    );
+    assert!(d.container("c2").is_err(), "a refused run leaves no container");
+    let spec = AttachSpec {
+        ip: Some("172.17.0.10".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.run("c3", "bridge", &spec, NOW).unwrap_err(),
+        DockerError::FixedIpOnDefaultNetwork
+    );
+    let spec = AttachSpec {
+        ip: Some("10.9.9.9".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        d.run("c4", "n1", &spec, NOW).unwrap_err().to_string(),
+        "no configured subnet or ip-range contain the IP address 10.9.9.9"
+    );
+    let spec = AttachSpec {
+        aliases: vec!["x".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        d.run("c5", "bridge", &spec, NOW).unwrap_err(),
+        DockerError::AliasOnDefaultNetwork
+    );
+}
+
+#[test]
+fn container_names_and_lookups() {
+    let mut d = docker();
+    let bb = run(&mut d, "bb", "bridge");
+    let e = d
+        .run("bb", "bridge", &AttachSpec::default(), NOW)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("Conflict. The container name \"/bb\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.", bb.id)
+    );
+    assert_eq!(
+        d.run("bb!", "bridge", &AttachSpec::default(), NOW)
+            .unwrap_err()
+            .to_string(),
+        "Invalid container name (bb!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+    );
+    assert_eq!(d.container(&bb.id[..5]).unwrap().name, "bb");
+    assert_eq!(d.container(&bb.id).unwrap().name, "bb");
+    assert_eq!(
+        d.container("nope").unwrap_err().to_string(),
+        "No such container: nope"
+    );
+    assert_eq!(
+        d.run("c", "bridge3", &AttachSpec::default(), NOW)
+            .unwrap_err()
+            .to_string(),
+        "Invalid container name (c), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+    );
+    assert_eq!(
+        d.run("cc", "bridge3", &AttachSpec::default(), NOW)
+            .unwrap_err()
+            .to_string(),
+        "network bridge3 not found"
+    );
+}
+
+#[test]
+fn removing_networks_and_containers() {
+    let mut d = docker();
+    let n = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    run(&mut d, "bb", "bridge2");
+    assert_eq!(
+        d.remove_network("bridge2").unwrap_err().to_string(),
+        format!(
+            "error while removing network: network bridge2 id {} has active endpoints",
+            &n.id[..12]
+        )
+    );
+    assert_eq!(
+        d.remove_network("bridge").unwrap_err().to_string(),
+        "bridge is a pre-defined network and cannot be removed"
+    );
+    d.remove_container("bb").unwrap();
+    d.remove_network("bridge2").unwrap();
+    assert!(d.network("bridge2").is_err());
+    // Its pool is free again.
+    let again = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    assert_eq!(again.subnet().unwrap().to_string(), "172.18.0.0/16");
+}
+
+#[test]
+fn modes_none_host_and_container() {
+    let mut d = docker();
+    let bb1 = run(&mut d, "bb1", "bridge");
+    let shared = run(&mut d, "bb1-1", "container:bb1");
+    assert_eq!(shared.mode, NetMode::Container(bb1.id.clone()));
+    assert!(shared.endpoints.is_empty());
+    assert_eq!(shared.network_mode, format!("container:{}", bb1.id));
+    assert_eq!(
+        d.connect("bb1-1", "bridge", &AttachSpec::default())
+            .unwrap_err(),
+        DockerError::SharedNamespace
+    );
+    assert!(matches!(
+        d.remove_container("bb1"),
+        Err(DockerError::NamespaceInUse { .. })
+    ));
+
+    let none = run(&mut d, "bb3", "none");
+    assert_eq!(none.endpoints.len(), 1);
+    assert_eq!(none.endpoints[0].ip, None);
+    assert_eq!(
+        d.connect("bb3", "bridge", &AttachSpec::default())
+            .unwrap_err(),
+        DockerError::NoneNetwork
+    );
+
+    let host = run(&mut d, "bb4", "host");
+    assert_eq!(host.mode, NetMode::Host);
+    assert_eq!(host.endpoints[0].mac, None);
+    assert_eq!(
+        d.connect("bb4", "bridge", &AttachSpec::default())
+            .unwrap_err(),
+        DockerError::HostNetwork
+    );
+}
+
+#[test]
+fn network_inspect_matches_dockers_shape() {
+    let mut d = docker();
+    let n = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let bb = run(&mut d, "bb", "bridge2");
+    let v = inspect::network(&d, d.network("bridge2").unwrap());
+    let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal",
+            "Attachable", "Ingress", "ConfigFrom", "ConfigOnly", "Containers", "Options",
+            "Labels"
+        ]
+    );
+    assert_eq!(v["Id"], n.id);
+    assert_eq!(v["IPAM"]["Config"][0]["Subnet"], "172.18.0.0/16");
+    assert_eq!(v["IPAM"]["Config"][0]["Gateway"], "172.18.0.1");
+    assert_eq!(v["IPAM"]["Options"], json!({}));
+    let c = &v["Containers"][&bb.id];
+    assert_eq!(c["Name"], "bb");
+    assert_eq!(c["MacAddress"], "02:42:ac:12:00:02");
+    assert_eq!(c["IPv4Address"], "172.18.0.2/16");
+    assert_eq!(c["IPv6Address"], "");
+    let host = inspect::network(&d, d.network("host").unwrap());
+    assert_eq!(host["IPAM"]["Config"], json!([]));
+    assert_eq!(host["IPAM"]["Options"], Value::Null);
+    let bridge = inspect::network(&d, d.network("bridge").unwrap());
+    assert_eq!(
+        bridge["Options"]["com.docker.network.bridge.name"],
+        "docker0"
+    );
+}
+
+#[test]
+fn container_inspect_networks() {
+    let mut d = docker();
+    d.create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let bb1 = run(&mut d, "bb1", "bridge");
+    d.connect("bb1", "bridge2", &AttachSpec::default()).unwrap();
+    let v = inspect::container(&d, d.container("bb1").unwrap());
+    assert_eq!(v["Name"], "/bb1");
+    let ns = &v["NetworkSettings"];
+    assert_eq!(ns["IPAddress"], "172.17.0.2");
+    assert_eq!(ns["Gateway"], "172.17.0.1");
+    let b = &ns["Networks"]["bridge"];
+    let keys: Vec<_> = b.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority",
+            "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway",
+            "GlobalIPv6Address", "GlobalIPv6PrefixLen", "DNSNames"
+        ]
+    );
+    assert_eq!(b["IPAMConfig"], Value::Null);
+    assert_eq!(b["Aliases"], Value::Null);
+    assert_eq!(b["DriverOpts"], Value::Null);
+    let b2 = &ns["Networks"]["bridge2"];
+    assert_eq!(b2["IPAMConfig"], json!({}));
+    assert_eq!(b2["Aliases"], json!([bb1.short_id()]));
+    assert_eq!(b2["DriverOpts"], json!({}));
+    assert_eq!(b2["IPAddress"], "172.18.0.2");
+    assert_eq!(b2["IPPrefixLen"], 16);
+
+    run(&mut d, "bb1-1", "container:bb1");
+    let shared = inspect::container(&d, d.container("bb1-1").unwrap());
+    assert_eq!(shared["NetworkSettings"]["Networks"], json!({}));
+    assert_eq!(shared["NetworkSettings"]["SandboxID"], "");
+    assert_eq!(shared["NetworkSettings"]["IPAddress"], "");
+}
