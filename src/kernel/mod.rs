@@ -3,6 +3,7 @@
 //! them into kernel requests and turns errno into words.
 
 pub mod netns;
+pub mod nft;
 pub mod op;
 pub mod rtnl;
 pub mod state;
@@ -60,6 +61,15 @@ impl KernelError {
             reason: errno.map(describe).unwrap_or_else(|| e.to_string()),
         }
     }
+}
+
+fn mac_bytes(text: &str) -> Result<[u8; 6]> {
+    rtnl::parse_mac(text).ok_or_else(|| {
+        KernelError::new(
+            format!("use MAC address {text}"),
+            "not a MAC address (expected six hex bytes such as 02:42:ac:11:00:02)",
+        )
+    })
 }
 
 /// errno in the words a network user expects.
@@ -178,6 +188,14 @@ impl Kernel {
                 self.namespaces.borrow_mut().remove(ns);
                 Ok(())
             }
+            Op::Nft { ns, ruleset } => {
+                self.with_fd(ns, |fd| nft::apply(fd, ruleset))?
+                    .map_err(|e| KernelError {
+                        what: format!("nft -f (table ip {})", ruleset.table),
+                        errno: nft::errno(&e).map(Errno::from_raw),
+                        reason: e.to_string(),
+                    })
+            }
             Op::Sysctl { ns, key, value } => self
                 .with_fd(ns, |fd| netns::write_sysctl(fd, key, value))?
                 .map_err(|e| KernelError::io(op, e)),
@@ -202,7 +220,13 @@ impl Kernel {
                 };
                 rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd)).await
             }
-            Op::AddBridge { name, .. } => rtnl::add_bridge(h, name).await,
+            Op::AddBridge { name, mac, .. } => {
+                rtnl::add_bridge(h, name, mac.as_deref().map(mac_bytes).transpose()?).await
+            }
+            Op::SetMac { dev, mac, .. } => {
+                let mac = mac_bytes(mac)?;
+                rtnl::set_mac(h, Self::index(h, op, dev).await?, mac).await
+            }
             Op::DelLink { dev, .. } => rtnl::del_link(h, Self::index(h, op, dev).await?).await,
             Op::MoveLink { dev, to, .. } => {
                 let to = self.ns(to)?;
@@ -234,7 +258,9 @@ impl Kernel {
                     rtnl::del_route(h, msg).await
                 }
             }
-            Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } => Ok(()),
+            Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } | Op::Nft { .. } => {
+                Ok(())
+            }
         };
         res.map_err(|e| KernelError::rtnl(op, e))
     }

@@ -29,6 +29,13 @@ pub enum Op {
     AddBridge {
         ns: String,
         name: String,
+        /// A fixed MAC address (Docker gives its bridges 02:42:… addresses).
+        mac: Option<String>,
+    },
+    SetMac {
+        ns: String,
+        dev: String,
+        mac: String,
     },
     DelLink {
         ns: String,
@@ -73,6 +80,11 @@ pub enum Op {
         ns: String,
         key: String,
         value: String,
+    },
+    /// Replace a whole nftables table, atomically.
+    Nft {
+        ns: String,
+        ruleset: super::nft::Ruleset,
     },
 }
 
@@ -120,6 +132,7 @@ impl Op {
             | Op::DelNetns { ns }
             | Op::AddVeth { ns, .. }
             | Op::AddBridge { ns, .. }
+            | Op::SetMac { ns, .. }
             | Op::DelLink { ns, .. }
             | Op::MoveLink { ns, .. }
             | Op::SetUp { ns, .. }
@@ -128,7 +141,8 @@ impl Op {
             | Op::DelAddr { ns, .. }
             | Op::AddRoute { ns, .. }
             | Op::DelRoute { ns, .. }
-            | Op::Sysctl { ns, .. } => ns,
+            | Op::Sysctl { ns, .. }
+            | Op::Nft { ns, .. } => ns,
         }
     }
 }
@@ -163,7 +177,16 @@ impl fmt::Display for Op {
                     _ => Ok(()),
                 }
             }
-            Op::AddBridge { ns, name } => write!(f, "{} link add {name} type bridge", Ip(ns)),
+            Op::AddBridge { ns, name, mac } => {
+                write!(f, "{} link add {name}", Ip(ns))?;
+                if let Some(mac) = mac {
+                    write!(f, " address {mac}")?;
+                }
+                f.write_str(" type bridge")
+            }
+            Op::SetMac { ns, dev, mac } => {
+                write!(f, "{} link set dev {dev} address {mac}", Ip(ns))
+            }
             Op::DelLink { ns, dev } => write!(f, "{} link del {dev}", Ip(ns)),
             Op::MoveLink { ns, dev, to } => write!(f, "{} link set {dev} netns {to}", Ip(ns)),
             Op::SetUp { ns, dev, up } => {
@@ -198,6 +221,14 @@ impl fmt::Display for Op {
                     ""
                 };
                 write!(f, "{}{six} route del {route}", Ip(ns))
+            }
+            Op::Nft { ns, ruleset } => {
+                let nft = if ns == HOST {
+                    "nft".to_string()
+                } else {
+                    format!("ip netns exec {ns} nft")
+                };
+                write!(f, "{nft} -f - <<'EOF'\n{}EOF", ruleset)
             }
             Op::Sysctl { ns, key, value } => {
                 if ns == HOST {

@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo as NlLinkInfo, LinkLayerType,
-    LinkMessage, State,
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute,
+    LinkInfo as NlLinkInfo, LinkLayerType, LinkMessage, State,
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
 use rtnetlink::{
@@ -18,7 +18,7 @@ use rtnetlink::{
 };
 
 use super::op::Route;
-use super::state::{AddrInfo, LinkInfo, RouteInfo};
+use super::state::{AddrInfo, BridgeInfo, LinkInfo, RouteInfo};
 use super::Errno;
 
 /// A NETLINK_ROUTE socket in the calling thread's namespace (call it from inside one).
@@ -107,8 +107,29 @@ pub async fn add_veth(h: &Handle, name: &str, peer: &str, peer_ns: Option<&Owned
     h.link().add(builder.build()).execute().await
 }
 
-pub async fn add_bridge(h: &Handle, name: &str) -> Result<()> {
-    h.link().add(LinkBridge::new(name).build()).execute().await
+pub async fn add_bridge(h: &Handle, name: &str, mac: Option<[u8; 6]>) -> Result<()> {
+    let mut b = LinkBridge::new(name);
+    if let Some(mac) = mac {
+        b = b.address(mac.to_vec());
+    }
+    h.link().add(b.build()).execute().await
+}
+
+pub async fn set_mac(h: &Handle, index: u32, mac: [u8; 6]) -> Result<()> {
+    let msg = LinkUnspec::new_with_index(index)
+        .address(mac.to_vec())
+        .build();
+    h.link().set(msg).execute().await
+}
+
+/// `aa:bb:cc:dd:ee:ff` as bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split(':');
+    for b in &mut out {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 pub async fn del_link(h: &Handle, index: u32) -> Result<()> {
@@ -246,6 +267,7 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
         group: 0,
         txqlen: 0,
         addrs: Vec::new(),
+        bridge: None,
     };
     for attr in &m.attributes {
         match attr {
@@ -264,8 +286,12 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
             LinkAttribute::TxQueueLen(q) => info.txqlen = *q,
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
-                    if let NlLinkInfo::Kind(k) = i {
-                        info.kind = kind_name(k);
+                    match i {
+                        NlLinkInfo::Kind(k) => info.kind = kind_name(k),
+                        NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
+                            info.bridge = Some(bridge_info(attrs))
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -273,6 +299,22 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
         }
     }
     info
+}
+
+fn bridge_info(attrs: &[InfoBridge]) -> BridgeInfo {
+    // The kernel's defaults (STP off, priority 0x8000) when an attribute is missing.
+    let mut b = BridgeInfo {
+        stp: false,
+        priority: 0x8000,
+    };
+    for a in attrs {
+        match a {
+            InfoBridge::StpState(s) => b.stp = !matches!(s, BridgeStpState::Disabled),
+            InfoBridge::Priority(p) => b.priority = *p,
+            _ => {}
+        }
+    }
+    b
 }
 
 fn kind_name(k: &InfoKind) -> String {

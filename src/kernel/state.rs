@@ -29,6 +29,15 @@ pub struct LinkInfo {
     pub group: u32,
     pub txqlen: u32,
     pub addrs: Vec<AddrInfo>,
+    /// Bridge devices only: whether STP runs, and the bridge priority (the first half of
+    /// the bridge id `8000.0242…`).
+    pub bridge: Option<BridgeInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeInfo {
+    pub stp: bool,
+    pub priority: u16,
 }
 
 /// One address on an interface.

@@ -6,6 +6,7 @@
 //! releases them all.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,11 @@ use colored::Colorize;
 use ipnet::IpNet;
 use thiserror::Error;
 
+mod clock;
+pub mod docker;
+
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
+use crate::model::docker::Docker;
 use crate::model::{addr, names};
 use crate::probe::ping::{self, PingOptions, PingReport};
 
@@ -35,6 +40,9 @@ pub enum LabError {
     DeviceExists { ns: String, dev: String },
     #[error("{0}")]
     Invalid(String),
+    /// A request Docker itself would refuse, in Docker's words.
+    #[error("Error response from daemon: {0}")]
+    Docker(String),
     #[error(transparent)]
     Kernel(#[from] KernelError),
 }
@@ -51,6 +59,11 @@ pub struct Lab {
     trace: bool,
     /// User namespaces in creation order (`ip netns list` order is newest first).
     netns: RefCell<Vec<String>>,
+    /// The Docker engine's state; containers' namespaces are in `kernel` under their
+    /// sandbox keys but not in `netns` (`ip netns list` does not show Docker's either).
+    docker: RefCell<Docker>,
+    /// Where the other end of each veth made through the lab is: (ns, dev) → (ns, dev).
+    veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
 }
 
 /// How a namespace is named in messages.
@@ -76,9 +89,12 @@ impl Lab {
             kernel: Kernel::new(rt)?,
             trace: opts.trace,
             netns: RefCell::new(Vec::new()),
+            docker: RefCell::new(Docker::new(clock::random_seed(), &clock::now_rfc3339())),
+            veth_peers: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up.
         lab.set_up(HOST, "lo", true)?;
+        lab.start_docker()?;
         Ok(lab)
     }
 
@@ -105,6 +121,10 @@ impl Lab {
             name: ns.to_string(),
             known,
         })
+    }
+
+    pub fn has_ns(&self, ns: &str) -> bool {
+        self.kernel.has_ns(ns)
     }
 
     /// `ip netns add`.
@@ -193,7 +213,11 @@ impl Lab {
             name: name.to_string(),
             peer: peer.to_string(),
             peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
-        })
+        })?;
+        let mut pairs = self.veth_peers.borrow_mut();
+        pairs.insert((ns.into(), name.into()), (peer_ns.into(), peer.into()));
+        pairs.insert((peer_ns.into(), peer.into()), (ns.into(), name.into()));
+        Ok(())
     }
 
     /// `ip link add NAME type bridge`.
@@ -203,6 +227,7 @@ impl Lab {
         self.apply(Op::AddBridge {
             ns: ns.to_string(),
             name: name.to_string(),
+            mac: None,
         })
     }
 
@@ -229,7 +254,13 @@ impl Lab {
             ns: ns.to_string(),
             dev: dev.to_string(),
             to: to.to_string(),
-        })
+        })?;
+        let mut pairs = self.veth_peers.borrow_mut();
+        if let Some(peer) = pairs.remove(&(ns.into(), dev.into())) {
+            pairs.insert(peer.clone(), (to.into(), dev.into()));
+            pairs.insert((to.into(), dev.into()), peer);
+        }
+        Ok(())
     }
 
     /// `ip link set dev DEV up|down`.
@@ -242,6 +273,19 @@ impl Lab {
         })?;
         if up {
             self.settle(ns, dev)?;
+            // Bringing up the second end of a veth gives both ends carrier; the other end's
+            // queueing discipline is only attached once the kernel has processed that, and
+            // until then it drops what is sent. Wait for it too.
+            let peer = self
+                .veth_peers
+                .borrow()
+                .get(&(ns.into(), dev.into()))
+                .cloned();
+            if let Some((peer_ns, peer)) = peer {
+                if self.has_link(&peer_ns, &peer).unwrap_or(false) {
+                    self.settle(&peer_ns, &peer)?;
+                }
+            }
         }
         Ok(())
     }

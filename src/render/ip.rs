@@ -340,6 +340,7 @@ mod tests {
             group: 0,
             txqlen: 1000,
             addrs: Vec::new(),
+            bridge: None,
         }
     }
 

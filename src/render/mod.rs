@@ -1,3 +1,4 @@
 //! Everything people read: views of kernel state rendered like the real commands.
 
+pub mod docker;
 pub mod ip;

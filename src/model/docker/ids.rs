@@ -63,7 +63,9 @@ mod tests {
         let mut ids = Ids::with_seed(1);
         let id = ids.id();
         assert_eq!(id.len(), 64);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(short(&id).len(), 12);
         assert_ne!(ids.id(), id);
     }

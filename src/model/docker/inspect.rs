@@ -13,7 +13,8 @@ fn sorted(mut entries: Vec<(String, Value)>) -> Value {
 }
 
 fn cidr(e: &Endpoint) -> String {
-    e.ip.map(|(ip, len)| format!("{ip}/{len}")).unwrap_or_default()
+    e.ip.map(|(ip, len)| format!("{ip}/{len}"))
+        .unwrap_or_default()
 }
 
 /// One element of `docker network inspect NAME`.

@@ -51,10 +51,7 @@ impl Pool {
         }
         let gateway = match gateway {
             Some(g) if !subnet.contains(&g) || g == subnet.network() || g == subnet.broadcast() => {
-                return Err(DockerError::InvalidGateway {
-                    gateway: g,
-                    subnet,
-                })
+                return Err(DockerError::InvalidGateway { gateway: g, subnet })
             }
             Some(g) => g,
             None => first_host(&subnet),
@@ -80,7 +77,9 @@ impl Pool {
 
     /// Takes a fixed address (`--ip`).
     pub fn reserve(&mut self, ip: Ipv4Addr) -> Result<(), DockerError> {
-        if !self.subnet.contains(&ip) || ip == self.subnet.network() || ip == self.subnet.broadcast()
+        if !self.subnet.contains(&ip)
+            || ip == self.subnet.network()
+            || ip == self.subnet.broadcast()
         {
             return Err(DockerError::IpOutsideSubnet(ip));
         }
@@ -93,10 +92,6 @@ impl Pool {
 
     pub fn release(&mut self, ip: Ipv4Addr) {
         self.used.remove(&ip);
-    }
-
-    pub fn in_use(&self) -> usize {
-        self.used.len()
     }
 }
 
@@ -194,7 +189,10 @@ mod tests {
     fn a_full_subnet_says_so() {
         let mut p = Pool::new(net("10.0.0.0/30"), None).unwrap();
         assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 0, 2));
-        assert!(matches!(p.allocate(), Err(DockerError::NoAvailableAddress(_))));
+        assert!(matches!(
+            p.allocate(),
+            Err(DockerError::NoAvailableAddress(_))
+        ));
     }
 
     #[test]

@@ -500,10 +500,8 @@ impl Docker {
                     .is_some_and(|n| n.driver == Driver::Null)
             })
         };
-        if net.driver == Driver::Null || on_none(&c, self) {
-            if c.endpoint(&net.id).is_none() {
-                return Err(DockerError::NoneNetwork);
-            }
+        if (net.driver == Driver::Null || on_none(&c, self)) && c.endpoint(&net.id).is_none() {
+            return Err(DockerError::NoneNetwork);
         }
         if c.endpoint(&net.id).is_some() {
             return Err(DockerError::AlreadyConnected {
@@ -559,7 +557,9 @@ impl Docker {
     fn release(&mut self, endpoint: &Endpoint) {
         if let (Some((ip, _)), Some(net)) = (
             endpoint.ip,
-            self.networks.iter_mut().find(|n| n.id == endpoint.network_id),
+            self.networks
+                .iter_mut()
+                .find(|n| n.id == endpoint.network_id),
         ) {
             if let Some(pool) = net.pool.as_mut() {
                 pool.release(ip);
@@ -570,11 +570,7 @@ impl Docker {
     /// The container whose namespace `c` uses (itself, unless `container:` mode).
     pub fn namespace_owner<'a>(&'a self, c: &'a Container) -> &'a Container {
         match &c.mode {
-            NetMode::Container(id) => self
-                .containers
-                .iter()
-                .find(|o| &o.id == id)
-                .unwrap_or(c),
+            NetMode::Container(id) => self.containers.iter().find(|o| &o.id == id).unwrap_or(c),
             _ => c,
         }
     }

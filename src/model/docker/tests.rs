@@ -175,8 +175,10 @@ fn connect_adds_eth1_and_disconnect_releases() {
 #[test]
 fn ifnames_reuse_the_lowest_free_index() {
     let mut d = docker();
-    d.create_network("a1", &NetworkSpec::default(), NOW).unwrap();
-    d.create_network("a2", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("a1", &NetworkSpec::default(), NOW)
+        .unwrap();
+    d.create_network("a2", &NetworkSpec::default(), NOW)
+        .unwrap();
     run(&mut d, "c1", "bridge");
     d.connect("c1", "a1", &AttachSpec::default()).unwrap();
     d.disconnect("c1", "bridge").unwrap();
@@ -187,7 +189,8 @@ fn ifnames_reuse_the_lowest_free_index() {
 #[test]
 fn fixed_ip_and_aliases_need_a_user_defined_network() {
     let mut d = docker();
-    d.create_network("n1", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("n1", &NetworkSpec::default(), NOW)
+        .unwrap();
     let spec = AttachSpec {
         ip: Some("172.18.0.10".into()),
         aliases: vec!["web".into()],
@@ -199,7 +202,10 @@ fn fixed_ip_and_aliases_need_a_user_defined_network() {
         d.run("c2", "n1", &spec, NOW).unwrap_err(),
         DockerError::AddressInUse(ip("172.18.0.10"))
     );
-    assert!(d.container("c2").is_err(), "a refused run leaves no container");
+    assert!(
+        d.container("c2").is_err(),
+        "a refused run leaves no container"
+    );
     let spec = AttachSpec {
         ip: Some("172.17.0.10".into()),
         ..Default::default()
@@ -340,8 +346,20 @@ fn network_inspect_matches_dockers_shape() {
     assert_eq!(
         keys,
         [
-            "Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal",
-            "Attachable", "Ingress", "ConfigFrom", "ConfigOnly", "Containers", "Options",
+            "Name",
+            "Id",
+            "Created",
+            "Scope",
+            "Driver",
+            "EnableIPv6",
+            "IPAM",
+            "Internal",
+            "Attachable",
+            "Ingress",
+            "ConfigFrom",
+            "ConfigOnly",
+            "Containers",
+            "Options",
             "Labels"
         ]
     );
@@ -381,9 +399,21 @@ fn container_inspect_networks() {
     assert_eq!(
         keys,
         [
-            "IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority",
-            "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway",
-            "GlobalIPv6Address", "GlobalIPv6PrefixLen", "DNSNames"
+            "IPAMConfig",
+            "Links",
+            "Aliases",
+            "MacAddress",
+            "DriverOpts",
+            "GwPriority",
+            "NetworkID",
+            "EndpointID",
+            "Gateway",
+            "IPAddress",
+            "IPPrefixLen",
+            "IPv6Gateway",
+            "GlobalIPv6Address",
+            "GlobalIPv6PrefixLen",
+            "DNSNames"
         ]
     );
     assert_eq!(b["IPAMConfig"], Value::Null);

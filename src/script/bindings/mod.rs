@@ -2,6 +2,7 @@
 //! one-line descriptions for `:help` and completion live in [`super::help`].
 
 mod asserts;
+mod docker;
 mod netns;
 mod probe;
 
@@ -17,6 +18,7 @@ pub use netns::Netns;
 
 pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     netns::register(engine, lab);
+    docker::register(engine, lab);
     probe::register(engine, lab);
     asserts::register(engine);
 }
@@ -27,18 +29,28 @@ fn lab_err(e: LabError) -> Box<EvalAltResult> {
     runtime(e.to_string())
 }
 
-/// Wherever a namespace is expected, a `Netns` object or its name (a string) works.
+/// Wherever a namespace is expected, a `Netns` object, a container, or the name of either
+/// works; a container stands for the namespace its processes see.
 fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
-    let name = if let Some(ns) = value.read_lock::<Netns>() {
-        ns.name.clone()
-    } else if value.is_string() {
-        value.to_string()
-    } else {
+    if let Some(ns) = value.read_lock::<Netns>() {
+        return Ok(ns.name.clone());
+    }
+    if let Some(c) = value.read_lock::<docker::ContainerRef>() {
+        return lab.container_ns(&c.id).map_err(lab_err);
+    }
+    if !value.is_string() {
         return Err(runtime(format!(
-            "expected a network namespace (a netns object or its name), got {}",
+            "expected a network namespace or a container (an object or its name), got {}",
             value.type_name()
         )));
-    };
+    }
+    let name = value.to_string();
+    if lab.has_ns(&name) {
+        return Ok(name);
+    }
+    if let Ok(ns) = lab.container_ns(&name) {
+        return Ok(ns);
+    }
     lab.check_ns(&name).map_err(lab_err)?;
     Ok(name)
 }

@@ -92,6 +92,17 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         });
     }
     let l = lab.clone();
+    engine.register_fn("links", move |ns: Dynamic| -> Res<Array> {
+        let ns = ns_name(&l, &ns)?;
+        let links = l.links(&ns).map_err(lab_err)?;
+        Ok(links.into_iter().map(Dynamic::from).collect())
+    });
+    let l = lab.clone();
+    engine.register_fn("link", move |ns: Dynamic, dev: &str| -> Res<LinkInfo> {
+        let ns = ns_name(&l, &ns)?;
+        l.link(&ns, dev).map_err(lab_err)
+    });
+    let l = lab.clone();
     engine.register_fn("ip_route", move |ns: Dynamic| -> Res<String> {
         let ns = ns_name(&l, &ns)?;
         Ok(render::ip::ip_route(&l.routes(&ns).map_err(lab_err)?))

@@ -1,0 +1,161 @@
+//! Docker's and bridge-utils' tables: `docker network ls`, `brctl show`.
+
+use crate::kernel::LinkInfo;
+use crate::model::docker::ids::short;
+use crate::model::docker::Network;
+
+/// Lays out rows like Go's tabwriter as the docker CLI configures it (minimum width 10,
+/// padding 3; the last column is not padded).
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            let w = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0);
+            (w + 3).max(10)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[i]));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `docker network ls`: rows sorted by name.
+pub fn network_ls(networks: &[Network]) -> String {
+    let mut sorted: Vec<&Network> = networks.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut rows = vec![vec![
+        "NETWORK ID".to_string(),
+        "NAME".into(),
+        "DRIVER".into(),
+        "SCOPE".into(),
+    ]];
+    for n in sorted {
+        rows.push(vec![
+            short(&n.id).to_string(),
+            n.name.clone(),
+            n.driver.name().to_string(),
+            "local".into(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// `brctl show`, with bridge-utils' own tab layout: one line per bridge with its first
+/// port, further ports on continuation lines. Bridges and ports sorted by name.
+pub fn brctl_show(links: &[LinkInfo]) -> String {
+    let mut out = String::from("bridge name\tbridge id\t\tSTP enabled\tinterfaces\n");
+    let mut bridges: Vec<&LinkInfo> = links.iter().filter(|l| l.kind == "bridge").collect();
+    bridges.sort_by(|a, b| a.name.cmp(&b.name));
+    for br in bridges {
+        let info = br
+            .bridge
+            .clone()
+            .unwrap_or(crate::kernel::state::BridgeInfo {
+                stp: false,
+                priority: 0x8000,
+            });
+        let id = format!("{:04x}.{}", info.priority, br.mac.replace(':', ""));
+        let stp = if info.stp { "yes" } else { "no" };
+        let mut ports: Vec<&str> = links
+            .iter()
+            .filter(|l| l.master_ifindex == Some(br.ifindex))
+            .map(|l| l.name.as_str())
+            .collect();
+        ports.sort_unstable();
+        out.push_str(&format!("{}\t\t{id}\t{stp}\t\t", br.name));
+        match ports.split_first() {
+            Some((first, rest)) => {
+                out.push_str(first);
+                out.push('\n');
+                for p in rest {
+                    out.push_str(&format!("\t\t\t\t\t\t\t{p}\n"));
+                }
+            }
+            None => out.push('\n'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::docker::Docker;
+
+    #[test]
+    fn network_ls_is_dockers_table() {
+        let d = Docker::new(1, "now");
+        let ids: Vec<String> = d
+            .networks()
+            .iter()
+            .map(|n| short(&n.id).to_string())
+            .collect();
+        assert_eq!(
+            network_ls(d.networks()),
+            format!(
+                "NETWORK ID     NAME      DRIVER    SCOPE\n\
+                 {}   bridge    bridge    local\n\
+                 {}   host      host      local\n\
+                 {}   none      null      local\n",
+                ids[0], ids[1], ids[2]
+            )
+        );
+    }
+
+    fn link(ifindex: u32, name: &str, kind: &str, master: Option<u32>) -> LinkInfo {
+        LinkInfo {
+            ifindex,
+            name: name.into(),
+            peer_ifindex: None,
+            link_netnsid: None,
+            flags: 0,
+            mtu: 1500,
+            qdisc: String::new(),
+            operstate: "UP".into(),
+            mac: "02:42:8a:bf:39:c1".into(),
+            broadcast: String::new(),
+            link_type: "ether".into(),
+            kind: kind.into(),
+            master_ifindex: master,
+            master: None,
+            group: 0,
+            txqlen: 0,
+            addrs: Vec::new(),
+            bridge: (kind == "bridge").then_some(crate::kernel::state::BridgeInfo {
+                stp: false,
+                priority: 0x8000,
+            }),
+        }
+    }
+
+    #[test]
+    fn brctl_show_layout() {
+        let links = vec![
+            link(3, "docker0", "bridge", None),
+            link(19, "vethf6a7340", "veth", Some(3)),
+            link(21, "veth0000001", "veth", Some(3)),
+            link(32, "br-a19ca8dcfc5a", "bridge", None),
+        ];
+        assert_eq!(
+            brctl_show(&links),
+            "bridge name\tbridge id\t\tSTP enabled\tinterfaces\n\
+             br-a19ca8dcfc5a\t\t8000.02428abf39c1\tno\t\t\n\
+             docker0\t\t8000.02428abf39c1\tno\t\tveth0000001\n\
+             \t\t\t\t\t\t\tvethf6a7340\n"
+        );
+    }
+}
