@@ -10,14 +10,20 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
+/// The 1000-container case takes a minute per shell run: fewer repetitions.
+const LONG_RUNS: usize = 3;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-fn time(mut make: impl FnMut() -> Command) -> Duration {
-    let runs = (0..RUNS)
+fn time(make: impl FnMut() -> Command) -> Duration {
+    time_n(RUNS, make)
+}
+
+fn time_n(n: usize, mut make: impl FnMut() -> Command) -> Duration {
+    let runs = (0..n)
         .map(|_| {
             let mut cmd = make();
             let start = Instant::now();
@@ -72,9 +78,13 @@ fn ms(d: Duration) -> String {
 }
 
 fn compare(what: &str, netsh_script: &str, ip_script: &str) {
-    let ours = time(|| netsh(netsh_script));
+    compare_n(RUNS, what, netsh_script, ip_script)
+}
+
+fn compare_n(runs: usize, what: &str, netsh_script: &str, ip_script: &str) {
+    let ours = time_n(runs, || netsh(netsh_script));
     if have_ip() {
-        let theirs = time(|| shell(ip_script));
+        let theirs = time_n(runs, || shell(ip_script));
         println!(
             "{what:<48} netsh {}   ip script {}   ratio {:5.1}x",
             ms(ours),
@@ -124,4 +134,54 @@ fn main() {
             "i=0; while [ $i -lt {n} ]; do\n  ip netns add n$i\n  ip link add v$i type veth peer name eth0 netns n$i\n  ip -n n$i addr add 10.$((i / 250)).$((i % 250)).2/24 dev eth0\n  ip -n n$i link set dev eth0 up\n  ip link set dev v$i up\n  i=$((i + 1))\ndone"
         ),
     );
+
+    let containers = 1000;
+    println!("median of {LONG_RUNS} runs for {containers} containers on one user-defined network");
+    compare_n(
+        LONG_RUNS,
+        "1000 containers: build, then remove all",
+        &format!(
+            "network(\"n1\");\n\
+             for i in 0..{containers} {{ run(`c${{i}}`, \"n1\"); }}\n\
+             for i in 0..{containers} {{ rm(`c${{i}}`); }}\n\
+             network_rm(\"n1\");"
+        ),
+        &docker_script(containers),
+    );
+}
+
+/// What `network()` + `run()` do for each container, as `ip` commands: a namespace with lo
+/// up and IPv6 off, a veth pair with one end on the bridge, the container end's MAC,
+/// address and link, the default route; then removal, waiting until the kernel has
+/// dismantled every veth (netsh's `network_rm` waits for that too).
+fn docker_script(n: usize) -> String {
+    format!(
+        r#"ip link add br0 type bridge
+ip addr add 172.18.0.1/16 brd + dev br0
+ip link set br0 up
+i=2
+while [ $i -lt {end} ]; do
+  a=$((i / 256)); b=$((i % 256))
+  ip netns add c$i
+  ip netns exec c$i sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n c$i link set lo up
+  ip link add veth$i type veth peer name eth0 netns c$i
+  ip link set veth$i master br0
+  ip link set veth$i up
+  ip -n c$i link set eth0 address 02:42:ac:12:$(printf %02x $a):$(printf %02x $b)
+  ip -n c$i addr add 172.18.$a.$b/16 brd + dev eth0
+  ip -n c$i link set eth0 up
+  ip -n c$i route add default via 172.18.0.1
+  i=$((i + 1))
+done
+i=2
+while [ $i -lt {end} ]; do
+  ip netns del c$i
+  i=$((i + 1))
+done
+while [ -n "$(ip -o link show type veth)" ]; do sleep 0.01; done
+ip link del br0
+"#,
+        end = n + 2
+    )
 }

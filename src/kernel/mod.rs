@@ -176,9 +176,14 @@ impl Kernel {
     /// Applies one operation.
     pub fn apply(&self, op: &Op) -> Result<()> {
         match op {
-            Op::AddNetns { ns } => {
-                let (fd, sock) =
-                    netns::create_with(rtnl::open_socket).map_err(|e| KernelError::io(op, e))?;
+            Op::AddNetns { ns, sysctls } => {
+                let (fd, sock) = netns::create_with(|| {
+                    for (key, value) in sysctls {
+                        netns::write_own_sysctl(key, value)?;
+                    }
+                    rtnl::open_socket()
+                })
+                .map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
                 let rtnl = rtnl::start(sock, self.rt.handle());
                 *self.ns(ns)?.rtnl.borrow_mut() = Some(rtnl);

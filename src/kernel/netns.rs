@@ -75,8 +75,12 @@ where
 /// Writes a sysctl of the namespace `ns` (`/proc/sys/net` shows the reading thread's
 /// namespace, so the write happens from inside it).
 pub fn write_sysctl(ns: BorrowedFd<'_>, key: &str, value: &str) -> io::Result<()> {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    run_in(ns, move || std::fs::write(&path, value))
+    run_in(ns, move || write_own_sysctl(key, value))
+}
+
+/// Writes a sysctl of the calling thread's namespace.
+pub fn write_own_sysctl(key: &str, value: &str) -> io::Result<()> {
+    std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value)
 }
 
 /// Reads a sysctl of the namespace `ns`.

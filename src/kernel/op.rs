@@ -15,6 +15,8 @@ pub const HOST: &str = "host";
 pub enum Op {
     AddNetns {
         ns: String,
+        /// Sysctls written inside the new namespace as part of its creation.
+        sysctls: Vec<(String, String)>,
     },
     DelNetns {
         ns: String,
@@ -128,7 +130,7 @@ impl Op {
     /// The namespace the operation is issued in.
     pub fn ns(&self) -> &str {
         match self {
-            Op::AddNetns { ns }
+            Op::AddNetns { ns, .. }
             | Op::DelNetns { ns }
             | Op::AddVeth { ns, .. }
             | Op::AddBridge { ns, .. }
@@ -163,7 +165,13 @@ impl fmt::Display for Ip<'_> {
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::AddNetns { ns } => write!(f, "ip netns add {ns}"),
+            Op::AddNetns { ns, sysctls } => {
+                write!(f, "ip netns add {ns}")?;
+                for (key, value) in sysctls {
+                    write!(f, " && ip netns exec {ns} sysctl -qw {key}={value}")?;
+                }
+                Ok(())
+            }
             Op::DelNetns { ns } => write!(f, "ip netns del {ns}"),
             Op::AddVeth {
                 ns,

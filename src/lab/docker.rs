@@ -125,6 +125,7 @@ impl Lab {
 
     /// `docker network rm`.
     pub fn remove_network(&self, key: &str) -> Result<()> {
+        self.settle_removals()?;
         let n = self.docker.borrow_mut().remove_network(key)?;
         if let Some(br) = n.bridge {
             self.apply(Op::DelLink {
@@ -161,7 +162,16 @@ impl Lab {
             return Ok(());
         }
         let ns = sandbox_ns(c);
-        self.apply(Op::AddNetns { ns: ns.clone() })?;
+        // Docker turns IPv6 off inside containers whose networks are IPv4-only: their `ip a`
+        // shows no inet6 lines, not even on lo.
+        let sysctls = ["all", "default"]
+            .iter()
+            .map(|k| (format!("net.ipv6.conf.{k}.disable_ipv6"), "1".to_string()))
+            .collect();
+        self.apply(Op::AddNetns {
+            ns: ns.clone(),
+            sysctls,
+        })?;
         self.apply(Op::SetUp {
             ns: ns.clone(),
             dev: "lo".into(),
@@ -300,19 +310,16 @@ impl Lab {
         Ok(())
     }
 
-    /// `docker rm -f`: the container's veth pairs and namespace go. The pairs are deleted
-    /// first, as Docker does: the kernel dismantles a released namespace asynchronously,
-    /// and its interfaces would linger on the bridge until then.
+    /// `docker rm -f`: the container's namespace goes, and the kernel takes its veth pairs
+    /// with it. That happens in the background (see `settle_removals`): the next look at the
+    /// lab waits for it, and many removals in a row are dismantled in batches.
     pub fn remove_container(&self, key: &str) -> Result<()> {
         let c = self.docker.borrow_mut().remove_container(key)?;
         if c.mode == NetMode::Own {
-            for host_if in c.endpoints.iter().filter_map(|e| e.host_ifname.clone()) {
-                self.apply(Op::DelLink {
-                    ns: HOST.into(),
-                    dev: host_if,
-                })?;
-            }
             self.apply(Op::DelNetns { ns: sandbox_ns(&c) })?;
+            self.vanishing
+                .borrow_mut()
+                .extend(c.endpoints.iter().filter_map(|e| e.host_ifname.clone()));
         }
         Ok(())
     }

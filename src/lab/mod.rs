@@ -64,6 +64,8 @@ pub struct Lab {
     docker: RefCell<Docker>,
     /// Where the other end of each veth made through the lab is: (ns, dev) → (ns, dev).
     veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
+    /// Host ends of removed containers' veths, still being dismantled by the kernel.
+    vanishing: RefCell<Vec<String>>,
 }
 
 /// How a namespace is named in messages.
@@ -91,6 +93,7 @@ impl Lab {
             netns: RefCell::new(Vec::new()),
             docker: RefCell::new(Docker::new(clock::random_seed(), &clock::now_rfc3339())),
             veth_peers: RefCell::new(HashMap::new()),
+            vanishing: RefCell::new(Vec::new()),
         };
         // A real host has its loopback up.
         lab.set_up(HOST, "lo", true)?;
@@ -135,6 +138,7 @@ impl Lab {
         }
         self.apply(Op::AddNetns {
             ns: name.to_string(),
+            sysctls: Vec::new(),
         })?;
         self.netns.borrow_mut().push(name.to_string());
         Ok(())
@@ -158,12 +162,34 @@ impl Lab {
         self.netns.borrow().iter().rev().cloned().collect()
     }
 
+    /// Waits until the host interfaces of removed containers are gone. `rm` releases a
+    /// container's namespace and the kernel dismantles it, veth pairs included, in the
+    /// background — in batches, which makes removing many containers fast. Anything that
+    /// looks at the lab waits for that first, so it never sees a half-removed container.
+    fn settle_removals(&self) -> Result<()> {
+        let pending: Vec<String> = self.vanishing.borrow_mut().drain(..).collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for dev in pending {
+            while self.kernel.link(HOST, &dev)?.is_some() {
+                if Instant::now() >= deadline {
+                    return Err(LabError::Invalid(format!(
+                        "interface \"{dev}\" of a removed container is still on the host after 10 s"
+                    )));
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        Ok(())
+    }
+
     pub fn links(&self, ns: &str) -> Result<Vec<LinkInfo>> {
+        self.settle_removals()?;
         self.check_ns(ns)?;
         Ok(self.kernel.links(ns)?)
     }
 
     pub fn link(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
+        self.settle_removals()?;
         self.check_ns(ns)?;
         match self.kernel.link(ns, dev)? {
             Some(l) => Ok(l),
@@ -172,11 +198,13 @@ impl Lab {
     }
 
     pub fn has_link(&self, ns: &str, dev: &str) -> Result<bool> {
+        self.settle_removals()?;
         self.check_ns(ns)?;
         Ok(self.kernel.link(ns, dev)?.is_some())
     }
 
     pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
+        self.settle_removals()?;
         self.check_ns(ns)?;
         Ok(self.kernel.routes(ns)?)
     }
@@ -470,6 +498,7 @@ impl Lab {
 
     /// Real ICMP echo requests from inside `ns` to `target`.
     pub fn ping(&self, ns: &str, target: &str, opts: &PingOptions) -> Result<PingReport> {
+        self.settle_removals()?;
         self.check_ns(ns)?;
         let ip: IpAddr = target
             .trim()
