@@ -147,7 +147,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "Bridge": "",
         "SandboxID": sandbox_id,
         "SandboxKey": sandbox_key,
-        "Ports": {},
+        "Ports": ports(c, false),
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -163,6 +163,42 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "MacAddress": default.and_then(|e| e.mac.clone()).unwrap_or_default(),
         "Networks": sorted(networks),
     })
+}
+
+/// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}` — `NetworkSettings.Ports` shows the
+/// address bound (0.0.0.0 for all), `HostConfig.PortBindings` what was asked ("" for all).
+fn ports(c: &Container, asked: bool) -> Value {
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    for p in &c.ports {
+        let key = format!("{}/{}", p.container_port, p.proto.name());
+        let ip = match (p.host_ip, asked) {
+            (Some(ip), _) => ip.to_string(),
+            (None, true) => String::new(),
+            (None, false) => "0.0.0.0".into(),
+        };
+        let binding = json!({ "HostIp": ip, "HostPort": p.host_port.to_string() });
+        match entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, Value::Array(list))) => list.push(binding),
+            _ => entries.push((key, json!([binding]))),
+        }
+    }
+    sorted(entries)
+}
+
+/// `HostConfig.Links`: `["/bb1:/bb2/bb1"]`, or null.
+fn links(docker: &Docker, c: &Container) -> Value {
+    if c.links.is_empty() {
+        return Value::Null;
+    }
+    let list: Vec<String> = c
+        .links
+        .iter()
+        .filter_map(|(id, alias)| {
+            let t = docker.containers().iter().find(|x| &x.id == id)?;
+            Some(format!("/{}:/{}/{}", t.name, c.name, alias))
+        })
+        .collect();
+    json!(list)
 }
 
 /// One element of `docker inspect CONTAINER`.
@@ -196,8 +232,8 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Driver": "netsh",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": {},
-            "Links": null,
+            "PortBindings": ports(c, true),
+            "Links": links(docker, c),
         },
         "Config": {
             "Hostname": if host_mode { String::new() } else { hostname },

@@ -74,6 +74,14 @@ pub enum DockerError {
     NestedContainerMode(String),
     #[error("conflicting options: cannot remove container {name}: container {user} shares its network namespace (remove it first)")]
     NamespaceInUse { name: String, user: String },
+    #[error("{0}")]
+    InvalidPort(String),
+    #[error("driver failed programming external connectivity on endpoint {container}: Bind for {ip}:{port} failed: port is already allocated")]
+    PortAllocated { container: String, ip: String, port: u16 },
+    #[error("could not get container for {0}")]
+    NoLinkTarget(String),
+    #[error("conflicting options: port publishing and the container type network mode")]
+    PublishWithContainerMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +176,84 @@ pub struct Container {
     pub network_mode: String,
     /// In join order: the first one's gateway is the default route.
     pub endpoints: Vec<Endpoint>,
+    /// `--link NAME[:ALIAS]`: (target container ID, alias) — entries in its /etc/hosts.
+    pub links: Vec<(String, String)>,
+    /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
+    pub ports: Vec<PortBinding>,
+}
+
+/// One published port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub proto: Proto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+impl PortBinding {
+    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`.
+    pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
+        let (spec, proto) = match text.rsplit_once('/') {
+            Some((spec, "tcp")) => (spec, Proto::Tcp),
+            Some((spec, "udp")) => (spec, Proto::Udp),
+            Some((_, other)) => return Err(DockerError::InvalidPort(format!("invalid proto: {other}"))),
+            None => (text, Proto::Tcp),
+        };
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (host_ip, host, container) = match parts.as_slice() {
+            [h, c] => (None, *h, *c),
+            [ip, h, c] => (
+                Some(
+                    ip.parse::<Ipv4Addr>()
+                        .map_err(|_| DockerError::InvalidPort(format!("invalid IP address: {ip}")))?,
+                ),
+                *h,
+                *c,
+            ),
+            _ => {
+                return Err(DockerError::InvalidPort(format!(
+                    "invalid port specification: \"{text}\" (expected HOST:CONTAINER[/PROTO])"
+                )))
+            }
+        };
+        let port = |p: &str, what: &str| {
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| DockerError::InvalidPort(format!("invalid {what}: {p}")))
+        };
+        Ok(PortBinding {
+            host_ip,
+            host_port: port(host, "hostPort")?,
+            container_port: port(container, "containerPort")?,
+            proto,
+        })
+    }
+}
+
+/// `docker run` options beyond the network attachment.
+#[derive(Debug, Clone, Default)]
+pub struct RunExtras {
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
+    /// `-p` specifications.
+    pub publish: Vec<String>,
 }
 
 impl Container {
@@ -374,6 +460,74 @@ impl Docker {
         attach: &AttachSpec,
         created: &str,
     ) -> Result<Container, DockerError> {
+        self.run_with(name, network, attach, &RunExtras::default(), created)
+            .map(|(c, _)| c)
+    }
+
+    /// `run` with links and published ports; also returns Docker's warnings.
+    pub fn run_with(
+        &mut self,
+        name: &str,
+        network: &str,
+        attach: &AttachSpec,
+        extras: &RunExtras,
+        created: &str,
+    ) -> Result<(Container, Vec<String>), DockerError> {
+        let mut warnings = Vec::new();
+        let mut ports = extras
+            .publish
+            .iter()
+            .map(|p| PortBinding::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let links = extras
+            .links
+            .iter()
+            .map(|l| {
+                let (target, alias) = l.split_once(':').unwrap_or((l, l));
+                let t = self
+                    .container(target)
+                    .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
+                Ok((t.id.clone(), alias.to_string()))
+            })
+            .collect::<Result<Vec<_>, DockerError>>()?;
+        if network.starts_with("container:") && !ports.is_empty() {
+            return Err(DockerError::PublishWithContainerMode);
+        }
+        if network == "host" && !ports.is_empty() {
+            warnings.push("WARNING: Published ports are discarded when using host network mode".into());
+            ports.clear();
+        }
+        for p in &ports {
+            let taken = self.containers.iter().flat_map(|c| &c.ports).any(|q| {
+                q.host_port == p.host_port
+                    && q.proto == p.proto
+                    && (q.host_ip.is_none() || p.host_ip.is_none() || q.host_ip == p.host_ip)
+            });
+            if taken {
+                return Err(DockerError::PortAllocated {
+                    container: name.to_string(),
+                    ip: p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    port: p.host_port,
+                });
+            }
+        }
+        let mut c = self.run_plain(name, network, attach, created)?;
+        c.links = links;
+        c.ports = ports;
+        if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
+            stored.links = c.links.clone();
+            stored.ports = c.ports.clone();
+        }
+        Ok((c, warnings))
+    }
+
+    fn run_plain(
+        &mut self,
+        name: &str,
+        network: &str,
+        attach: &AttachSpec,
+        created: &str,
+    ) -> Result<Container, DockerError> {
         if !names::valid(name) {
             return Err(DockerError::InvalidContainerName(name.to_string()));
         }
@@ -391,6 +545,8 @@ impl Docker {
             mode: NetMode::Own,
             network_mode: network.to_string(),
             endpoints: Vec::new(),
+            links: Vec::new(),
+            ports: Vec::new(),
         };
         if let Some(target) = network.strip_prefix("container:") {
             let t = self.container(target)?;
@@ -573,6 +729,99 @@ impl Docker {
             NetMode::Container(id) => self.containers.iter().find(|o| &o.id == id).unwrap_or(c),
             _ => c,
         }
+    }
+}
+
+/// The localhost lines every container's /etc/hosts starts with.
+const HOSTS_HEADER: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+impl Docker {
+    /// A container's first IPv4 address (the one its own /etc/hosts line and links use).
+    pub fn primary_ip(&self, c: &Container) -> Option<Ipv4Addr> {
+        self.namespace_owner(c)
+            .endpoints
+            .iter()
+            .find_map(|e| e.ip.map(|(ip, _)| ip))
+    }
+
+    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, its own line.
+    pub fn hosts_file(&self, c: &Container) -> String {
+        let mut out = String::from(HOSTS_HEADER);
+        for (target, alias) in &c.links {
+            let Some(t) = self.containers.iter().find(|x| &x.id == target) else {
+                continue;
+            };
+            let Some(ip) = self.primary_ip(t) else {
+                continue;
+            };
+            if alias == &t.name {
+                out.push_str(&format!("{ip}\t{} {}\n", t.name, t.short_id()));
+            } else {
+                out.push_str(&format!("{ip}\t{alias} {} {}\n", t.short_id(), t.name));
+            }
+        }
+        let owner = self.namespace_owner(c);
+        if let Some(ip) = self.primary_ip(owner) {
+            out.push_str(&format!("{ip}\t{}\n", owner.hostname()));
+        }
+        out
+    }
+
+    /// Whether the container's namespace is on a user-defined network (and so has the
+    /// embedded DNS server at 127.0.0.11).
+    pub fn has_embedded_dns(&self, c: &Container) -> bool {
+        self.namespace_owner(c).endpoints.iter().any(|e| {
+            self.network_by_id(&e.network_id)
+                .is_some_and(Network::user_defined_bridge)
+        })
+    }
+
+    /// `/etc/resolv.conf` inside the container: the embedded DNS server on user-defined
+    /// networks, otherwise a copy of the host's.
+    pub fn resolv_conf(&self, c: &Container, host_resolv: &str) -> String {
+        if self.has_embedded_dns(c) {
+            "nameserver 127.0.0.11\noptions ndots:0\n".to_string()
+        } else {
+            host_resolv.to_string()
+        }
+    }
+
+    /// The names the embedded DNS server answers on network `network_id`: each member's
+    /// name, aliases (its short ID among them) → its address there.
+    pub fn dns_names(&self, network_id: &str) -> Vec<(String, Ipv4Addr)> {
+        let mut out = Vec::new();
+        let Some(n) = self.network_by_id(network_id) else {
+            return out;
+        };
+        if !n.user_defined_bridge() {
+            return out;
+        }
+        for (c, e) in self.members(network_id) {
+            if let Some((ip, _)) = e.ip {
+                out.push((c.name.clone(), ip));
+                for a in &e.aliases {
+                    out.push((a.clone(), ip));
+                }
+            }
+        }
+        out
+    }
+
+    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines.
+    pub fn port_lines(&self, c: &Container) -> String {
+        c.ports
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{} -> {}:{}\n",
+                    p.container_port,
+                    p.proto.name(),
+                    p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    p.host_port
+                )
+            })
+            .collect()
     }
 }
 
