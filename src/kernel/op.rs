@@ -236,7 +236,7 @@ impl fmt::Display for Op {
                 } else {
                     format!("ip netns exec {ns} nft")
                 };
-                write!(f, "{nft} -f - <<'EOF'\n{}EOF", ruleset)
+                write!(f, "{nft} -f - <<'EOF'\n{ruleset}\nEOF")
             }
             Op::Sysctl { ns, key, value } => {
                 if ns == HOST {

@@ -8,11 +8,12 @@ use std::net::Ipv4Addr;
 use ipnet::{IpNet, Ipv4Net};
 
 use super::{clock, Lab, LabError, Result};
-use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset};
+use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset, L4};
 use crate::kernel::{Op, Route, HOST};
 use crate::model::docker::ids::short;
 use crate::model::docker::{
     AttachSpec, Container, Docker, DockerError, Driver, Endpoint, NetMode, Network, NetworkSpec,
+    Proto, RunExtras,
 };
 
 /// The nftables table that holds Docker's rules in the lab host.
@@ -37,6 +38,13 @@ impl Lab {
         self.apply(Op::Sysctl {
             ns: HOST.into(),
             key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        })?;
+        // DNAT of 127.0.0.1 to a container (published ports reached from the host itself)
+        // needs loopback-sourced packets to be routable.
+        self.apply(Op::Sysctl {
+            ns: HOST.into(),
+            key: "net.ipv4.conf.all.route_localnet".into(),
             value: "1".into(),
         })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
@@ -142,12 +150,23 @@ impl Lab {
         name: &str,
         network: &str,
         attach: &AttachSpec,
+        extras: &RunExtras,
     ) -> Result<Container> {
-        let c = self
-            .docker
-            .borrow_mut()
-            .run(name, network, attach, &clock::now_rfc3339())?;
-        if let Err(e) = self.build_container(&c) {
+        let (c, warnings) =
+            self.docker
+                .borrow_mut()
+                .run_with(name, network, attach, extras, &clock::now_rfc3339())?;
+        for w in warnings {
+            eprintln!("{w}");
+        }
+        let built = self.build_container(&c).and_then(|()| {
+            if c.ports.is_empty() {
+                Ok(())
+            } else {
+                self.refresh_firewall()
+            }
+        });
+        if let Err(e) = built {
             let _ = self.docker.borrow_mut().remove_container(&c.id);
             if c.mode == NetMode::Own && self.has_ns(&sandbox_ns(&c)) {
                 self.undo(Op::DelNetns { ns: sandbox_ns(&c) });
@@ -315,6 +334,9 @@ impl Lab {
     /// lab waits for it, and many removals in a row are dismantled in batches.
     pub fn remove_container(&self, key: &str) -> Result<()> {
         let c = self.docker.borrow_mut().remove_container(key)?;
+        if !c.ports.is_empty() {
+            self.refresh_firewall()?;
+        }
         if c.mode == NetMode::Own {
             self.apply(Op::DelNetns { ns: sandbox_ns(&c) })?;
             self.vanishing
@@ -337,6 +359,37 @@ impl Lab {
     }
 }
 
+/// DNAT rules for published ports: traffic to a host address (`fib daddr type local`) on a
+/// published port goes to the container's address and port.
+fn published(d: &Docker) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for c in d.containers() {
+        let Some(ip) = d.primary_ip(c) else {
+            continue;
+        };
+        for p in &c.ports {
+            let mut matches = vec![Match::DaddrLocal];
+            if let Some(host_ip) = p.host_ip {
+                matches.push(Match::Daddr(Ipv4Net::from(host_ip)));
+            }
+            matches.push(Match::Protocol(match p.proto {
+                Proto::Tcp => L4::Tcp,
+                Proto::Udp => L4::Udp,
+            }));
+            matches.push(Match::Dport(p.host_port));
+            rules.push(Rule {
+                matches,
+                action: Action::Dnat {
+                    addr: ip,
+                    port: Some(p.container_port),
+                },
+                comment: Some(format!("published by {}", c.name)),
+            });
+        }
+    }
+    rules
+}
+
 /// The ruleset for the current networks.
 pub fn firewall(d: &Docker) -> Ruleset {
     let bridges: Vec<(&str, Ipv4Net, bool)> = d
@@ -348,6 +401,16 @@ pub fn firewall(d: &Docker) -> Ruleset {
     let mut forward = Vec::new();
     let mut postrouting = Vec::new();
     for &(br, subnet, internal) in &bridges {
+        // Connections from the host's own 127.0.0.1 to a published port leave with a
+        // loopback source, which the container could not answer: rewrite it.
+        postrouting.push(Rule {
+            matches: vec![
+                Match::Saddr(Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).unwrap_or_default()),
+                Match::OifName(br.into()),
+            ],
+            action: Action::Masquerade,
+            comment: None,
+        });
         if internal {
             forward.push(Rule {
                 matches: vec![Match::IifName(br.into()), Match::NotOifName(br.into())],
@@ -376,9 +439,24 @@ pub fn firewall(d: &Docker) -> Ruleset {
             }
         }
     }
+    let dnat = published(d);
     Ruleset {
         table: TABLE.into(),
         chains: vec![
+            Chain {
+                name: "prerouting".into(),
+                hook: Hook::Prerouting,
+                kind: ChainKind::Nat,
+                priority: -100,
+                rules: dnat.clone(),
+            },
+            Chain {
+                name: "output".into(),
+                hook: Hook::Output,
+                kind: ChainKind::Nat,
+                priority: -100,
+                rules: dnat,
+            },
             Chain {
                 name: "forward".into(),
                 hook: Hook::Forward,

@@ -11,7 +11,7 @@ use super::{lab_err, Res};
 use crate::kernel::HOST;
 use crate::lab::Lab;
 use crate::model::docker::ids::short;
-use crate::model::docker::{inspect, AttachSpec, NetworkSpec};
+use crate::model::docker::{inspect, AttachSpec, NetworkSpec, RunExtras};
 use crate::render;
 use crate::script::diagnostic::runtime;
 
@@ -65,6 +65,25 @@ fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
             "{what} option \"{key}\" must be a string, got {}",
             v.type_name()
         ))),
+    }
+}
+
+/// An option holding a list of strings; a single string is a list of one.
+fn strings(map: &Map, key: &str, example: &str) -> Res<Vec<String>> {
+    match map.get(key) {
+        None => Ok(Vec::new()),
+        Some(v) if v.is_string() => Ok(vec![v.to_string()]),
+        Some(v) => {
+            let arr = v
+                .clone()
+                .into_typed_array::<rhai::ImmutableString>()
+                .map_err(|_| {
+                    runtime(format!(
+                        "option \"{key}\" must be an array of strings, e.g. {example}"
+                    ))
+                })?;
+            Ok(arr.into_iter().map(|s| s.to_string()).collect())
+        }
     }
 }
 
@@ -186,8 +205,14 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     });
 
     let l = lab.clone();
-    let run = move |name: &str, network: &str, spec: &AttachSpec| -> Res<ContainerRef> {
-        let c = l.run_container(name, network, spec).map_err(lab_err)?;
+    let run = move |name: &str,
+                    network: &str,
+                    spec: &AttachSpec,
+                    extras: &RunExtras|
+          -> Res<ContainerRef> {
+        let c = l
+            .run_container(name, network, spec, extras)
+            .map_err(lab_err)?;
         Ok(ContainerRef {
             lab: l.clone(),
             id: c.id,
@@ -195,20 +220,52 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     };
     let r = run.clone();
     engine.register_fn("run", move |name: &str| {
-        r(name, "bridge", &AttachSpec::default())
+        r(name, "bridge", &AttachSpec::default(), &RunExtras::default())
     });
     let r = run.clone();
     engine.register_fn(
         "run",
         move |name: &str, net: Dynamic| -> Res<ContainerRef> {
             if let Some(opts) = net.read_lock::<Map>() {
-                check_keys(&opts, &["network", "ip", "aliases"], "run")?;
-                let network = str_opt(&opts, "network", "run")?.unwrap_or_else(|| "bridge".into());
-                return r(name, &network, &attach_spec(&opts, "run")?);
+                check_keys(
+                    &opts,
+                    &["network", "ip", "aliases", "link", "publish"],
+                    "run",
+                )?;
+                let network = match opts.get("network") {
+                    Some(n) if !n.is_unit() => network_key(n)?,
+                    _ => "bridge".into(),
+                };
+                let extras = RunExtras {
+                    links: strings(&opts, "link", "[\"bb1\", \"bb1:alias\"]")?,
+                    publish: strings(&opts, "publish", "[\"8081:8080\", \"53:53/udp\"]")?,
+                };
+                return r(name, &network, &attach_spec(&opts, "run")?, &extras);
             }
-            r(name, &network_key(&net)?, &AttachSpec::default())
+            r(
+                name,
+                &network_key(&net)?,
+                &AttachSpec::default(),
+                &RunExtras::default(),
+            )
         },
     );
+    let l = lab.clone();
+    engine.register_fn("port", move |c: Dynamic| -> Res<String> {
+        let d = l.docker();
+        let found = d
+            .container(&container_key(&c)?)
+            .map_err(|e| lab_err(e.into()))?;
+        Ok(d.port_lines(found))
+    });
+    let l = lab.clone();
+    engine.register_fn("hosts_file", move |c: Dynamic| -> Res<String> {
+        let d = l.docker();
+        let found = d
+            .container(&container_key(&c)?)
+            .map_err(|e| lab_err(e.into()))?;
+        Ok(d.hosts_file(found))
+    });
 
     let l = lab.clone();
     let connect = move |c: Dynamic, n: Dynamic, spec: AttachSpec| -> Res<()> {
