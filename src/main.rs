@@ -9,6 +9,7 @@ mod render;
 mod repl;
 mod sandbox;
 mod script;
+mod services;
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;

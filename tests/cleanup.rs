@@ -91,6 +91,17 @@ fn survivors(inodes: &BTreeSet<String>, pid: i32) -> Vec<String> {
     found
 }
 
+/// Whether `pid` still runs: a zombie has ended and only waits for its new parent to reap it.
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
 /// Starts a script that builds a lab, prints READY, then waits; ends it by `end`; checks
 /// that nothing remains.
 fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
@@ -102,7 +113,9 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
             "let a = netns(\"a\"); let b = netns(\"b\");\n\
              a.veth(\"va\", b, \"vb\"); a.addr(\"va\", \"10.0.0.1/24\"); a.up(\"va\"); b.up(\"vb\");\n\
              host().bridge(\"br0\"); veth(\"h1\", \"h2\");\n\
-             print(\"READY\");\nsleep(500);\n{tail}"
+             network(\"n1\"); let c = run(\"c1\", #{{network: \"n1\", publish: \"8081:80\"}}); serve(c, 80);\n\
+             let bg = exec(c, \"sleep 600\", #{{detach: true}});\n\
+             print(`READY ${{bg.pid}}`);\nsleep(500);\n{tail}"
         ),
     );
     let mut child = netsh()
@@ -115,8 +128,15 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
     let pid = child.id() as i32;
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let ready = lines.next().and_then(|l| l.ok());
-    assert_eq!(ready.as_deref(), Some("READY"), "the lab did not come up");
+    let ready = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let program: i32 = ready
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the lab did not come up: {ready:?}"));
+    assert!(
+        Path::new(&format!("/proc/{program}")).exists(),
+        "the program started in the container is running"
+    );
     // Freeze netsh while we note what it holds: a script that ends right after READY would
     // otherwise race us. (It sleeps a little first, so the stop lands before the end.)
     kill(Pid::from_raw(pid), Signal::SIGSTOP).expect("stop netsh");
@@ -144,7 +164,12 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
     // moment before declaring a leak.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let left = survivors(&held, pid);
+        let mut left = survivors(&held, pid);
+        if alive(program) {
+            left.push(format!(
+                "the program started in the container (pid {program})"
+            ));
+        }
         if left.is_empty() {
             break;
         }

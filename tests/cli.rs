@@ -116,8 +116,8 @@ fn runtime_errors_name_the_object_and_the_reason() {
             "<expr>:1:1",
         ),
         (
-            "ping(host(), \"not-an-ip\")",
-            "ping: bad address 'not-an-ip'",
+            "exec(host(), \"  \")",
+            "exec needs a program to run",
             "<expr>:1:1",
         ),
         (
@@ -180,6 +180,8 @@ fn ping_fails_fast_and_reports_why() {
             "let p = ping(host(), \"10.1.2.3\");\n\
              assert(!p.ok); assert_eq(p.received, 0);\n\
              print(p.error);\n\
+             let named = ping(host(), \"not-a-host\");\n\
+             assert(!named.ok); assert_eq(named.error, \"bad address 'not-a-host'\");\n\
              let q = ping(host(), \"127.0.0.1\", #{count: 2, interval: 10});\n\
              assert(q.ok); assert_eq(q.received, 2); assert_eq(q.loss, 0.0);\n\
              assert_eq(q.rtts.len(), 2);",

@@ -5,6 +5,7 @@
 pub mod netns;
 pub mod nft;
 pub mod op;
+pub mod process;
 pub mod rtnl;
 pub mod state;
 

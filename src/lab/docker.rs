@@ -152,10 +152,13 @@ impl Lab {
         attach: &AttachSpec,
         extras: &RunExtras,
     ) -> Result<Container> {
-        let (c, warnings) =
-            self.docker
-                .borrow_mut()
-                .run_with(name, network, attach, extras, &clock::now_rfc3339())?;
+        let (c, warnings) = self.docker.borrow_mut().run_with(
+            name,
+            network,
+            attach,
+            extras,
+            &clock::now_rfc3339(),
+        )?;
         for w in warnings {
             eprintln!("{w}");
         }
@@ -172,6 +175,9 @@ impl Lab {
                 self.undo(Op::DelNetns { ns: sandbox_ns(&c) });
             }
             return Err(e);
+        }
+        for e in &c.endpoints {
+            self.dns_joined(&c, &e.network_id)?;
         }
         Ok(c)
     }
@@ -300,14 +306,22 @@ impl Lab {
             let _ = self.docker.borrow_mut().disconnect(&c.id, &e.network_id);
             return Err(err);
         }
+        self.dns_joined(&c, &e.network_id)?;
         Ok(e)
     }
 
     /// `docker network disconnect`. If the container loses the network its default route
     /// went through, the next routed network takes over, as in Docker.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
+        let names = {
+            let d = self.docker.borrow();
+            let c = d.container(container)?;
+            let n = d.network(network)?;
+            self.dns_names_of(c, &n.id)
+        };
         let e = self.docker.borrow_mut().disconnect(container, network)?;
         let c = self.docker.borrow().container(container)?.clone();
+        self.dns_left(&c, &e.network_id, names);
         if let Some(host_if) = &e.host_ifname {
             // Deleting one end of a veth pair deletes the other.
             self.apply(Op::DelLink {
@@ -333,9 +347,23 @@ impl Lab {
     /// with it. That happens in the background (see `settle_removals`): the next look at the
     /// lab waits for it, and many removals in a row are dismantled in batches.
     pub fn remove_container(&self, key: &str) -> Result<()> {
+        let names: Vec<_> = {
+            let d = self.docker.borrow();
+            let c = d.container(key)?;
+            c.endpoints
+                .iter()
+                .map(|e| (e.network_id.clone(), self.dns_names_of(c, &e.network_id)))
+                .collect()
+        };
         let c = self.docker.borrow_mut().remove_container(key)?;
         if !c.ports.is_empty() {
             self.refresh_firewall()?;
+        }
+        if c.mode == NetMode::Own {
+            self.stop_services(&sandbox_ns(&c));
+        }
+        for (network_id, n) in names {
+            self.dns_left(&c, &network_id, n);
         }
         if c.mode == NetMode::Own {
             self.apply(Op::DelNetns { ns: sandbox_ns(&c) })?;

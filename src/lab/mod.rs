@@ -15,7 +15,9 @@ use ipnet::IpNet;
 use thiserror::Error;
 
 mod clock;
+mod dns;
 pub mod docker;
+pub mod services;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
 use crate::model::docker::Docker;
@@ -66,6 +68,16 @@ pub struct Lab {
     veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
     /// Host ends of removed containers' veths, still being dismantled by the kernel.
     vanishing: RefCell<Vec<String>>,
+    /// Runs servers in the background (responders, DNS): unlike netlink requests, they must
+    /// answer while the script thread is busy elsewhere.
+    services: tokio::runtime::Runtime,
+    responders: RefCell<Vec<(String, crate::services::responder::Responder)>>,
+    /// Embedded DNS servers by container namespace.
+    dns_servers:
+        RefCell<HashMap<String, (crate::services::dns::DnsServer, crate::services::dns::View)>>,
+    outside_made: std::cell::Cell<bool>,
+    /// Programs started with `exec(…, #{detach: true})`; they die with netsh.
+    background: RefCell<Vec<std::process::Child>>,
 }
 
 /// How a namespace is named in messages.
@@ -94,6 +106,18 @@ impl Lab {
             docker: RefCell::new(Docker::new(clock::random_seed(), &clock::now_rfc3339())),
             veth_peers: RefCell::new(HashMap::new()),
             vanishing: RefCell::new(Vec::new()),
+            services: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("netsh-services")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    LabError::Invalid(format!("cannot start the services runtime: {e}"))
+                })?,
+            responders: RefCell::new(Vec::new()),
+            dns_servers: RefCell::new(HashMap::new()),
+            outside_made: std::cell::Cell::new(false),
+            background: RefCell::new(Vec::new()),
         };
         // A real host has its loopback up.
         lab.set_up(HOST, "lo", true)?;

@@ -1,3 +1,5 @@
 //! Real packets sent from inside namespaces.
 
+pub mod dns;
 pub mod ping;
+pub mod tcp;

@@ -77,7 +77,11 @@ pub enum DockerError {
     #[error("{0}")]
     InvalidPort(String),
     #[error("driver failed programming external connectivity on endpoint {container}: Bind for {ip}:{port} failed: port is already allocated")]
-    PortAllocated { container: String, ip: String, port: u16 },
+    PortAllocated {
+        container: String,
+        ip: String,
+        port: u16,
+    },
     #[error("could not get container for {0}")]
     NoLinkTarget(String),
     #[error("conflicting options: port publishing and the container type network mode")]
@@ -212,26 +216,28 @@ impl PortBinding {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
             Some((spec, "udp")) => (spec, Proto::Udp),
-            Some((_, other)) => return Err(DockerError::InvalidPort(format!("invalid proto: {other}"))),
+            Some((_, other)) => {
+                return Err(DockerError::InvalidPort(format!("invalid proto: {other}")))
+            }
             None => (text, Proto::Tcp),
         };
         let parts: Vec<&str> = spec.split(':').collect();
-        let (host_ip, host, container) = match parts.as_slice() {
-            [h, c] => (None, *h, *c),
-            [ip, h, c] => (
-                Some(
-                    ip.parse::<Ipv4Addr>()
-                        .map_err(|_| DockerError::InvalidPort(format!("invalid IP address: {ip}")))?,
+        let (host_ip, host, container) =
+            match parts.as_slice() {
+                [h, c] => (None, *h, *c),
+                [ip, h, c] => (
+                    Some(ip.parse::<Ipv4Addr>().map_err(|_| {
+                        DockerError::InvalidPort(format!("invalid IP address: {ip}"))
+                    })?),
+                    *h,
+                    *c,
                 ),
-                *h,
-                *c,
-            ),
-            _ => {
-                return Err(DockerError::InvalidPort(format!(
-                    "invalid port specification: \"{text}\" (expected HOST:CONTAINER[/PROTO])"
-                )))
-            }
-        };
+                _ => {
+                    return Err(DockerError::InvalidPort(format!(
+                        "invalid port specification: \"{text}\" (expected HOST:CONTAINER[/PROTO])"
+                    )))
+                }
+            };
         let port = |p: &str, what: &str| {
             p.parse::<u16>()
                 .ok()
@@ -453,6 +459,7 @@ impl Docker {
 
     /// `docker run --name NAME --network NETWORK`: the container and its first endpoint.
     /// `network` is a network name or ID, `host`, `none` or `container:NAME`.
+    #[cfg(test)]
     pub fn run(
         &mut self,
         name: &str,
@@ -494,7 +501,8 @@ impl Docker {
             return Err(DockerError::PublishWithContainerMode);
         }
         if network == "host" && !ports.is_empty() {
-            warnings.push("WARNING: Published ports are discarded when using host network mode".into());
+            warnings
+                .push("WARNING: Published ports are discarded when using host network mode".into());
             ports.clear();
         }
         for p in &ports {
@@ -506,7 +514,10 @@ impl Docker {
             if taken {
                 return Err(DockerError::PortAllocated {
                     container: name.to_string(),
-                    ip: p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    ip: p
+                        .host_ip
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
                     port: p.host_port,
                 });
             }
@@ -817,7 +828,9 @@ impl Docker {
                     "{}/{} -> {}:{}\n",
                     p.container_port,
                     p.proto.name(),
-                    p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    p.host_ip
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
                     p.host_port
                 )
             })

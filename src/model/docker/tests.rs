@@ -433,7 +433,13 @@ fn container_inspect_networks() {
     assert_eq!(shared["NetworkSettings"]["IPAddress"], "");
 }
 
-fn run_x(d: &mut Docker, name: &str, net: &str, links: &[&str], publish: &[&str]) -> Result<(Container, Vec<String>), DockerError> {
+fn run_x(
+    d: &mut Docker,
+    name: &str,
+    net: &str,
+    links: &[&str],
+    publish: &[&str],
+) -> Result<(Container, Vec<String>), DockerError> {
     let extras = RunExtras {
         links: links.iter().map(|s| s.to_string()).collect(),
         publish: publish.iter().map(|s| s.to_string()).collect(),
@@ -461,7 +467,9 @@ fn hosts_files_and_links_work_one_way() {
         .hosts_file(&bb5)
         .contains(&format!("172.17.0.3\tdb {} bb1\n", bb1.short_id())));
     assert_eq!(
-        run_x(&mut d, "bb6", "bridge", &["ghost"], &[]).unwrap_err().to_string(),
+        run_x(&mut d, "bb6", "bridge", &["ghost"], &[])
+            .unwrap_err()
+            .to_string(),
         "could not get container for ghost"
     );
     let v = inspect::container(&d, d.container("bb2").unwrap());
@@ -471,42 +479,68 @@ fn hosts_files_and_links_work_one_way() {
 #[test]
 fn resolv_conf_and_dns_names() {
     let mut d = docker();
-    let n = d.create_network("bridge2", &NetworkSpec::default(), NOW).unwrap();
+    let n = d
+        .create_network("bridge2", &NetworkSpec::default(), NOW)
+        .unwrap();
     let bb = run(&mut d, "bb", "bridge2");
     let mytom = run(&mut d, "mytom", "bridge");
-    assert_eq!(d.resolv_conf(&bb, "nameserver 10.0.0.53\n"), "nameserver 127.0.0.11\noptions ndots:0\n");
-    assert_eq!(d.resolv_conf(&mytom, "nameserver 10.0.0.53\n"), "nameserver 10.0.0.53\n");
+    assert_eq!(
+        d.resolv_conf(&bb, "nameserver 10.0.0.53\n"),
+        "nameserver 127.0.0.11\noptions ndots:0\n"
+    );
+    assert_eq!(
+        d.resolv_conf(&mytom, "nameserver 10.0.0.53\n"),
+        "nameserver 10.0.0.53\n"
+    );
     assert!(d.has_embedded_dns(&bb));
     assert!(!d.has_embedded_dns(&mytom));
     let names = d.dns_names(&n.id);
     assert!(names.contains(&("bb".to_string(), ip("172.18.0.2"))));
     assert!(names.contains(&(bb.short_id().to_string(), ip("172.18.0.2"))));
     let bridge_id = d.network("bridge").unwrap().id.clone();
-    assert!(d.dns_names(&bridge_id).is_empty(), "no name resolution on the default bridge");
+    assert!(
+        d.dns_names(&bridge_id).is_empty(),
+        "no name resolution on the default bridge"
+    );
 }
 
 #[test]
 fn published_ports() {
     let mut d = docker();
-    d.create_network("n1", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("n1", &NetworkSpec::default(), NOW)
+        .unwrap();
     let (web, warnings) = run_x(&mut d, "web", "n1", &[], &["8081:8080", "53:53/udp"]).unwrap();
     assert!(warnings.is_empty());
-    assert_eq!(d.port_lines(&web), "8080/tcp -> 0.0.0.0:8081\n53/udp -> 0.0.0.0:53\n");
+    assert_eq!(
+        d.port_lines(&web),
+        "8080/tcp -> 0.0.0.0:8081\n53/udp -> 0.0.0.0:53\n"
+    );
     let v = inspect::container(&d, d.container("web").unwrap());
-    assert_eq!(v["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"], "8081");
+    assert_eq!(
+        v["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"],
+        "8081"
+    );
     assert_eq!(v["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostIp"], "");
     assert!(matches!(
         run_x(&mut d, "web2", "n1", &[], &["8081:80"]),
         Err(DockerError::PortAllocated { .. })
     ));
     let (host, warnings) = run_x(&mut d, "web3", "host", &[], &["8081:8080"]).unwrap();
-    assert_eq!(warnings, ["WARNING: Published ports are discarded when using host network mode"]);
+    assert_eq!(
+        warnings,
+        ["WARNING: Published ports are discarded when using host network mode"]
+    );
     assert!(host.ports.is_empty());
     for bad in ["80", "x:80", "80:0", "80:80/sctp", "1.2.3:80:80"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }
     assert_eq!(
         PortBinding::parse("127.0.0.1:8081:8080/udp").unwrap(),
-        PortBinding { host_ip: Some(ip("127.0.0.1")), host_port: 8081, container_port: 8080, proto: Proto::Udp }
+        PortBinding {
+            host_ip: Some(ip("127.0.0.1")),
+            host_port: 8081,
+            container_port: 8080,
+            proto: Proto::Udp
+        }
     );
 }

@@ -220,7 +220,12 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     };
     let r = run.clone();
     engine.register_fn("run", move |name: &str| {
-        r(name, "bridge", &AttachSpec::default(), &RunExtras::default())
+        r(
+            name,
+            "bridge",
+            &AttachSpec::default(),
+            &RunExtras::default(),
+        )
     });
     let r = run.clone();
     engine.register_fn(

@@ -5,6 +5,7 @@ mod asserts;
 mod docker;
 mod netns;
 mod probe;
+mod services;
 
 use std::rc::Rc;
 
@@ -12,6 +13,7 @@ use rhai::{Dynamic, Engine, EvalAltResult};
 
 use super::diagnostic::runtime;
 use crate::kernel::HOST;
+use crate::lab::services::Resolver;
 use crate::lab::{Lab, LabError};
 
 pub use netns::Netns;
@@ -19,6 +21,7 @@ pub use netns::Netns;
 pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     netns::register(engine, lab);
     docker::register(engine, lab);
+    services::register(engine, lab);
     probe::register(engine, lab);
     asserts::register(engine);
 }
@@ -53,6 +56,47 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     }
     lab.check_ns(&name).map_err(lab_err)?;
     Ok(name)
+}
+
+/// Who sends a probe or resolves a name: its namespace, how to name it in messages, and
+/// how it resolves names (a container reads its /etc/hosts and asks its DNS server).
+pub struct Who {
+    pub ns: String,
+    pub label: String,
+    pub resolver: Resolver,
+}
+
+fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
+    let container = if let Some(c) = value.read_lock::<docker::ContainerRef>() {
+        Some(c.id.clone())
+    } else if value.is_string() && !lab.has_ns(&value.to_string()) {
+        let key = value.to_string();
+        lab.docker().container(&key).ok().map(|c| c.id.clone())
+    } else {
+        None
+    };
+    match container {
+        Some(id) => {
+            let name = lab
+                .docker()
+                .container(&id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|_| id.clone());
+            Ok(Who {
+                ns: lab.container_ns(&id).map_err(lab_err)?,
+                label: format!("container \"{name}\""),
+                resolver: Resolver::Container(id),
+            })
+        }
+        None => {
+            let ns = ns_name(lab, value)?;
+            Ok(Who {
+                label: crate::lab::describe_ns(&ns),
+                ns,
+                resolver: Resolver::Netns,
+            })
+        }
+    }
 }
 
 fn is_host(name: &str) -> bool {

@@ -5,26 +5,36 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, Map};
 
-use super::{lab_err, ns_name, Res};
-use crate::lab::{describe_ns, Lab};
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{lab_err, who, Res};
+use crate::lab::Lab;
 use crate::probe::ping::{PingOptions, PingReport};
 use crate::script::diagnostic::{assertion, runtime};
 
 /// What `ping()` returns: the report and who sent it.
 #[derive(Clone)]
 pub struct PingResult {
+    /// The sender, as messages name it.
     pub from: String,
+    /// The target as the script gave it (an address or a name).
+    pub to: String,
     pub report: PingReport,
 }
 
 impl PingResult {
     fn describe(&self) -> String {
-        format!(
-            "{} → {}: {}",
-            describe_ns(&self.from),
-            self.report.target,
-            self.report.summary()
-        )
+        if self.report.sent == 0 {
+            if let Some(e) = &self.report.error {
+                return format!("{} → {}: ping: {e}", self.from, self.to);
+            }
+        }
+        let to = if self.to == self.report.target.to_string() {
+            self.to.clone()
+        } else {
+            format!("{} ({})", self.to, self.report.target)
+        };
+        format!("{} → {to}: {}", self.from, self.report.summary())
     }
 }
 
@@ -64,10 +74,29 @@ fn options(map: &Map) -> Res<PingOptions> {
     Ok(opts)
 }
 
+/// Pings `to` — an address, or a name resolved the way the sender would — from `from`.
+/// A name the sender cannot resolve fails like busybox: `ping: bad address 'bb1'`.
 fn do_ping(lab: &Lab, from: &Dynamic, to: &str, opts: &PingOptions) -> Res<PingResult> {
-    let from = ns_name(lab, from)?;
-    let report = lab.ping(&from, to, opts).map_err(lab_err)?;
-    Ok(PingResult { from, report })
+    let who = who(lab, from)?;
+    let Some(ip) = lab.resolve(&who.resolver, to.trim()).map_err(lab_err)? else {
+        return Ok(PingResult {
+            from: who.label,
+            to: to.to_string(),
+            report: PingReport {
+                target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                sent: 0,
+                received: 0,
+                rtts: Vec::new(),
+                error: Some(format!("bad address '{to}'")),
+            },
+        });
+    };
+    let report = lab.ping(&who.ns, &ip.to_string(), opts).map_err(lab_err)?;
+    Ok(PingResult {
+        from: who.label,
+        to: to.to_string(),
+        report,
+    })
 }
 
 pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
@@ -121,7 +150,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             let expected = if want { "to reach" } else { "not to reach" };
             Err(assertion(format!(
                 "expected {} {expected} {to}\n  got: {}",
-                describe_ns(&p.from),
+                p.from,
                 p.describe()
             )))
         };

@@ -1,0 +1,282 @@
+//! Names, programs and services inside the lab: `resolve`, `exec`, `serve`, the `tcp`,
+//! `udp` and `http_get` probes, and `outside()`.
+
+use std::rc::Rc;
+
+use rhai::{Array, Dynamic, Engine, Map};
+
+use super::netns::Netns;
+use super::{lab_err, who, Res};
+use crate::lab::Lab;
+use crate::probe::tcp;
+use crate::script::diagnostic::runtime;
+use crate::services::responder::Kind;
+
+fn reply_map(r: tcp::Reply) -> Map {
+    let mut m = Map::new();
+    m.insert("ok".into(), r.ok.into());
+    m.insert("reply".into(), r.data.into());
+    m.insert(
+        "error".into(),
+        r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    m
+}
+
+fn failed(error: String) -> Map {
+    reply_map(tcp::Reply {
+        ok: false,
+        data: String::new(),
+        error: Some(error),
+    })
+}
+
+/// `exec`'s command: a string split on whitespace (quotes group words), or an array.
+fn argv(cmd: &Dynamic) -> Res<Vec<String>> {
+    if let Some(arr) = cmd.read_lock::<Array>() {
+        let v: Vec<String> = arr.iter().map(|d| d.to_string()).collect();
+        if v.is_empty() {
+            return Err(runtime("exec needs a program to run, got an empty array"));
+        }
+        return Ok(v);
+    }
+    if !cmd.is_string() {
+        return Err(runtime(format!(
+            "exec expects a command string or an array of words, got {}",
+            cmd.type_name()
+        )));
+    }
+    let text = cmd.to_string();
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for ch in text.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(ch);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if quote.is_some() {
+        return Err(runtime(format!("exec: unterminated quote in {text:?}")));
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err(runtime("exec needs a program to run"));
+    }
+    Ok(words)
+}
+
+/// A datagram's payload: a string, or an array of byte values (for malformed packets).
+fn payload_bytes(v: &Dynamic) -> Res<Vec<u8>> {
+    if v.is_string() {
+        return Ok(v.to_string().into_bytes());
+    }
+    if let Some(arr) = v.read_lock::<Array>() {
+        return arr
+            .iter()
+            .map(|b| {
+                b.as_int()
+                    .ok()
+                    .and_then(|i| u8::try_from(i).ok())
+                    .ok_or_else(|| {
+                        runtime(format!("payload bytes must be integers 0-255, got {b}"))
+                    })
+            })
+            .collect();
+    }
+    Err(runtime(format!(
+        "a payload is a string or an array of bytes, got {}",
+        v.type_name()
+    )))
+}
+
+pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
+    let l = lab.clone();
+    engine.register_fn(
+        "resolve",
+        move |from: Dynamic, name: &str| -> Res<Dynamic> {
+            let w = who(&l, &from)?;
+            Ok(l.resolve(&w.resolver, name)
+                .map_err(lab_err)?
+                .map(|ip| Dynamic::from(ip.to_string()))
+                .unwrap_or(Dynamic::UNIT))
+        },
+    );
+
+    let l = lab.clone();
+    engine.register_fn(
+        "udp",
+        move |from: Dynamic, target: &str, payload: Dynamic| -> Res<Map> {
+            let w = who(&l, &from)?;
+            let bytes = payload_bytes(&payload)?;
+            let addr = match l.socket_addr(&w.resolver, target).map_err(lab_err)? {
+                Ok(a) => a,
+                Err(e) => return Ok(failed(e)),
+            };
+            Ok(reply_map(
+                l.udp_probe(&w.ns, addr, &bytes).map_err(lab_err)?,
+            ))
+        },
+    );
+
+    for (name, kind) in [("tcp", Kind::Tcp), ("udp", Kind::Udp)] {
+        let l = lab.clone();
+        engine.register_fn(name, move |from: Dynamic, target: &str| -> Res<Map> {
+            let w = who(&l, &from)?;
+            let addr = match l.socket_addr(&w.resolver, target).map_err(lab_err)? {
+                Ok(a) => a,
+                Err(e) => return Ok(failed(e)),
+            };
+            let reply = match kind {
+                Kind::Tcp => l.tcp_probe(&w.ns, addr),
+                Kind::Udp => l.udp_probe(&w.ns, addr, b"ping\n"),
+            };
+            Ok(reply_map(reply.map_err(lab_err)?))
+        });
+    }
+
+    let l = lab.clone();
+    engine.register_fn("http_get", move |from: Dynamic, url: &str| -> Res<Map> {
+        let w = who(&l, &from)?;
+        let (host, port, path) = tcp::parse_url(url).map_err(runtime)?;
+        let addr = match l
+            .socket_addr(&w.resolver, &format!("{host}:{port}"))
+            .map_err(lab_err)?
+        {
+            Ok(a) => a,
+            Err(e) => return Ok(failed(e)),
+        };
+        let r = l.http_probe(&w.ns, addr, &host, &path).map_err(lab_err)?;
+        let mut m = Map::new();
+        m.insert("ok".into(), r.ok.into());
+        m.insert("status".into(), i64::from(r.status).into());
+        m.insert("body".into(), r.body.into());
+        m.insert(
+            "error".into(),
+            r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        );
+        Ok(m)
+    });
+
+    let l = lab.clone();
+    let serve = move |at: Dynamic, port: i64, kind: &str| -> Res<()> {
+        let w = who(&l, &at)?;
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| runtime(format!("serve: invalid port {port}")))?;
+        let kind = match kind {
+            "tcp" | "http" => Kind::Tcp,
+            "udp" => Kind::Udp,
+            other => {
+                return Err(runtime(format!(
+                    "serve: unknown protocol \"{other}\" (expected tcp, http or udp)"
+                )))
+            }
+        };
+        let name = w.label.split('"').nth(1).unwrap_or(&w.label).to_string();
+        l.serve(&w.ns, port, kind, format!("hello from {name}\n"))
+            .map_err(lab_err)
+    };
+    let s = serve.clone();
+    engine.register_fn("serve", move |at: Dynamic, port: i64| s(at, port, "tcp"));
+    engine.register_fn("serve", move |at: Dynamic, port: i64, kind: &str| {
+        serve(at, port, kind)
+    });
+
+    let l = lab.clone();
+    engine.register_fn("outside", move || -> Res<Netns> {
+        let name = l.outside().map_err(lab_err)?;
+        Ok(Netns {
+            lab: l.clone(),
+            name,
+        })
+    });
+
+    let l = lab.clone();
+    let exec = move |at: Dynamic, cmd: Dynamic, timeout_ms: i64| -> Res<Map> {
+        let w = who(&l, &at)?;
+        let argv = argv(&cmd)?;
+        let timeout = u64::try_from(timeout_ms)
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or_else(|| runtime(format!("exec: invalid timeout {timeout_ms} ms")))?;
+        let out = l
+            .exec(&w, &argv, std::time::Duration::from_millis(timeout))
+            .map_err(lab_err)?;
+        let mut m = Map::new();
+        m.insert("stdout".into(), out.stdout.into());
+        m.insert("stderr".into(), out.stderr.into());
+        m.insert("code".into(), i64::from(out.code).into());
+        m.insert("ok".into(), (out.code == 0).into());
+        m.insert("timed_out".into(), out.timed_out.into());
+        Ok(m)
+    };
+    let e = exec.clone();
+    engine.register_fn("exec", move |at: Dynamic, cmd: Dynamic| e(at, cmd, 10_000));
+    let l = lab.clone();
+    engine.register_fn(
+        "exec",
+        move |at: Dynamic, cmd: Dynamic, opts: Map| -> Res<Map> {
+            if let Some(k) = opts
+                .keys()
+                .find(|k| !["timeout", "detach"].contains(&k.as_str()))
+            {
+                return Err(runtime(format!(
+                    "unknown exec option \"{k}\" (expected timeout, detach)"
+                )));
+            }
+            let detach = match opts.get("detach") {
+                None => false,
+                Some(v) => v.as_bool().map_err(|t| {
+                    runtime(format!("exec option \"detach\" must be a bool, got {t}"))
+                })?,
+            };
+            if detach {
+                let w = who(&l, &at)?;
+                let pid = l.exec_detached(&w, &argv(&cmd)?).map_err(lab_err)?;
+                let mut m = Map::new();
+                m.insert("pid".into(), i64::from(pid).into());
+                return Ok(m);
+            }
+            let timeout = match opts.get("timeout") {
+                None => 10_000,
+                Some(v) => v.as_int().map_err(|t| {
+                    runtime(format!(
+                        "exec option \"timeout\" must be an integer (ms), got {t}"
+                    ))
+                })?,
+            };
+            exec(at, cmd, timeout)
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        let words = |s: &str| argv(&Dynamic::from(s.to_string())).unwrap();
+        assert_eq!(words("ip a"), ["ip", "a"]);
+        assert_eq!(words("sh -c 'echo a  b'"), ["sh", "-c", "echo a  b"]);
+        assert_eq!(words("printf \"\""), ["printf", ""]);
+        assert!(argv(&Dynamic::from("sh -c 'x".to_string())).is_err());
+        assert!(argv(&Dynamic::from("  ".to_string())).is_err());
+    }
+}

@@ -1,0 +1,1083 @@
+//! Docker's embedded DNS server: `127.0.0.11:53` inside a container's network namespace.
+//!
+//! Docker writes `nameserver 127.0.0.11` into every container on a user-defined network and
+//! answers there with the names it knows (container names, network aliases, …). Docker reaches
+//! that address with iptables DNAT to a random port; in the lab nothing else listens in the
+//! container, so the server binds `127.0.0.11:53` itself, over UDP and TCP. `127.0.0.0/8` is
+//! local in its entirety (the kernel's `local` table routes all of it to `lo`), so the bind
+//! works as soon as `lo` is up, without adding the address.
+//!
+//! Names Docker does not know it forwards to the host's resolvers. The lab has no network
+//! beyond itself, so here they are answered NXDOMAIN at once, flagged like all of Docker's
+//! answers: not authoritative, recursion available.
+//!
+//! Every packet goes through [`answer`], a pure function of the query bytes and the current
+//! [`Records`], so the DNS rules are tested without sockets. The records sit behind a
+//! [`View`] that the lab replaces as containers come and go; each query reads the view of
+//! that moment.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::BorrowedFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::kernel::netns;
+
+/// The address Docker's embedded DNS server answers on.
+pub const DNS_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+/// The DNS port, over UDP and TCP.
+pub const DNS_PORT: u16 = 53;
+/// The TTL Docker gives its answers.
+pub const TTL: u32 = 600;
+
+/// Every DNS message starts with a 12-byte header (RFC 1035 §4.1.1).
+const HEADER_LEN: usize = 12;
+/// The classic UDP payload limit (RFC 1035 §2.3.4), what a client gets without EDNS(0).
+const UDP_MIN_PAYLOAD: usize = 512;
+/// The largest UDP payload sent or accepted, whatever a client advertises. A query larger than
+/// this cannot be a sensible question; an answer larger goes over TCP.
+const UDP_MAX_PAYLOAD: usize = 4096;
+/// A TCP frame's length prefix is 16 bits (RFC 1035 §4.2.2).
+const TCP_MAX_MESSAGE: usize = u16::MAX as usize;
+/// How long a TCP connection may sit without delivering a complete query, or refuse to take
+/// an answer, before it is closed.
+const TCP_IDLE: Duration = Duration::from_secs(10);
+/// Connections over this many are closed on accept; the client falls back or retries.
+const TCP_MAX_CONNECTIONS: usize = 64;
+
+/// Header bits (RFC 1035 §4.1.1): byte 2 holds QR, OPCODE, AA, TC, RD; byte 3 RA, Z, AD, CD,
+/// RCODE.
+const FLAG_QR: u8 = 0x80;
+const MASK_OPCODE: u8 = 0x78;
+const FLAG_TC: u8 = 0x02;
+const FLAG_RD: u8 = 0x01;
+const FLAG_RA: u8 = 0x80;
+
+/// The names a container can resolve, each with its IPv4 addresses.
+///
+/// Names compare case-insensitively in ASCII only, as DNS does (RFC 4343), and without a
+/// trailing dot: `Web.` and `web` are the same name.
+#[derive(Clone, Default, Debug)]
+pub struct Records {
+    names: HashMap<String, Vec<Ipv4Addr>>,
+}
+
+/// The records a server answers from; the lab swaps in new records whenever containers come
+/// and go, and every query reads the current ones.
+pub type View = Arc<RwLock<Records>>;
+
+fn normalize(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+impl Records {
+    /// Adds `addr` to `name` (a name may have several addresses, e.g. a network alias shared
+    /// by several containers). Adding an address the name already has changes nothing.
+    pub fn insert(&mut self, name: &str, addr: Ipv4Addr) {
+        let addrs = self.names.entry(normalize(name)).or_default();
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+
+    /// Takes `addr` away from `name` (a container left the network); the name goes when it
+    /// has no address left.
+    pub fn remove(&mut self, name: &str, addr: Ipv4Addr) {
+        let key = normalize(name);
+        if let Some(addrs) = self.names.get_mut(&key) {
+            addrs.retain(|a| *a != addr);
+            if addrs.is_empty() {
+                self.names.remove(&key);
+            }
+        }
+    }
+
+    /// The addresses of `name`, in the order they were inserted; empty for an unknown name.
+    pub fn lookup(&self, name: &str) -> Vec<Ipv4Addr> {
+        self.names
+            .get(&normalize(name))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Answers one DNS query message with the response to send back, as over TCP (no 512-byte
+/// limit; an answer that does not fit the 64 KiB of a DNS message is truncated). Both
+/// transports answer with it; UDP then cuts the response to the datagram size.
+///
+/// `None` means "send nothing": fewer than 12 bytes (not even an ID to answer to) or a
+/// message that is itself a response. A message with a readable header that does not parse
+/// gets FORMERR with its ID.
+pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
+    let header = query.get(..HEADER_LEN)?;
+    // Answering a response would let two servers (or a spoofed source) bounce packets at each
+    // other forever.
+    if header[2] & FLAG_QR != 0 {
+        return None;
+    }
+    let request = match Message::from_vec(query) {
+        Ok(m) => m,
+        Err(_) => return Some(bare_reply(header, ResponseCode::FormErr)),
+    };
+    let mut response = respond(&request, records);
+    Some(encode_within(&mut response, TCP_MAX_MESSAGE, header))
+}
+
+/// `response`, the answer to `query`, cut to what this client takes in one UDP datagram.
+fn fit_for_udp(response: Vec<u8>, query: &[u8]) -> Vec<u8> {
+    // Nearly every answer fits; only the others pay for parsing the query again.
+    if response.len() <= UDP_MIN_PAYLOAD {
+        return response;
+    }
+    let limit = Message::from_vec(query).map_or(UDP_MIN_PAYLOAD, |q| udp_limit(&q));
+    if response.len() <= limit {
+        return response;
+    }
+    match Message::from_vec(&response) {
+        Ok(mut m) => encode_within(&mut m, limit, &response),
+        Err(_) => {
+            let mut bytes = bare_reply(&response, ResponseCode::ServFail);
+            bytes[2] |= FLAG_TC;
+            bytes
+        }
+    }
+}
+
+/// The response to a parsed query, before any size limit.
+fn respond(request: &Message, records: &Records) -> Message {
+    let mut response = Message::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
+    // ID, opcode, RD and CD come from the query (RFC 6895 §2); RA is set like Docker's server
+    // does, because to the container it stands for a recursive resolver.
+    response.metadata = Metadata::response_from_request(&request.metadata);
+    response.metadata.recursion_available = true;
+    response.add_queries(request.queries.iter().cloned());
+
+    if request.metadata.op_code != OpCode::Query {
+        // NOTIFY, UPDATE and friends are for zone servers, which this is not.
+        response.metadata.response_code = ResponseCode::NotImp;
+        return response;
+    }
+    if request.queries.is_empty() {
+        // A query without a question asks nothing; BIND and Unbound answer FORMERR too.
+        response.metadata.response_code = ResponseCode::FormErr;
+        return response;
+    }
+
+    for question in &request.queries {
+        let addrs = lookup_key(question.name())
+            .map(|key| records.lookup(&key))
+            .unwrap_or_default();
+        if addrs.is_empty() {
+            response.metadata.response_code = ResponseCode::NXDomain;
+            continue;
+        }
+        // A known name without records of the asked type (AAAA: the lab's containers have
+        // no IPv6 here) is NOERROR with no answers ("NODATA"), never NXDOMAIN: NXDOMAIN
+        // would tell caches the name does not exist for any type.
+        if question.query_class() == DNSClass::IN && question.query_type() == RecordType::A {
+            // The owner name is the question's name byte for byte: resolvers that randomise
+            // the case of their questions (DNS 0x20) check that it comes back unchanged.
+            let owner = question.name().clone();
+            response.add_answers(
+                addrs
+                    .into_iter()
+                    .map(|addr| Record::from_rdata(owner.clone(), TTL, RData::A(A(addr)))),
+            );
+        }
+    }
+    response
+}
+
+/// The key `Records` knows a question's name by, or None if no record can have that name.
+///
+/// Built from the raw labels rather than a presentation form: a label may hold any byte, and
+/// a label containing a dot (`a\.b`) is not the two labels `a.b`.
+fn lookup_key(name: &Name) -> Option<String> {
+    let mut key = String::with_capacity(name.len());
+    for (i, label) in name.iter().enumerate() {
+        if label.contains(&b'.') {
+            return None;
+        }
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(std::str::from_utf8(label).ok()?);
+    }
+    Some(key)
+}
+
+/// How large a UDP response may be: 512 bytes, or what the client advertised in an EDNS(0)
+/// OPT record (RFC 6891 §6.2.3), at most 4096. Docker's server honours the advertised size
+/// the same way.
+fn udp_limit(request: &Message) -> usize {
+    request
+        .edns
+        .as_ref()
+        .map_or(UDP_MIN_PAYLOAD, |edns| usize::from(edns.max_payload()))
+        .clamp(UDP_MIN_PAYLOAD, UDP_MAX_PAYLOAD)
+}
+
+/// Encodes `response` in at most `limit` bytes.
+///
+/// A response that does not fit goes out with TC set and without its records (RFC 1035
+/// §4.2.1, RFC 2181 §9): the client then asks again over TCP, which fits 64 KiB. Over TCP
+/// itself the encoder already drops the records beyond 64 KiB and sets TC.
+fn encode_within(response: &mut Message, limit: usize, header: &[u8]) -> Vec<u8> {
+    if let Ok(bytes) = response.to_vec() {
+        if bytes.len() <= limit {
+            return bytes;
+        }
+    }
+    // Encoding fails only when even the questions exceed the 64 KiB of a message; that too
+    // ends here.
+    response.answers.clear();
+    response.authorities.clear();
+    response.additionals.clear();
+    response.metadata.truncation = true;
+    if let Ok(bytes) = response.to_vec() {
+        if bytes.len() <= limit {
+            return bytes;
+        }
+    }
+    // Questions alone too long for the transport (many of them in one UDP query).
+    let mut bytes = bare_reply(header, response.metadata.response_code);
+    bytes[2] |= FLAG_TC;
+    bytes
+}
+
+/// A header-only response to the query whose header is `header` (at least 12 bytes): same ID
+/// and opcode, RD copied, RA set, no sections. Written by hand because it must work for
+/// messages the parser refused.
+fn bare_reply(header: &[u8], code: ResponseCode) -> Vec<u8> {
+    let mut bytes = vec![0; HEADER_LEN];
+    bytes[..2].copy_from_slice(&header[..2]);
+    bytes[2] = FLAG_QR | (header[2] & (MASK_OPCODE | FLAG_RD));
+    bytes[3] = FLAG_RA | (code.low() & 0x0f);
+    bytes
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// [`answer`] with the current records, fitted to the transport and shielded from panics: a
+/// decoder bug triggered by one packet must not stop the server for everyone (SERVFAIL
+/// instead).
+fn reply(query: &[u8], view: &View, transport: Transport) -> Option<Vec<u8>> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // A writer that panicked left at worst a partly updated set of names: still better
+        // answered from than not at all.
+        let records = view.read().unwrap_or_else(|e| e.into_inner());
+        let response = answer(query, &records)?;
+        Some(match transport {
+            Transport::Udp => fit_for_udp(response, query),
+            Transport::Tcp => response,
+        })
+    }));
+    match result {
+        Ok(response) => response,
+        Err(_) => match query.get(..HEADER_LEN) {
+            Some(header) if header[2] & FLAG_QR == 0 => {
+                Some(bare_reply(header, ResponseCode::ServFail))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// A running embedded DNS server; dropping it stops it.
+pub struct DnsServer {
+    tasks: Vec<JoinHandle<()>>,
+    /// A second descriptor of the listening socket, see `Drop`.
+    listener: std::net::TcpListener,
+    queries: Arc<AtomicU64>,
+}
+
+impl DnsServer {
+    /// Starts answering on `127.0.0.11:53` (UDP and TCP) inside the network namespace `ns`,
+    /// from `view`, with tasks on `rt`. `lo` must be up in `ns`.
+    pub fn start(
+        rt: &tokio::runtime::Handle,
+        ns: BorrowedFd<'_>,
+        view: View,
+    ) -> io::Result<DnsServer> {
+        // A socket belongs to the namespace it was created in, wherever it is used later.
+        let (udp, tcp) = netns::run_in(ns, bind_sockets)?;
+        let listener = tcp.try_clone()?;
+        let _entered = rt.enter();
+        let udp = UdpSocket::from_std(udp)?;
+        let tcp = TcpListener::from_std(tcp)?;
+        let queries = Arc::new(AtomicU64::new(0));
+        let tasks = vec![
+            rt.spawn(serve_udp(udp, view.clone(), queries.clone())),
+            rt.spawn(serve_tcp(tcp, view, queries.clone())),
+        ];
+        Ok(DnsServer {
+            tasks,
+            listener,
+            queries,
+        })
+    }
+
+    /// How many responses the server has sent (answers, NXDOMAIN, FORMERR … alike), counted
+    /// just before each is sent.
+    #[allow(dead_code)] // for tests and diagnostics; the lab does not read it (yet)
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        // An aborted task drops its sockets a moment later, on a worker thread. Until then a
+        // new server in the same namespace could not listen on 127.0.0.11:53: SO_REUSEADDR
+        // never lets two sockets listen on one TCP address. shutdown(2) of a listening socket
+        // takes it out of LISTEN at once (Linux disconnects it and drops its pending
+        // connections), which frees the address now. The UDP socket needs nothing: both
+        // sides set SO_REUSEADDR, so the new one binds beside the dying one.
+        let _ = SockRef::from(&self.listener).shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn dns_socket_addr() -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(DNS_ADDR, DNS_PORT))
+}
+
+/// Runs inside the namespace.
+fn bind_sockets() -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
+    let addr = dns_socket_addr().into();
+    let bind_error =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot bind {DNS_ADDR}:{DNS_PORT}: {e}"));
+
+    // The bind alone does not prove the address usable. In a namespace whose lo was never up
+    // there is no local routing table yet, and the kernel's address-type check then lets the
+    // bind through as if 127.0.0.11 were a broadcast address: the socket gets no source
+    // address of its own, and its replies leave from 127.0.0.1, which resolvers discard. A
+    // route lookup (connecting a UDP socket sends nothing) fails in that state.
+    let probe = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    probe.connect(&addr).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{DNS_ADDR} is not reachable in this namespace (is lo up?): {e}"),
+        )
+    })?;
+    drop(probe);
+
+    let udp = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    udp.set_reuse_address(true)?;
+    udp.set_nonblocking(true)?;
+    udp.bind(&addr).map_err(bind_error)?;
+
+    let tcp = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a restarted server bind while connections of the previous one sit in TIME_WAIT.
+    tcp.set_reuse_address(true)?;
+    tcp.set_nonblocking(true)?;
+    tcp.bind(&addr).map_err(bind_error)?;
+    tcp.listen(128)?;
+
+    Ok((udp.into(), tcp.into()))
+}
+
+async fn serve_udp(sock: UdpSocket, view: View, queries: Arc<AtomicU64>) {
+    // One byte more than the largest query accepted: the kernel cuts a longer datagram to the
+    // buffer without saying so, so a full buffer means "too long".
+    let mut buf = vec![0u8; UDP_MAX_PAYLOAD + 1];
+    loop {
+        let (len, peer) = match sock.recv_from(&mut buf).await {
+            Ok(received) => received,
+            Err(_) => {
+                // An unconnected UDP socket gets no ICMP errors (no IP_RECVERR), so an error
+                // here is a resource shortage; pause rather than spin on it.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let datagram = &buf[..len];
+        let response = if len > UDP_MAX_PAYLOAD {
+            // Cut short by the kernel: whatever was read cannot be trusted to be the message.
+            match datagram.get(..HEADER_LEN) {
+                Some(header) if header[2] & FLAG_QR == 0 => {
+                    Some(bare_reply(header, ResponseCode::FormErr))
+                }
+                _ => None,
+            }
+        } else {
+            reply(datagram, &view, Transport::Udp)
+        };
+        let Some(bytes) = response else { continue };
+        // Counted before sending, so whoever holds the reply sees it counted. A lost reply is
+        // DNS as usual over UDP: the client asks again.
+        queries.fetch_add(1, Ordering::Relaxed);
+        let _ = sock.send_to(&bytes, peer).await;
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, view: View, queries: Arc<AtomicU64>) {
+    // Owned by this task: when it is aborted, dropping the set aborts every connection too.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(_) => {
+                        // Out of descriptors (EMFILE/ENFILE) lasts until some close: pause
+                        // instead of spinning; a connection aborted before accept is gone.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                while connections.try_join_next().is_some() {}
+                if connections.len() >= TCP_MAX_CONNECTIONS {
+                    drop(stream);
+                    continue;
+                }
+                connections.spawn(serve_connection(stream, view.clone(), queries.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// One TCP connection: length-prefixed messages (RFC 1035 §4.2.2), answered in order, as many
+/// as the client sends (RFC 7766 §6.2.1).
+async fn serve_connection(mut stream: TcpStream, view: View, queries: Arc<AtomicU64>) {
+    // Pipelined answers are small writes in a row; Nagle would hold the second one back until
+    // the client acknowledges the first, which a delayed ACK can stretch to 40 ms.
+    let _ = stream.set_nodelay(true);
+    let mut frame = Vec::new();
+    loop {
+        match tokio::time::timeout(TCP_IDLE, read_frame(&mut stream, &mut frame)).await {
+            Ok(Ok(())) => {}
+            // Idle too long, closed, reset.
+            _ => return,
+        }
+        // A frame too short for a header means the client is not speaking DNS, and nothing
+        // after it can be trusted to be framed right.
+        if frame.len() < HEADER_LEN {
+            return;
+        }
+        let Some(bytes) = reply(&frame, &view, Transport::Tcp) else {
+            continue;
+        };
+        // After FORMERR the client has been told why; then close, since a peer that sends
+        // what does not parse cannot be trusted to frame what follows right.
+        let last = bytes
+            .get(3)
+            .is_some_and(|b| b & 0x0f == ResponseCode::FormErr.low());
+        let Ok(len) = u16::try_from(bytes.len()) else {
+            return;
+        };
+        let mut out = Vec::with_capacity(2 + bytes.len());
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&bytes);
+        queries.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(TCP_IDLE, stream.write_all(&out)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+async fn read_frame(stream: &mut TcpStream, frame: &mut Vec<u8>) -> io::Result<()> {
+    let mut prefix = [0u8; 2];
+    stream.read_exact(&mut prefix).await?;
+    frame.clear();
+    frame.resize(usize::from(u16::from_be_bytes(prefix)), 0);
+    stream.read_exact(frame).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::io::{Read, Write};
+    use std::os::fd::{AsFd, AsRawFd};
+    use std::time::Instant;
+
+    use hickory_proto::op::{Edns, Query};
+
+    fn records() -> Records {
+        let mut r = Records::default();
+        r.insert("web", Ipv4Addr::new(172, 18, 0, 2));
+        r.insert("Web.", Ipv4Addr::new(172, 18, 0, 3));
+        r.insert("web", Ipv4Addr::new(172, 18, 0, 2));
+        r.insert("db", Ipv4Addr::new(172, 18, 0, 4));
+        r
+    }
+
+    fn query_msg(id: u16, name: &str, rtype: RecordType) -> Message {
+        let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(
+            Name::from_ascii(name).expect("test name"),
+            rtype,
+        ));
+        m
+    }
+
+    fn query(id: u16, name: &str, rtype: RecordType) -> Vec<u8> {
+        query_msg(id, name, rtype).to_vec().expect("encode query")
+    }
+
+    fn a_addrs(m: &Message) -> Vec<Ipv4Addr> {
+        m.answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ask(q: &[u8], r: &Records) -> Message {
+        let bytes = answer(q, r).expect("a response");
+        Message::from_vec(&bytes).expect("response parses")
+    }
+
+    #[test]
+    fn records_are_case_insensitive_and_deduplicated() {
+        let r = records();
+        let web = vec![Ipv4Addr::new(172, 18, 0, 2), Ipv4Addr::new(172, 18, 0, 3)];
+        assert_eq!(r.lookup("web"), web);
+        assert_eq!(r.lookup("WEB."), web);
+        assert_eq!(r.lookup("nope"), Vec::<Ipv4Addr>::new());
+    }
+
+    #[test]
+    fn remove_takes_one_address_and_then_the_name() {
+        let mut r = records();
+        r.remove("WEB.", Ipv4Addr::new(172, 18, 0, 2));
+        assert_eq!(r.lookup("web"), [Ipv4Addr::new(172, 18, 0, 3)]);
+        r.remove("web", Ipv4Addr::new(172, 18, 0, 9));
+        assert_eq!(r.lookup("web"), [Ipv4Addr::new(172, 18, 0, 3)]);
+        r.remove("web", Ipv4Addr::new(172, 18, 0, 3));
+        assert!(r.lookup("web").is_empty());
+        assert!(!r.names.contains_key("web"));
+        let m = ask(&query(8, "web", RecordType::AAAA), &r);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn a_for_a_known_name_has_every_address() {
+        let m = ask(&query(0x1234, "web.", RecordType::A), &records());
+        assert_eq!(m.metadata.id, 0x1234);
+        assert_eq!(m.metadata.message_type, MessageType::Response);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(m.metadata.recursion_desired && m.metadata.recursion_available);
+        assert!(!m.metadata.authoritative && !m.metadata.truncation);
+        assert_eq!(m.queries.len(), 1);
+        assert_eq!(m.queries[0].name().to_ascii(), "web.");
+        assert_eq!(m.queries[0].query_type(), RecordType::A);
+        assert_eq!(
+            a_addrs(&m),
+            [Ipv4Addr::new(172, 18, 0, 2), Ipv4Addr::new(172, 18, 0, 3)]
+        );
+        assert!(m.answers.iter().all(|r| r.ttl == TTL));
+    }
+
+    #[test]
+    fn names_match_case_insensitively_with_or_without_the_dot() {
+        for name in ["WeB", "wEb.", "DB."] {
+            let m = ask(&query(7, name, RecordType::A), &records());
+            assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{name}");
+            assert!(!a_addrs(&m).is_empty(), "{name}");
+            // The owner name echoes the question's spelling (DNS 0x20).
+            assert_eq!(m.answers[0].name.to_ascii(), m.queries[0].name().to_ascii());
+            assert!(m.answers[0]
+                .name
+                .to_ascii()
+                .starts_with(name.trim_end_matches('.')));
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_nxdomain() {
+        for rtype in [RecordType::A, RecordType::AAAA, RecordType::MX] {
+            let m = ask(&query(9, "nope.", rtype), &records());
+            assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+            assert!(m.answers.is_empty());
+            assert!(!m.metadata.authoritative && m.metadata.recursion_available);
+            assert_eq!(m.queries.len(), 1);
+        }
+        // A subdomain of a known name is another name.
+        let m = ask(&query(9, "x.web.", RecordType::A), &records());
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn other_types_for_a_known_name_are_empty_noerror() {
+        for rtype in [RecordType::AAAA, RecordType::TXT, RecordType::MX] {
+            let m = ask(&query(11, "web", rtype), &records());
+            assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{rtype}");
+            assert!(m.answers.is_empty(), "{rtype}");
+            assert_eq!(m.queries[0].query_type(), rtype);
+        }
+    }
+
+    #[test]
+    fn malformed_messages_get_formerr_with_their_id() {
+        let garbage = [
+            0xbe, 0xef, 0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 7,
+        ];
+        let bytes = answer(&garbage, &records()).expect("a response");
+        assert_eq!(&bytes[..2], &[0xbe, 0xef]);
+        assert_eq!(bytes.len(), HEADER_LEN);
+        let m = Message::from_vec(&bytes).expect("FORMERR parses");
+        assert_eq!(m.metadata.id, 0xbeef);
+        assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+        assert!(m.metadata.recursion_desired && m.metadata.message_type == MessageType::Response);
+        assert!(m.queries.is_empty());
+    }
+
+    #[test]
+    fn truncated_question_is_formerr() {
+        let full = query(0x4242, "web.", RecordType::A);
+        for cut in HEADER_LEN..full.len() {
+            let m = ask(&full[..cut], &records());
+            assert_eq!(m.metadata.id, 0x4242, "cut at {cut}");
+            assert_eq!(
+                m.metadata.response_code,
+                ResponseCode::FormErr,
+                "cut at {cut}"
+            );
+            assert!(m.queries.is_empty());
+        }
+        // The header alone, claiming one question.
+        let mut header = [0u8; HEADER_LEN];
+        header[..2].copy_from_slice(&[0, 1]);
+        header[5] = 1;
+        assert_eq!(
+            ask(&header, &records()).metadata.response_code,
+            ResponseCode::FormErr
+        );
+    }
+
+    #[test]
+    fn short_messages_and_responses_get_nothing() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(answer(&vec![0; len], &records()), None, "{len} bytes");
+        }
+        let response = answer(&query(1, "web", RecordType::A), &records()).expect("response");
+        assert_eq!(answer(&response, &records()), None);
+    }
+
+    #[test]
+    fn no_question_is_formerr_and_other_opcodes_notimp() {
+        let m = Message::new(5, MessageType::Query, OpCode::Query);
+        let r = ask(&m.to_vec().expect("encode"), &records());
+        assert_eq!(r.metadata.response_code, ResponseCode::FormErr);
+
+        let mut m = query_msg(6, "web", RecordType::A);
+        m.metadata.op_code = OpCode::Status;
+        let r = ask(&m.to_vec().expect("encode"), &records());
+        assert_eq!(r.metadata.response_code, ResponseCode::NotImp);
+        assert_eq!(r.metadata.op_code, OpCode::Status);
+        assert!(r.answers.is_empty());
+    }
+
+    fn udp_answer(q: &[u8], r: &Records) -> Vec<u8> {
+        fit_for_udp(answer(q, r).expect("a response"), q)
+    }
+
+    fn big_records(n: u32) -> Records {
+        let mut r = Records::default();
+        for i in 0..n {
+            r.insert("many", Ipv4Addr::from(0x0a00_0000 + i));
+        }
+        r
+    }
+
+    #[test]
+    fn long_udp_answers_are_truncated_to_the_question() {
+        let r = big_records(100);
+        let q = query(77, "many", RecordType::A);
+
+        let full = Message::from_vec(&answer(&q, &r).expect("tcp")).expect("parses");
+        assert_eq!(a_addrs(&full).len(), 100);
+        assert!(!full.metadata.truncation);
+
+        let bytes = udp_answer(&q, &r);
+        assert!(bytes.len() <= UDP_MIN_PAYLOAD);
+        let m = Message::from_vec(&bytes).expect("parses");
+        assert!(m.metadata.truncation);
+        assert!(m.answers.is_empty());
+        assert_eq!(m.queries.len(), 1);
+        assert_eq!(m.metadata.id, 77);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+
+        // Twenty addresses fit in 512 bytes.
+        let bytes = udp_answer(&q, &big_records(20));
+        let m = Message::from_vec(&bytes).expect("parses");
+        assert!(!m.metadata.truncation);
+        assert_eq!(a_addrs(&m).len(), 20);
+    }
+
+    #[test]
+    fn edns_clients_get_the_size_they_advertise() {
+        let r = big_records(100);
+        let mut m = query_msg(78, "many", RecordType::A);
+        let mut edns = Edns::new();
+        edns.set_max_payload(4096);
+        m.set_edns(edns);
+        let bytes = udp_answer(&m.to_vec().expect("encode"), &r);
+        assert!(bytes.len() > UDP_MIN_PAYLOAD && bytes.len() <= UDP_MAX_PAYLOAD);
+        let m = Message::from_vec(&bytes).expect("parses");
+        assert!(!m.metadata.truncation);
+        assert_eq!(a_addrs(&m).len(), 100);
+    }
+
+    #[test]
+    fn answers_beyond_64k_are_truncated_over_tcp() {
+        let r = big_records(5000);
+        let bytes = answer(&query(79, "many", RecordType::A), &r).expect("response");
+        assert!(bytes.len() <= TCP_MAX_MESSAGE);
+        let m = Message::from_vec(&bytes).expect("parses");
+        assert!(m.metadata.truncation);
+        assert!(m.answers.len() < 5000);
+    }
+
+    #[test]
+    fn random_garbage_never_panics() {
+        let r = records();
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let valid = query(3, "web", RecordType::A);
+        for _ in 0..20_000 {
+            let len = (rng.next() % 300) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let _ = answer(&bytes, &r);
+            // Valid messages with a few bytes flipped reach deeper into the parser.
+            bytes = valid.clone();
+            for _ in 0..3 {
+                let i = (rng.next() as usize) % bytes.len();
+                bytes[i] = rng.next() as u8;
+            }
+            let _ = answer(&bytes, &r);
+        }
+    }
+
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    // ---- live: a real server in a fresh namespace ------------------------------------------
+
+    /// Sets IFF_UP on `lo` with SIOCSIFFLAGS, the ioctl ifconfig(8) uses, so the test needs
+    /// neither ip(8) nor netlink.
+    fn loopback_up(ns: BorrowedFd<'_>) -> io::Result<()> {
+        use nix::libc;
+        netns::run_in(ns, || {
+            let sock = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+            // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
+            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+            for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+                *dst = *src as libc::c_char;
+            }
+            // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req`
+            // is, and it outlives both calls; the flags member is the one these ioctls use.
+            unsafe {
+                if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+                if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// A namespace fresh from `netns::create_with`, or None when this test process may not
+    /// make one (not root, or root without CAP_SYS_ADMIN in a container).
+    fn fresh_namespace() -> Option<std::os::fd::OwnedFd> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipping live DNS test: not running as root");
+            return None;
+        }
+        match netns::create_with(|| Ok(())) {
+            Ok((ns, ())) => Some(ns),
+            Err(e) => {
+                eprintln!("skipping live DNS test: cannot create a network namespace: {e}");
+                None
+            }
+        }
+    }
+
+    fn udp_client(ns: BorrowedFd<'_>) -> std::net::UdpSocket {
+        let sock = netns::run_in(ns, || std::net::UdpSocket::bind("127.0.0.1:0"))
+            .expect("client socket in the namespace");
+        sock.set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("timeout");
+        sock
+    }
+
+    fn tcp_client(ns: BorrowedFd<'_>) -> std::net::TcpStream {
+        let stream = netns::run_in(ns, || std::net::TcpStream::connect(dns_socket_addr()))
+            .expect("connect inside the namespace");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        stream
+    }
+
+    /// Sends `q` and waits for the response with `id`, skipping responses to earlier junk.
+    /// Asks again every 200 ms, as resolvers do: a datagram sent while a stopped server's
+    /// socket is still being dropped may land in that socket.
+    fn udp_exchange(sock: &std::net::UdpSocket, q: &[u8], id: u16) -> Message {
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline {
+            sock.send_to(q, dns_socket_addr()).expect("send");
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            assert_eq!(from, dns_socket_addr());
+            let Ok(m) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            if m.metadata.id == id {
+                return m;
+            }
+        }
+        panic!("no response with id {id}");
+    }
+
+    fn tcp_send(stream: &mut std::net::TcpStream, q: &[u8]) {
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(q);
+        stream.write_all(&framed).expect("tcp write");
+    }
+
+    fn tcp_receive(stream: &mut std::net::TcpStream) -> Message {
+        let mut prefix = [0u8; 2];
+        stream.read_exact(&mut prefix).expect("length prefix");
+        let mut body = vec![0; usize::from(u16::from_be_bytes(prefix))];
+        stream.read_exact(&mut body).expect("message");
+        Message::from_vec(&body).expect("response parses")
+    }
+
+    /// True once the server has closed `stream` (EOF or reset), false on a timeout.
+    fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
+        let mut buf = [0u8; 512];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn live_server_in_a_namespace() {
+        let Some(ns) = fresh_namespace() else { return };
+        loopback_up(ns.as_fd()).expect("bring lo up");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let view: View = Arc::new(RwLock::new(records()));
+        let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone()).expect("start");
+
+        let udp = udp_client(ns.as_fd());
+        let m = udp_exchange(&udp, &query(100, "web", RecordType::A), 100);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(
+            a_addrs(&m),
+            [Ipv4Addr::new(172, 18, 0, 2), Ipv4Addr::new(172, 18, 0, 3)]
+        );
+
+        let start = Instant::now();
+        let m = udp_exchange(&udp, &query(101, "nope", RecordType::A), 101);
+        let took = start.elapsed();
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        assert!(took < Duration::from_millis(100), "NXDOMAIN took {took:?}");
+
+        // Junk: 50 random datagrams, one too short for a header, one over 512 bytes, one
+        // over the 4096-byte buffer.
+        let mut rng = XorShift(0x1234_5678_9abc_def1);
+        for _ in 0..50 {
+            let len = 1 + (rng.next() % 600) as usize;
+            let junk: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            udp.send_to(&junk, dns_socket_addr()).expect("send junk");
+        }
+        udp.send_to(&[1, 2, 3], dns_socket_addr())
+            .expect("send 3 bytes");
+        let mut big = vec![0xa5u8; 3000];
+        big[..4].copy_from_slice(&[0x77, 0x77, 0x01, 0x00]);
+        let m = udp_exchange(&udp, &big, 0x7777);
+        assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+        let mut huge = query(0x7778, "web", RecordType::A);
+        huge.resize(5000, 0);
+        let m = udp_exchange(&udp, &huge, 0x7778);
+        assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+
+        let m = udp_exchange(&udp, &query(102, "db", RecordType::A), 102);
+        assert_eq!(a_addrs(&m), [Ipv4Addr::new(172, 18, 0, 4)]);
+
+        // TCP: two queries on one connection, written back to back.
+        let mut tcp = tcp_client(ns.as_fd());
+        let mut both = Vec::new();
+        for (id, name) in [(200u16, "web"), (201, "nope")] {
+            let q = query(id, name, RecordType::A);
+            both.extend_from_slice(&(q.len() as u16).to_be_bytes());
+            both.extend_from_slice(&q);
+        }
+        tcp.write_all(&both).expect("tcp write");
+        let m = tcp_receive(&mut tcp);
+        assert_eq!((m.metadata.id, a_addrs(&m).len()), (200, 2));
+        let m = tcp_receive(&mut tcp);
+        assert_eq!(m.metadata.id, 201);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        // Over UDP this would be truncated; TCP carries it whole.
+        view.write()
+            .expect("view")
+            .names
+            .extend(big_records(100).names);
+        tcp_send(&mut tcp, &query(202, "many", RecordType::A));
+        let m = tcp_receive(&mut tcp);
+        assert_eq!(a_addrs(&m).len(), 100);
+        let m = udp_exchange(&udp, &query(103, "many", RecordType::A), 103);
+        assert!(m.metadata.truncation && m.answers.is_empty());
+
+        // Garbage on TCP closes that connection only: a frame too short for a header, and a
+        // frame that does not parse (FORMERR first).
+        let mut bad = tcp_client(ns.as_fd());
+        tcp_send(&mut bad, &[1, 2, 3]);
+        assert!(closed_by_server(&mut bad));
+        let mut bad = tcp_client(ns.as_fd());
+        let mut junk = vec![0x55u8; 40];
+        junk[..4].copy_from_slice(&[0x12, 0x34, 0x00, 0x00]);
+        tcp_send(&mut bad, &junk);
+        let m = tcp_receive(&mut bad);
+        assert_eq!(
+            (m.metadata.id, m.metadata.response_code),
+            (0x1234, ResponseCode::FormErr)
+        );
+        assert!(closed_by_server(&mut bad));
+        tcp_send(&mut tcp, &query(203, "db", RecordType::A));
+        assert_eq!(a_addrs(&tcp_receive(&mut tcp)).len(), 1);
+        let mut fresh = tcp_client(ns.as_fd());
+        tcp_send(&mut fresh, &query(204, "web", RecordType::A));
+        assert_eq!(a_addrs(&tcp_receive(&mut fresh)).len(), 2);
+
+        // The lab replaces the records; the next query sees them.
+        let mut next = records();
+        next.insert("cache", Ipv4Addr::new(172, 18, 0, 9));
+        *view.write().expect("view") = next;
+        let m = udp_exchange(&udp, &query(104, "CACHE.", RecordType::A), 104);
+        assert_eq!(a_addrs(&m), [Ipv4Addr::new(172, 18, 0, 9)]);
+        let m = udp_exchange(&udp, &query(105, "many", RecordType::A), 105);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+
+        assert!(server.queries() >= 15, "{}", server.queries());
+
+        // Connections over the cap are closed at once; the others keep working. `tcp` and
+        // `fresh` are two of them (dropping them instead would race the server noticing).
+        let mut held = vec![tcp, fresh];
+        held.extend((2..TCP_MAX_CONNECTIONS).map(|_| tcp_client(ns.as_fd())));
+        let last = held.last_mut().expect("held connections");
+        // The accept loop has seen every held connection once this one is answered.
+        tcp_send(last, &query(300, "web", RecordType::A));
+        assert_eq!(tcp_receive(last).metadata.id, 300);
+        let mut over = tcp_client(ns.as_fd());
+        assert!(closed_by_server(&mut over));
+
+        // Stopping and starting again in the same namespace works at once, UDP and TCP, and
+        // the old server's connections are gone with it.
+        drop(server);
+        for stream in &mut held {
+            assert!(closed_by_server(stream));
+        }
+        let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone()).expect("restart");
+        let mut tcp = tcp_client(ns.as_fd());
+        tcp_send(&mut tcp, &query(400, "cache", RecordType::A));
+        assert_eq!(a_addrs(&tcp_receive(&mut tcp)).len(), 1);
+        let m = udp_exchange(&udp, &query(401, "cache", RecordType::A), 401);
+        assert_eq!(a_addrs(&m).len(), 1);
+        assert!(server.queries() >= 2, "{}", server.queries());
+    }
+
+    #[test]
+    fn live_start_needs_lo_up() {
+        let Some(ns) = fresh_namespace() else { return };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let view: View = Arc::new(RwLock::new(records()));
+        let err = DnsServer::start(rt.handle(), ns.as_fd(), view.clone())
+            .err()
+            .expect("lo is down");
+        assert!(err.to_string().contains("is lo up?"), "{err}");
+
+        loopback_up(ns.as_fd()).expect("bring lo up");
+        let server = DnsServer::start(rt.handle(), ns.as_fd(), view).expect("start");
+        let udp = udp_client(ns.as_fd());
+        let m = udp_exchange(&udp, &query(1, "db", RecordType::A), 1);
+        assert_eq!(a_addrs(&m), [Ipv4Addr::new(172, 18, 0, 4)]);
+        assert_eq!(server.queries(), 1);
+    }
+
+    #[test]
+    fn live_restart_at_once() {
+        let Some(ns) = fresh_namespace() else { return };
+        loopback_up(ns.as_fd()).expect("bring lo up");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let view: View = Arc::new(RwLock::new(records()));
+        for round in 0..50 {
+            let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone())
+                .unwrap_or_else(|e| panic!("start #{round}: {e}"));
+            drop(server);
+        }
+        let _server = DnsServer::start(rt.handle(), ns.as_fd(), view).expect("last start");
+        let mut tcp = tcp_client(ns.as_fd());
+        tcp_send(&mut tcp, &query(1, "web", RecordType::A));
+        assert_eq!(a_addrs(&tcp_receive(&mut tcp)).len(), 2);
+        let udp = udp_client(ns.as_fd());
+        let m = udp_exchange(&udp, &query(2, "web", RecordType::A), 2);
+        assert_eq!(a_addrs(&m).len(), 2);
+    }
+}

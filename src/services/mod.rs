@@ -1,0 +1,4 @@
+//! Servers netsh runs inside the lab: the embedded DNS server, test responders.
+
+pub mod dns;
+pub mod responder;

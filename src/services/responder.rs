@@ -1,0 +1,119 @@
+//! `serve(container, port)`: a small responder inside a container, so scripts can check
+//! that a published port, a name or a route really leads there. Over TCP it answers HTTP
+//! requests with `200 OK` and anything else with a greeting line; over UDP it answers every
+//! datagram with the greeting.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+
+use crate::kernel::netns;
+
+/// A running responder; dropping it stops it.
+pub struct Responder {
+    task: JoinHandle<()>,
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Tcp,
+    Udp,
+}
+
+fn bound_socket(ns: BorrowedFd<'_>, port: u16, kind: Kind) -> io::Result<Socket> {
+    netns::run_in(ns, move || {
+        let (ty, proto) = match kind {
+            Kind::Tcp => (Type::STREAM, Protocol::TCP),
+            Kind::Udp => (Type::DGRAM, Protocol::UDP),
+        };
+        let s = Socket::new(Domain::IPV4, ty, Some(proto))?;
+        s.set_reuse_address(true)?;
+        s.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())?;
+        if kind == Kind::Tcp {
+            s.listen(128)?;
+        }
+        s.set_nonblocking(true)?;
+        Ok(s)
+    })
+}
+
+/// Starts answering on `0.0.0.0:port` inside `ns` with `greeting`.
+pub fn start(
+    rt: &tokio::runtime::Handle,
+    ns: BorrowedFd<'_>,
+    port: u16,
+    kind: Kind,
+    greeting: String,
+) -> io::Result<Responder> {
+    let sock = bound_socket(ns, port, kind)?;
+    let _entered = rt.enter();
+    let task = match kind {
+        Kind::Tcp => {
+            let listener = tokio::net::TcpListener::from_std(sock.into())?;
+            rt.spawn(serve_tcp(listener, greeting))
+        }
+        Kind::Udp => {
+            let udp = tokio::net::UdpSocket::from_std(sock.into())?;
+            rt.spawn(serve_udp(udp, greeting))
+        }
+    };
+    Ok(Responder { task })
+}
+
+async fn serve_tcp(listener: tokio::net::TcpListener, greeting: String) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(answer_tcp(stream, greeting.clone()));
+    }
+}
+
+/// Waits briefly for a request: an HTTP one gets an HTTP answer, silence or anything else
+/// the greeting line.
+async fn answer_tcp(mut stream: tokio::net::TcpStream, greeting: String) {
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    let wait = tokio::time::timeout(Duration::from_millis(200), async {
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 64 * 1024 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    let _ = wait.await;
+    let is_http = ["GET ", "HEAD ", "POST ", "PUT "]
+        .iter()
+        .any(|m| got.starts_with(m.as_bytes()));
+    let reply = if is_http {
+        format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{greeting}",
+            greeting.len()
+        )
+    } else {
+        greeting
+    };
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn serve_udp(sock: tokio::net::UdpSocket, greeting: String) {
+    let mut buf = vec![0u8; 2048];
+    loop {
+        if let Ok((_, from)) = sock.recv_from(&mut buf).await {
+            let _ = sock.send_to(greeting.as_bytes(), from).await;
+        }
+    }
+}
