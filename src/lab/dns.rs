@@ -1,6 +1,7 @@
-//! Keeps each container's embedded DNS server in step with the networks it shares: when a
-//! container joins or leaves a user-defined network, the views of that network's members
-//! change by its names — one network's worth of work, not the whole lab's.
+//! Keeps the embedded DNS servers in step with the networks. Each user-defined network has
+//! one set of records (its members' names); a container on a single such network is served
+//! straight from that set, so joining or leaving costs one insertion whatever the network's
+//! size. Only a container on several networks gets a merged copy of its own, kept up to date.
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, RwLock};
@@ -9,6 +10,14 @@ use super::docker::sandbox_ns;
 use super::{Lab, LabError, Result};
 use crate::model::docker::{Container, Docker, NetMode};
 use crate::services::dns::{DnsServer, Records, View};
+
+/// A container's server, and whether its records are a private merge of several networks.
+pub(super) struct Served {
+    /// Held for its `Drop`, which stops the server.
+    _server: DnsServer,
+    view: View,
+    private: bool,
+}
 
 /// The names `c` answers to on one network, and its address there.
 fn names_on(d: &Docker, c: &Container, network_id: &str) -> Option<(Vec<String>, Ipv4Addr)> {
@@ -23,63 +32,74 @@ fn names_on(d: &Docker, c: &Container, network_id: &str) -> Option<(Vec<String>,
     Some((names, ip))
 }
 
-/// Everything container `c` can resolve: every member of every user-defined network it is on.
-fn full_view(d: &Docker, c: &Container) -> Records {
-    let mut r = Records::default();
-    for e in &c.endpoints {
-        for (name, ip) in d.dns_names(&e.network_id) {
-            r.insert(&name, ip);
-        }
+/// The user-defined networks `c` is on.
+fn dns_networks(d: &Docker, c: &Container) -> Vec<String> {
+    c.endpoints
+        .iter()
+        .filter(|e| {
+            d.network_by_id(&e.network_id)
+                .is_some_and(|n| n.user_defined_bridge())
+        })
+        .map(|e| e.network_id.clone())
+        .collect()
+}
+
+fn edit(view: &View, f: impl FnOnce(&mut Records)) {
+    if let Ok(mut r) = view.write() {
+        f(&mut r);
     }
-    r
 }
 
 impl Lab {
-    /// `c` (already in the model) joined network `network_id`: start its DNS server if it
-    /// has none, give it a fresh view, and teach the other members its names.
-    pub(super) fn dns_joined(&self, c: &Container, network_id: &str) -> Result<()> {
-        let d = self.docker.borrow();
-        if c.mode != NetMode::Own || !d.has_embedded_dns(c) {
-            return Ok(());
-        }
-        let ns = sandbox_ns(c);
-        let view = full_view(&d, c);
-        self.set_view(&ns, view)?;
-        if let Some((names, ip)) = names_on(&d, c, network_id) {
-            for (m, _) in d.members(network_id) {
-                if m.id != c.id {
-                    self.edit_view(&sandbox_ns(m), |r| {
-                        for n in &names {
-                            r.insert(n, ip);
-                        }
-                    });
-                }
-            }
-        }
-        Ok(())
+    fn network_view(&self, network_id: &str) -> View {
+        self.network_views
+            .borrow_mut()
+            .entry(network_id.to_string())
+            .or_insert_with(|| Arc::new(RwLock::new(Records::default())))
+            .clone()
     }
 
-    /// `c` left network `network_id` (`gone`: its endpoint there, already out of the model).
+    /// `c` (already in the model) joined `network_id`.
+    pub(super) fn dns_joined(&self, c: &Container, network_id: &str) -> Result<()> {
+        let names = names_on(&self.docker.borrow(), c, network_id);
+        if let Some((names, ip)) = &names {
+            edit(&self.network_view(network_id), |r| {
+                for n in names {
+                    r.insert(n, *ip);
+                }
+            });
+            self.edit_private_views(network_id, &c.id, |r| {
+                for n in names {
+                    r.insert(n, *ip);
+                }
+            });
+        }
+        self.serve_dns(c)
+    }
+
+    /// `c` left `network_id`, where it answered to `names`.
     pub(super) fn dns_left(
         &self,
         c: &Container,
         network_id: &str,
         names: Option<(Vec<String>, Ipv4Addr)>,
-    ) {
-        let d = self.docker.borrow();
-        if let Some((names, ip)) = names {
-            for (m, _) in d.members(network_id) {
-                self.edit_view(&sandbox_ns(m), |r| {
-                    for n in &names {
-                        r.remove(n, ip);
-                    }
-                });
-            }
+    ) -> Result<()> {
+        if let Some((names, ip)) = &names {
+            edit(&self.network_view(network_id), |r| {
+                for n in names {
+                    r.remove(n, *ip);
+                }
+            });
+            self.edit_private_views(network_id, &c.id, |r| {
+                for n in names {
+                    r.remove(n, *ip);
+                }
+            });
         }
-        if c.mode == NetMode::Own {
-            let view = full_view(&d, c);
-            self.edit_view(&sandbox_ns(c), |r| *r = view);
+        if self.docker.borrow().container(&c.id).is_ok() {
+            self.serve_dns(c)?;
         }
+        Ok(())
     }
 
     /// The names `c` has on `network_id`, read before it leaves.
@@ -91,33 +111,77 @@ impl Lab {
         names_on(&self.docker.borrow(), c, network_id)
     }
 
-    fn set_view(&self, ns: &str, records: Records) -> Result<()> {
-        if let Some(server) = self.dns_servers.borrow().get(ns) {
-            if let Ok(mut r) = server.1.write() {
-                *r = records;
+    /// Applies `f` to the merged records of the other multi-network members of a network.
+    fn edit_private_views(&self, network_id: &str, except: &str, f: impl Fn(&mut Records)) {
+        let d = self.docker.borrow();
+        let servers = self.dns_servers.borrow();
+        for (m, _) in d.members(network_id) {
+            if m.id == except {
+                continue;
             }
+            if let Some(s) = servers.get(&sandbox_ns(m)) {
+                if s.private {
+                    edit(&s.view, &f);
+                }
+            }
+        }
+    }
+
+    /// Makes `c`'s server (starting it if needed) answer from the right records: its
+    /// network's own on one network, a merged copy on several.
+    fn serve_dns(&self, c: &Container) -> Result<()> {
+        let c = self.docker.borrow().container(&c.id)?.clone();
+        if c.mode != NetMode::Own || !self.docker.borrow().has_embedded_dns(&c) {
             return Ok(());
         }
-        let view: View = Arc::new(RwLock::new(records));
+        let ns = sandbox_ns(&c);
+        let nets = dns_networks(&self.docker.borrow(), &c);
+        let (view, private) = match nets.as_slice() {
+            [one] => (self.network_view(one), false),
+            many => {
+                let mut merged = Records::default();
+                let d = self.docker.borrow();
+                for n in many {
+                    for (name, ip) in d.dns_names(n) {
+                        merged.insert(&name, ip);
+                    }
+                }
+                (Arc::new(RwLock::new(merged)), true)
+            }
+        };
+        if let Some(s) = self.dns_servers.borrow_mut().get_mut(&ns) {
+            if Arc::ptr_eq(&s.view, &view) {
+                return Ok(());
+            }
+            if s.private && private {
+                if let (Ok(mut old), Ok(new)) = (s.view.write(), view.read()) {
+                    *old = new.clone();
+                }
+                return Ok(());
+            }
+        }
+        // A different set of records: restart the server on it (the old one lets go of
+        // 127.0.0.11:53 as it stops).
+        self.dns_servers.borrow_mut().remove(&ns);
         let server = self
             .kernel
-            .with_fd(ns, |fd| {
+            .with_fd(&ns, |fd| {
                 DnsServer::start(self.services.handle(), fd, view.clone())
             })?
             .map_err(|e| {
-                LabError::Invalid(format!("cannot start the embedded DNS server in {ns}: {e}"))
+                LabError::Invalid(format!(
+                    "cannot start the embedded DNS server of {}: {e}",
+                    c.name
+                ))
             })?;
-        self.dns_servers
-            .borrow_mut()
-            .insert(ns.to_string(), (server, view));
+        self.dns_servers.borrow_mut().insert(
+            ns,
+            Served {
+                _server: server,
+                view,
+                private,
+            },
+        );
         Ok(())
-    }
-
-    fn edit_view(&self, ns: &str, f: impl FnOnce(&mut Records)) {
-        if let Some((_, view)) = self.dns_servers.borrow().get(ns) {
-            if let Ok(mut r) = view.write() {
-                f(&mut r);
-            }
-        }
     }
 }

@@ -321,7 +321,7 @@ impl Lab {
         };
         let e = self.docker.borrow_mut().disconnect(container, network)?;
         let c = self.docker.borrow().container(container)?.clone();
-        self.dns_left(&c, &e.network_id, names);
+        self.dns_left(&c, &e.network_id, names)?;
         if let Some(host_if) = &e.host_ifname {
             // Deleting one end of a veth pair deletes the other.
             self.apply(Op::DelLink {
@@ -363,7 +363,7 @@ impl Lab {
             self.stop_services(&sandbox_ns(&c));
         }
         for (network_id, n) in names {
-            self.dns_left(&c, &network_id, n);
+            self.dns_left(&c, &network_id, n)?;
         }
         if c.mode == NetMode::Own {
             self.apply(Op::DelNetns { ns: sandbox_ns(&c) })?;

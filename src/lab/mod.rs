@@ -73,8 +73,9 @@ pub struct Lab {
     services: tokio::runtime::Runtime,
     responders: RefCell<Vec<(String, crate::services::responder::Responder)>>,
     /// Embedded DNS servers by container namespace.
-    dns_servers:
-        RefCell<HashMap<String, (crate::services::dns::DnsServer, crate::services::dns::View)>>,
+    dns_servers: RefCell<HashMap<String, dns::Served>>,
+    /// The names of each user-defined network's members, by network ID.
+    network_views: RefCell<HashMap<String, crate::services::dns::View>>,
     outside_made: std::cell::Cell<bool>,
     /// Programs started with `exec(…, #{detach: true})`; they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
@@ -116,6 +117,7 @@ impl Lab {
                 })?,
             responders: RefCell::new(Vec::new()),
             dns_servers: RefCell::new(HashMap::new()),
+            network_views: RefCell::new(HashMap::new()),
             outside_made: std::cell::Cell::new(false),
             background: RefCell::new(Vec::new()),
         };
