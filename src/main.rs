@@ -34,6 +34,16 @@ enum Mode {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`netsh script | head`): Rust ignores SIGPIPE, which turns every later print into a
+    // panic.
+    // SAFETY: restoring the default disposition, before any thread exists.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
     let cli = Cli::parse();
     set_color(cli.color);
 

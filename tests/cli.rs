@@ -278,3 +278,19 @@ fn the_readme_examples_run() {
         netsh().arg(path.to_string_lossy()).run().success();
     }
 }
+
+/// `netsh … | head` must end quietly when the reader goes away, not panic.
+#[test]
+fn a_closed_pipe_ends_netsh_quietly() {
+    let mut child = netsh()
+        .eval("for i in 0..200000 { print(`line ${i}`); }")
+        .command()
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.status.success(), "it cannot have printed everything");
+}

@@ -45,6 +45,16 @@ pub const BINDINGS: &[Binding] = &[
     b("brctl_show", "brctl_show()", "the host's bridges and their ports, like brctl show"),
     b("containers", "containers()", "names of the containers"),
     b("networks", "networks()", "names of the Docker networks"),
+    b("port", "port(container)", "docker port: the container's published ports"),
+    b("hosts_file", "hosts_file(container)", "the container's /etc/hosts"),
+    // Names, programs, services.
+    b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside (its namespace, /etc files, hostname): #{stdout, stderr, code, ok}"),
+    b("resolve", "resolve(from, name)", "the address `from` resolves name to (hosts file, then its DNS server), or ()"),
+    b("serve", "serve(container, port [, \"tcp\"|\"http\"|\"udp\"])", "answer on a port inside a container (TCP/HTTP greeting, UDP echo)"),
+    b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply: #{ok, reply, error}"),
+    b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back"),
+    b("http_get", "http_get(from, url)", "HTTP GET from inside `from`: #{ok, status, body, error}"),
+    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254), made on first use"),
     // Methods of a namespace object.
     b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
     b("del_addr", "ns.del_addr(dev, cidr)", "remove an address"),
