@@ -90,3 +90,41 @@ pub fn read_sysctl(ns: BorrowedFd<'_>, key: &str) -> io::Result<String> {
         Ok(std::fs::read_to_string(&path)?.trim().to_string())
     })
 }
+
+#[cfg(test)]
+pub use test_support::test_loopback_up;
+
+/// Test support shared by the modules whose live tests need a namespace with `lo` up.
+#[cfg(test)]
+mod test_support {
+    use std::io;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+
+    use socket2::{Domain, Socket, Type};
+
+    /// Sets IFF_UP on `lo` with SIOCSIFFLAGS, the ioctl ifconfig(8) uses, so the test needs
+    /// neither ip(8) nor netlink.
+    pub fn test_loopback_up(ns: BorrowedFd<'_>) -> io::Result<()> {
+        use nix::libc;
+        super::run_in(ns, || {
+            let sock = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+            // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
+            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+            for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+                *dst = *src as libc::c_char;
+            }
+            // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req`
+            // is, and it outlives both calls; the flags member is the one these ioctls use.
+            unsafe {
+                if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+                if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -842,36 +842,10 @@ mod tests {
         assert_eq!(r.loss_percent(), 100.0);
     }
 
-    /// Sets IFF_UP on `lo` with SIOCSIFFLAGS, the ioctl ifconfig(8) uses, so the test needs
-    /// neither ip(8) nor netlink.
-    fn loopback_up(ns: BorrowedFd<'_>) -> io::Result<()> {
-        use nix::libc;
-        run_in(ns, || {
-            let sock = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-            // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
-            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-            for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-                *dst = *src as libc::c_char;
-            }
-            // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req`
-            // is, and it outlives both calls; the flags member is the one these ioctls use.
-            unsafe {
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        })
-    }
-
     #[test]
     fn live_ping_over_loopback() {
         let Some(ns) = fresh_namespace() else { return };
-        loopback_up(ns.as_fd()).expect("bring lo up");
+        crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
 
         // All replies in: returns right away instead of waiting out the timeout.
         let start = Instant::now();

@@ -18,6 +18,17 @@ pub struct Reply {
 }
 
 impl Reply {
+    fn from_result(result: io::Result<Vec<u8>>) -> Reply {
+        match result {
+            Ok(data) => Reply {
+                ok: true,
+                data: String::from_utf8_lossy(&data).into_owned(),
+                error: None,
+            },
+            Err(e) => Reply::failed(&e),
+        }
+    }
+
     fn failed(e: &io::Error) -> Reply {
         Reply {
             ok: false,
@@ -89,14 +100,7 @@ pub fn tcp(ns: BorrowedFd<'_>, addr: SocketAddr, send: &[u8], timeout: Duration)
         }
         Ok(data)
     })();
-    match result {
-        Ok(data) => Reply {
-            ok: true,
-            data: String::from_utf8_lossy(&data).into_owned(),
-            error: None,
-        },
-        Err(e) => Reply::failed(&e),
-    }
+    Reply::from_result(result)
 }
 
 /// Sends one datagram to `addr` from inside `ns` and waits for one back.
@@ -110,14 +114,7 @@ pub fn udp(ns: BorrowedFd<'_>, addr: SocketAddr, send: &[u8], timeout: Duration)
         let n = sock.recv(&mut buf)?;
         Ok(buf[..n].to_vec())
     })();
-    match result {
-        Ok(data) => Reply {
-            ok: true,
-            data: String::from_utf8_lossy(&data).into_owned(),
-            error: None,
-        },
-        Err(e) => Reply::failed(&e),
-    }
+    Reply::from_result(result)
 }
 
 /// An HTTP/1.0 GET; `ok` when the status is 2xx or 3xx.

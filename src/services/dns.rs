@@ -517,7 +517,7 @@ mod tests {
     use super::*;
 
     use std::io::{Read, Write};
-    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::fd::AsFd;
     use std::time::Instant;
 
     use hickory_proto::op::{Edns, Query};
@@ -794,32 +794,6 @@ mod tests {
 
     // ---- live: a real server in a fresh namespace ------------------------------------------
 
-    /// Sets IFF_UP on `lo` with SIOCSIFFLAGS, the ioctl ifconfig(8) uses, so the test needs
-    /// neither ip(8) nor netlink.
-    fn loopback_up(ns: BorrowedFd<'_>) -> io::Result<()> {
-        use nix::libc;
-        netns::run_in(ns, || {
-            let sock = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-            // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
-            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-            for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-                *dst = *src as libc::c_char;
-            }
-            // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req`
-            // is, and it outlives both calls; the flags member is the one these ioctls use.
-            unsafe {
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        })
-    }
-
     /// A namespace fresh from `netns::create_with`, or None when this test process may not
     /// make one (not root, or root without CAP_SYS_ADMIN in a container).
     fn fresh_namespace() -> Option<std::os::fd::OwnedFd> {
@@ -907,7 +881,7 @@ mod tests {
     #[test]
     fn live_server_in_a_namespace() {
         let Some(ns) = fresh_namespace() else { return };
-        loopback_up(ns.as_fd()).expect("bring lo up");
+        crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -1049,7 +1023,7 @@ mod tests {
             .expect("lo is down");
         assert!(err.to_string().contains("is lo up?"), "{err}");
 
-        loopback_up(ns.as_fd()).expect("bring lo up");
+        crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
         let server = DnsServer::start(rt.handle(), ns.as_fd(), view).expect("start");
         let udp = udp_client(ns.as_fd());
         let m = udp_exchange(&udp, &query(1, "db", RecordType::A), 1);
@@ -1060,7 +1034,7 @@ mod tests {
     #[test]
     fn live_restart_at_once() {
         let Some(ns) = fresh_namespace() else { return };
-        loopback_up(ns.as_fd()).expect("bring lo up");
+        crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
