@@ -62,6 +62,9 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
 /// how it resolves names (a container reads its /etc/hosts and asks its DNS server).
 pub struct Who {
     pub ns: String,
+    /// The container's or namespace's own name.
+    pub name: String,
+    /// How messages name it: `container "bb"`, `netns "ns1"`, `the host`.
     pub label: String,
     pub resolver: Resolver,
 }
@@ -85,6 +88,7 @@ fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
             Ok(Who {
                 ns: lab.container_ns(&id).map_err(lab_err)?,
                 label: format!("container \"{name}\""),
+                name,
                 resolver: Resolver::Container(id),
             })
         }
@@ -92,6 +96,7 @@ fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
             let ns = ns_name(lab, value)?;
             Ok(Who {
                 label: crate::lab::describe_ns(&ns),
+                name: ns.clone(),
                 ns,
                 resolver: Resolver::Netns,
             })

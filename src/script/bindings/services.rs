@@ -188,8 +188,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 )))
             }
         };
-        let name = w.label.split('"').nth(1).unwrap_or(&w.label).to_string();
-        l.serve(&w.ns, port, kind, format!("hello from {name}\n"))
+        l.serve(&w.ns, port, kind, format!("hello from {}\n", w.name))
             .map_err(lab_err)
     };
     let s = serve.clone();
