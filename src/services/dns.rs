@@ -796,6 +796,16 @@ mod tests {
 
     /// A namespace fresh from `netns::create_with`, or None when this test process may not
     /// make one (not root, or root without CAP_SYS_ADMIN in a container).
+    /// The runtime a live server runs on, and records to serve.
+    fn runtime_and_view() -> (tokio::runtime::Runtime, View) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        (rt, Arc::new(RwLock::new(records())))
+    }
+
     fn fresh_namespace() -> Option<std::os::fd::OwnedFd> {
         if !nix::unistd::geteuid().is_root() {
             eprintln!("skipping live DNS test: not running as root");
@@ -882,12 +892,7 @@ mod tests {
     fn live_server_in_a_namespace() {
         let Some(ns) = fresh_namespace() else { return };
         crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let view: View = Arc::new(RwLock::new(records()));
+        let (rt, view) = runtime_and_view();
         let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone()).expect("start");
 
         let udp = udp_client(ns.as_fd());
@@ -1012,12 +1017,7 @@ mod tests {
     #[test]
     fn live_start_needs_lo_up() {
         let Some(ns) = fresh_namespace() else { return };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let view: View = Arc::new(RwLock::new(records()));
+        let (rt, view) = runtime_and_view();
         let err = DnsServer::start(rt.handle(), ns.as_fd(), view.clone())
             .err()
             .expect("lo is down");
@@ -1035,12 +1035,7 @@ mod tests {
     fn live_restart_at_once() {
         let Some(ns) = fresh_namespace() else { return };
         crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let view: View = Arc::new(RwLock::new(records()));
+        let (rt, view) = runtime_and_view();
         for round in 0..50 {
             let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone())
                 .unwrap_or_else(|e| panic!("start #{round}: {e}"));
