@@ -1,0 +1,84 @@
+//! The REPL on a real terminal (a pseudo-terminal): one lab and one scope for the whole
+//! session, multi-line input, errors with a caret, `:help`, Ctrl-D.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::pty::openpty;
+
+/// Reads from the terminal until `want` shows up (or fails after a few seconds).
+fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(want) {
+        assert!(
+            Instant::now() < deadline,
+            "the REPL never printed {want:?}; it printed:\n{seen}"
+        );
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => break,
+            Err(e) => panic!("reading the terminal: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_session_keeps_its_lab_and_scope() {
+    let pty = openpty(None, None).expect("openpty");
+    let slave: OwnedFd = pty.slave;
+    let mut cmd = common::netsh().args(["--color", "never"]).command();
+    let state = tempfile::tempdir().expect("state dir");
+    cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
+        .stdout(Stdio::from(slave.try_clone().expect("dup")))
+        .stderr(Stdio::from(slave))
+        .env("XDG_STATE_HOME", state.path())
+        .env("TERM", "dumb");
+    let mut child = cmd.spawn().expect("spawn netsh");
+    let mut master = std::fs::File::from(pty.master);
+    nix::fcntl::fcntl(
+        &master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .expect("nonblocking");
+    let mut seen = String::new();
+    read_until(&mut master, &mut seen, "netsh> ");
+
+    let say = |master: &mut std::fs::File, line: &str, want: &str, seen: &mut String| {
+        master.write_all(line.as_bytes()).expect("type");
+        master.write_all(b"\r").expect("enter");
+        read_until(master, seen, want);
+    };
+    let m = &mut master;
+    say(m, "let a = netns(\"a\");", "netsh> ", &mut seen);
+    say(m, "a.links().len()", "1\r\n", &mut seen);
+    // A function typed over three lines, used on the next entry.
+    say(m, "fn twice(x) {", "", &mut seen);
+    say(m, "  x * 2", "", &mut seen);
+    say(m, "}", "netsh> ", &mut seen);
+    say(m, "twice(21)", "42", &mut seen);
+    // The namespace made two entries ago is still there.
+    say(m, "namespaces()", "[\"a\"]", &mut seen);
+    say(
+        m,
+        "a.up(\"nope\")",
+        "no device \"nope\" in netns \"a\"",
+        &mut seen,
+    );
+    read_until(m, &mut seen, "^");
+    say(m, ":help", "assert_reach", &mut seen);
+    m.write_all(&[4]).expect("Ctrl-D");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}\n{seen}");
+    let history = std::fs::read_to_string(state.path().join("netsh/history"))
+        .expect("the history is saved in the state directory");
+    assert!(history.contains("twice(21)"), "{history}");
+}
