@@ -116,6 +116,11 @@ fn runtime_errors_name_the_object_and_the_reason() {
             "<expr>:1:1",
         ),
         (
+            "host().sysctl(\"../../etc/passwd\", 1)",
+            "is not a sysctl name",
+            "<expr>:1:8",
+        ),
+        (
             "exec(host(), \"  \")",
             "exec needs a program to run",
             "<expr>:1:1",

@@ -498,6 +498,7 @@ impl Lab {
     /// Writes a sysctl inside `ns` (`sysctl -w key=value`).
     pub fn sysctl(&self, ns: &str, key: &str, value: &str) -> Result<()> {
         self.check_ns(ns)?;
+        check_sysctl_key(key)?;
         self.apply(Op::Sysctl {
             ns: ns.to_string(),
             key: key.to_string(),
@@ -513,6 +514,7 @@ impl Lab {
 
     pub fn read_sysctl(&self, ns: &str, key: &str) -> Result<String> {
         self.check_ns(ns)?;
+        check_sysctl_key(key)?;
         self.kernel.read_sysctl(ns, key).map_err(|k| {
             if k.errno == Some(Errno::ENOENT) {
                 LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
@@ -540,6 +542,25 @@ impl Lab {
                 ))
             })?;
         Ok(report)
+    }
+}
+
+/// A sysctl name as `sysctl` takes it (`net.ipv4.ip_forward`): dotted words only, so it can
+/// only ever name a file under /proc/sys.
+fn check_sysctl_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(LabError::Invalid(format!(
+            "\"{key}\" is not a sysctl name (expected dotted words such as net.ipv4.ip_forward)"
+        )))
     }
 }
 
