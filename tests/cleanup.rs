@@ -74,6 +74,11 @@ fn survivors(inodes: &BTreeSet<String>, pid: i32) -> Vec<String> {
         let Ok(other) = e.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
+        // A zombie has ended; it only waits for its new parent (init) to reap it, which
+        // may take a while, and its /proc entry still names its old namespaces.
+        if !alive(other) {
+            continue;
+        }
         let held = namespaces_of(other);
         for ns in inodes.intersection(&held) {
             found.push(format!("pid {other} holds {ns}"));
