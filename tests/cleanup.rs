@@ -120,6 +120,7 @@ fn check_cleanup(user: As, end: Option<Signal>, tail: &str) {
              host().bridge(\"br0\"); veth(\"h1\", \"h2\");\n\
              network(\"n1\"); let c = run(\"c1\", #{{network: \"n1\", publish: \"8081:80\"}}); serve(c, 80);\n\
              let bg = exec(c, \"sleep 600\", #{{detach: true}});\n\
+             exec(c, \"sh -c 'setsid -f sleep 601 >/dev/null 2>&1'\");\n\
              print(`READY ${{bg.pid}}`);\nsleep(500);\n{tail}"
         ),
     );

@@ -68,6 +68,10 @@ fn exec_runs_real_programs_inside() {
              assert_eq(exec(c, \"readlink /proc/self/ns/net\").stdout == exec(host(), \"readlink /proc/self/ns/net\").stdout, false);\n\
              let t = exec(c, \"sleep 5\", #{timeout: 200});\n\
              assert(t.timed_out); assert_eq(t.code, 137);\n\
+             exec(c, \"sh -c 'sleep 30 >/dev/null 2>&1 &'\");\n\
+             let procs = exec(c, \"sh -c 'cat /proc/[0-9]*/comm'\").stdout;\n\
+             assert(procs.contains(\"sleep\"), `a background job outlives its shell, as in Docker: ${procs}`);\n\
+             assert(procs.split(\"\\n\").len() < 10, `/proc is the container's own: ${procs}`);\n\
              let ns = netns(\"plain\");\n\
              assert_eq(exec(ns, \"cat /proc/net/dev\").stdout.split(\"\\n\").filter(|l| l.contains(\":\")).len(), 1, \"only lo\");",
         )

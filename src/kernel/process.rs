@@ -41,8 +41,11 @@
 //! the moment that thread ends.
 //!
 //! The signal reaches the program itself, not processes it starts (the kernel clears the
-//! setting in children). [`exec`] kills the program's whole process group when it times
-//! out; a program that forks a daemon which outlives it is the caller's to stop.
+//! setting in children). So programs run in a PID namespace per container whose init
+//! ([`Init`]) dies with netsh: whatever a program leaves running — a background job, a
+//! daemon that called setsid — lives on like in a Docker container, and is killed by the
+//! kernel with the namespace when the container goes or netsh ends, however it ends.
+//! [`exec`] also kills the program's whole process group when it times out.
 
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
@@ -82,6 +85,119 @@ pub struct ExecSpec<'a> {
     /// Bytes for the program's standard input; `None` gives it `/dev/null`
     /// (ignored by [`spawn_background`], whose input is always `/dev/null`).
     pub stdin: Option<&'a [u8]>,
+    /// The PID namespace to start the program in (see [`Init`]); `None` leaves it in
+    /// netsh's.
+    pub pidns: Option<BorrowedFd<'a>>,
+}
+
+/// The init process of a PID namespace made for one container. Programs `exec` starts
+/// there run as its descendants: when a program ends, whatever it left running (a
+/// background job, a daemon that called setsid) is reparented to this init and keeps
+/// running, as in a Docker container; when the init dies — the container is removed, or
+/// netsh ends in any way, SIGKILL included — the kernel kills everything in the namespace
+/// (pid_namespaces(7)).
+///
+/// The init is the child of a small relay process netsh forks; the relay dies with netsh's
+/// main thread (PR_SET_PDEATHSIG), the init with the relay.
+pub struct Init {
+    relay: libc::pid_t,
+    pidns: OwnedFd,
+}
+
+impl Init {
+    /// Forks the relay and its init. Must be called from netsh's main thread (the
+    /// parent-death signal follows the forking thread).
+    pub fn start() -> io::Result<Init> {
+        let (ready_r, ready_w) = pipe2(OFlag::O_CLOEXEC)?;
+        // SAFETY: the children make only raw, async-signal-safe syscalls before they end:
+        // netsh is multi-threaded, and another thread may hold a lock at the fork.
+        let relay = unsafe { libc::fork() };
+        if relay < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if relay == 0 {
+            // SAFETY: only syscalls; the function never returns.
+            unsafe { relay_and_init(ready_w.as_raw_fd()) }
+        }
+        drop(ready_w);
+        // The relay reports (one byte) once it has unshared and forked the init.
+        let mut byte = [0u8; 1];
+        let got = nix::unistd::read(&ready_r, &mut byte).map_err(io::Error::from)?;
+        if got != 1 {
+            // SAFETY: reaps our own child, which has failed.
+            unsafe { libc::waitpid(relay, std::ptr::null_mut(), 0) };
+            return Err(io::Error::other(
+                "cannot start the container's init (PID namespace)",
+            ));
+        }
+        let pidns = File::open(format!("/proc/{relay}/ns/pid_for_children"))?.into();
+        Ok(Init { relay, pidns })
+    }
+
+    pub fn pidns(&self) -> BorrowedFd<'_> {
+        self.pidns.as_fd()
+    }
+}
+
+impl Drop for Init {
+    fn drop(&mut self) {
+        // The init dies with the relay, and everything in the namespace with the init.
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(self.relay, libc::SIGKILL);
+            libc::waitpid(self.relay, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// The relay's and the init's code, in the freshly forked relay.
+///
+/// # Safety
+/// Runs in a child forked from a multi-threaded process: raw syscalls only, no return.
+unsafe fn relay_and_init(ready: RawFd) -> ! {
+    libc::prctl(
+        libc::PR_SET_PDEATHSIG,
+        libc::SIGKILL as libc::c_ulong,
+        0,
+        0,
+        0,
+    );
+    // Everything but the ready pipe: the relay holds none of netsh's descriptors.
+    libc::syscall(libc::SYS_close_range, 3u32, (ready - 1).max(3) as u32, 0u32);
+    libc::syscall(libc::SYS_close_range, (ready + 1) as u32, u32::MAX, 0u32);
+    if libc::unshare(libc::CLONE_NEWPID) != 0 {
+        libc::_exit(1);
+    }
+    let init = libc::fork();
+    if init < 0 {
+        libc::_exit(1);
+    }
+    if init == 0 {
+        // PID 1: reap every orphan until the relay goes.
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        libc::close(ready);
+        loop {
+            if libc::waitpid(-1, std::ptr::null_mut(), 0) < 0 {
+                // No child yet; SIGCHLD is ignored by default, so poll.
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 200_000_000,
+                };
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
+        }
+    }
+    libc::write(ready, [1u8].as_ptr().cast(), 1);
+    libc::close(ready);
+    // Stay as long as the init does (and die with netsh, taking it along).
+    libc::waitpid(init, std::ptr::null_mut(), 0);
+    libc::_exit(0)
 }
 
 /// What a program run by [`exec`] printed, and how it ended.
@@ -230,6 +346,7 @@ fn prepare(spec: &ExecSpec<'_>) -> io::Result<Prepared> {
         parent: std::process::id() as libc::pid_t,
         netns: spec.netns.as_raw_fd(),
         report: report_tx.as_raw_fd(),
+        pidns: spec.pidns.map(|p| p.as_raw_fd()),
         files: [
             spec.hosts.as_bytes().to_vec(),
             spec.resolv_conf.as_bytes().to_vec(),
@@ -335,10 +452,11 @@ enum Step {
     BindFile,
     UnmountScratch,
     Hostname,
+    EnterPidns,
 }
 
 impl Step {
-    const ALL: [Step; 9] = [
+    const ALL: [Step; 10] = [
         Step::DeathSignal,
         Step::EnterNetns,
         Step::Unshare,
@@ -348,6 +466,7 @@ impl Step {
         Step::BindFile,
         Step::UnmountScratch,
         Step::Hostname,
+        Step::EnterPidns,
     ];
 
     fn from_byte(b: u8) -> Option<Step> {
@@ -365,6 +484,7 @@ impl Step {
             Step::BindFile => "bind-mounting the container's /etc files",
             Step::UnmountScratch => "detaching the scratch tmpfs",
             Step::Hostname => "sethostname",
+            Step::EnterPidns => "setns(CLONE_NEWPID) into the container's PID namespace",
         }
     }
 }
@@ -378,6 +498,8 @@ struct ChildSetup {
     netns: RawFd,
     /// Write end of the step-report pipe.
     report: RawFd,
+    /// The container's PID namespace, if it has an init.
+    pidns: Option<RawFd>,
     /// Contents of `TARGETS`, in order.
     files: [Vec<u8>; 3],
     hostname: String,
@@ -436,7 +558,61 @@ impl ChildSetup {
         // so the program sees the machine's /tmp as everyone else does.
         umount2(scratch, MntFlags::MNT_DETACH).map_err(|e| self.fail(Step::UnmountScratch, e))?;
         sethostname(OsStr::new(&self.hostname)).map_err(|e| self.fail(Step::Hostname, e))?;
-        Ok(())
+        match self.pidns {
+            Some(pidns) => self.enter_pid_namespace(pidns),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts the program inside the container's PID namespace. `setns` only places this
+    /// process's *children* there, so it forks: the child goes on to exec the program; this
+    /// process stays outside as a relay that waits for it and ends the same way (it is what
+    /// netsh waits for, and what a timeout kills, together with the program's group).
+    fn enter_pid_namespace(&self, pidns: RawFd) -> io::Result<()> {
+        // SAFETY: the descriptor is the parent's, open until exec.
+        let ns = unsafe { BorrowedFd::borrow_raw(pidns) };
+        setns(ns, CloneFlags::CLONE_NEWPID).map_err(|e| self.fail(Step::EnterPidns, e))?;
+        // SAFETY: fork is async-signal-safe; both sides make only raw syscalls afterwards.
+        match unsafe { libc::fork() } {
+            -1 => Err(self.fail(Step::EnterPidns, Errno::last())),
+            0 => {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+                    .map_err(|e| self.fail(Step::DeathSignal, e))?;
+                // A /proc of the container's PID namespace, so `ps` inside shows the
+                // container's processes. Best effort: the machine's /proc stays otherwise.
+                let _ = mount(
+                    Some(c"proc"),
+                    c"/proc",
+                    Some(c"proc"),
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                    None::<&CStr>,
+                );
+                Ok(())
+            }
+            program => {
+                // The relay never execs: drop every descriptor beyond stdio (the spawn's
+                // close-on-exec status pipe among them) so netsh sees a successful start.
+                // SAFETY: closes only this process's descriptors.
+                unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+                let mut status: libc::c_int = 0;
+                loop {
+                    // SAFETY: waits for our own child, writing into a local.
+                    let r = unsafe { libc::waitpid(program, &mut status, 0) };
+                    if r == program || (r < 0 && Errno::last() != Errno::EINTR) {
+                        break;
+                    }
+                }
+                let code = if libc::WIFEXITED(status) {
+                    libc::WEXITSTATUS(status)
+                } else if libc::WIFSIGNALED(status) {
+                    128 + libc::WTERMSIG(status)
+                } else {
+                    1
+                };
+                // SAFETY: _exit ends only the relay.
+                unsafe { libc::_exit(code) }
+            }
+        }
     }
 
     /// Mounts an in-memory tmpfs over the first existing staging directory; returns it and
@@ -722,6 +898,7 @@ mod tests {
             argv,
             timeout: Duration::from_secs(20),
             stdin: None,
+            pidns: None,
         }
     }
 
@@ -904,6 +1081,7 @@ mod tests {
             argv: &none,
             timeout: Duration::from_secs(1),
             stdin: None,
+            pidns: None,
         };
         let e = exec(&s).expect_err("empty argv");
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

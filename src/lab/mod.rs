@@ -79,6 +79,8 @@ pub struct Lab {
     outside_made: std::cell::Cell<bool>,
     /// Programs started with `exec(…, #{detach: true})`; they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
+    /// The init of each namespace's PID namespace, where `exec` starts programs.
+    inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
 }
 
 /// How a namespace is named in messages.
@@ -120,6 +122,7 @@ impl Lab {
             network_views: RefCell::new(HashMap::new()),
             outside_made: std::cell::Cell::new(false),
             background: RefCell::new(Vec::new()),
+            inits: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up.
         lab.set_up(HOST, "lo", true)?;

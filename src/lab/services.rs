@@ -46,8 +46,24 @@ impl Lab {
         Ok(())
     }
 
-    /// Stops whatever netsh serves inside `ns` (its namespace is going away).
+    /// The init of the PID namespace programs started in `ns` live in, made on first use.
+    fn ensure_init(&self, ns: &str) -> Result<()> {
+        if self.inits.borrow().contains_key(ns) {
+            return Ok(());
+        }
+        let init = process::Init::start().map_err(|e| {
+            LabError::Invalid(format!(
+                "cannot start the init of {}: {e}",
+                super::describe_ns(ns)
+            ))
+        })?;
+        self.inits.borrow_mut().insert(ns.to_string(), init);
+        Ok(())
+    }
+
+    /// Stops whatever netsh serves or runs inside `ns` (its namespace is going away).
     pub(super) fn stop_services(&self, ns: &str) {
+        self.inits.borrow_mut().remove(ns);
         self.responders.borrow_mut().retain(|(n, _)| n != ns);
         self.dns_servers.borrow_mut().remove(ns);
     }
@@ -163,6 +179,8 @@ impl Lab {
     pub fn exec(&self, who: &Who, argv: &[String], timeout: Duration) -> Result<ExecOutput> {
         self.settle_removals()?;
         let (hostname, hosts, resolv) = self.exec_context(who)?;
+        self.ensure_init(&who.ns)?;
+        let inits = self.inits.borrow();
         let out = self.kernel.with_fd(&who.ns, |fd| {
             process::exec(&process::ExecSpec {
                 netns: fd,
@@ -172,6 +190,7 @@ impl Lab {
                 argv,
                 timeout,
                 stdin: None,
+                pidns: inits.get(&who.ns).map(process::Init::pidns),
             })
         })?;
         out.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
@@ -182,6 +201,8 @@ impl Lab {
     pub fn exec_detached(&self, who: &Who, argv: &[String]) -> Result<u32> {
         self.settle_removals()?;
         let (hostname, hosts, resolv) = self.exec_context(who)?;
+        self.ensure_init(&who.ns)?;
+        let inits = self.inits.borrow();
         let child = self.kernel.with_fd(&who.ns, |fd| {
             process::spawn_background(&process::ExecSpec {
                 netns: fd,
@@ -191,8 +212,10 @@ impl Lab {
                 argv,
                 timeout: Duration::ZERO,
                 stdin: None,
+                pidns: inits.get(&who.ns).map(process::Init::pidns),
             })
         })?;
+        drop(inits);
         let child = child.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))?;
         let pid = child.id();
         self.background.borrow_mut().push(child);
