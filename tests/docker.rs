@@ -205,7 +205,7 @@ fn a_thousand_containers_build_and_tear_down() {
              for i in 0..1000 { run(`c${i}`, n); }\n\
              assert_eq(host().links().filter(|l| l.master == n.bridge).len(), 1000);\n\
              assert_eq(inspect(\"c999\").NetworkSettings.Networks.big.IPAddress, \"172.18.3.233\");\n\
-             assert_reach(\"c0\", \"172.18.3.233\");\n\
+             assert_reach(\"c0\", \"172.18.3.233\", #{count: 3, interval: 100, timeout: 2000});\n\
              for i in 0..1000 { rm(`c${i}`); }\n\
              network_rm(n);\n\
              assert_eq(host().link_names(), [\"lo\", \"docker0\"]);\n\

@@ -175,14 +175,21 @@ impl Lab {
         Ok((machine_hostname(), machine("/etc/hosts"), host_resolv))
     }
 
-    /// Runs a real program in the namespace of `who` and waits for it (at most `timeout`).
-    pub fn exec(&self, who: &Who, argv: &[String], timeout: Duration) -> Result<ExecOutput> {
+    /// Runs `start` with the spec of a program in the namespace of `who`: its namespace,
+    /// files and hostname, and the PID namespace of its init (made on first use).
+    fn with_exec_spec<T>(
+        &self,
+        who: &Who,
+        argv: &[String],
+        timeout: Duration,
+        start: impl FnOnce(&process::ExecSpec<'_>) -> std::io::Result<T>,
+    ) -> Result<T> {
         self.settle_removals()?;
         let (hostname, hosts, resolv) = self.exec_context(who)?;
         self.ensure_init(&who.ns)?;
         let inits = self.inits.borrow();
-        let out = self.kernel.with_fd(&who.ns, |fd| {
-            process::exec(&process::ExecSpec {
+        let started = self.kernel.with_fd(&who.ns, |fd| {
+            start(&process::ExecSpec {
                 netns: fd,
                 hostname: &hostname,
                 hosts: &hosts,
@@ -193,30 +200,18 @@ impl Lab {
                 pidns: inits.get(&who.ns).map(process::Init::pidns),
             })
         })?;
-        out.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
+        started.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
+    }
+
+    /// Runs a real program in the namespace of `who` and waits for it (at most `timeout`).
+    pub fn exec(&self, who: &Who, argv: &[String], timeout: Duration) -> Result<ExecOutput> {
+        self.with_exec_spec(who, argv, timeout, process::exec)
     }
 
     /// Starts a real program in the namespace of `who` and leaves it running (`docker exec
-    /// -d`); it dies with the lab. Returns its process ID.
+    /// -d`); it dies with its container or the lab. Returns its process ID.
     pub fn exec_detached(&self, who: &Who, argv: &[String]) -> Result<u32> {
-        self.settle_removals()?;
-        let (hostname, hosts, resolv) = self.exec_context(who)?;
-        self.ensure_init(&who.ns)?;
-        let inits = self.inits.borrow();
-        let child = self.kernel.with_fd(&who.ns, |fd| {
-            process::spawn_background(&process::ExecSpec {
-                netns: fd,
-                hostname: &hostname,
-                hosts: &hosts,
-                resolv_conf: &resolv,
-                argv,
-                timeout: Duration::ZERO,
-                stdin: None,
-                pidns: inits.get(&who.ns).map(process::Init::pidns),
-            })
-        })?;
-        drop(inits);
-        let child = child.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))?;
+        let child = self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)?;
         let pid = child.id();
         self.background.borrow_mut().push(child);
         Ok(pid)

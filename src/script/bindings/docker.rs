@@ -7,7 +7,7 @@ use std::rc::Rc;
 use rhai::{Array, Dynamic, Engine, Map};
 use serde_json::Value;
 
-use super::{lab_err, Res};
+use super::{lab_err, str_opt, Res};
 use crate::kernel::HOST;
 use crate::lab::Lab;
 use crate::model::docker::ids::short;
@@ -54,18 +54,6 @@ fn network_key(value: &Dynamic) -> Res<String> {
         "expected a network (a network object or its name), got {}",
         value.type_name()
     )))
-}
-
-fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
-        Some(v) if v.is_string() => Ok(Some(v.to_string())),
-        Some(v) => Err(runtime(format!(
-            "{what} option \"{key}\" must be a string, got {}",
-            v.type_name()
-        ))),
-    }
 }
 
 /// An option holding a list of strings; a single string is a list of one.

@@ -9,7 +9,7 @@ mod services;
 
 use std::rc::Rc;
 
-use rhai::{Dynamic, Engine, EvalAltResult};
+use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use super::diagnostic::runtime;
 use crate::kernel::HOST;
@@ -56,6 +56,19 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     }
     lab.check_ns(&name).map_err(lab_err)?;
     Ok(name)
+}
+
+/// A string option of a `#{…}` map; `()` counts as absent.
+pub(super) fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) if v.is_string() => Ok(Some(v.to_string())),
+        Some(v) => Err(runtime(format!(
+            "{what} option \"{key}\" must be a string, got {}",
+            v.type_name()
+        ))),
+    }
 }
 
 /// Who sends a probe or resolves a name: its namespace, how to name it in messages, and

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 
-use super::{is_host, lab_err, ns_name, Res};
+use super::{is_host, lab_err, ns_name, str_opt, Res};
 use crate::kernel::{LinkInfo, HOST};
 use crate::lab::Lab;
 use crate::render;
@@ -21,18 +21,6 @@ impl Netns {
     fn ip_addr(&self) -> Res<String> {
         let links = self.lab.links(&self.name).map_err(lab_err)?;
         Ok(render::ip::ip_addr(&links))
-    }
-}
-
-fn opt_str(map: &Map, key: &str) -> Res<Option<String>> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
-        Some(v) if v.is_string() => Ok(Some(v.to_string())),
-        Some(v) => Err(runtime(format!(
-            "route option \"{key}\" must be a string, got {}",
-            v.type_name()
-        ))),
     }
 }
 
@@ -206,9 +194,9 @@ fn register_methods(engine: &mut Engine) {
                     )));
                 }
             }
-            let to = opt_str(&spec, "to")?.unwrap_or_else(|| "default".into());
-            let via = opt_str(&spec, "via")?;
-            let dev = opt_str(&spec, "dev")?;
+            let to = str_opt(&spec, "to", "route")?.unwrap_or_else(|| "default".into());
+            let via = str_opt(&spec, "via", "route")?;
+            let dev = str_opt(&spec, "dev", "route")?;
             if via.is_none() && dev.is_none() {
                 return Err(runtime(
                     "a route needs a gateway (via) or an interface (dev)",
