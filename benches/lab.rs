@@ -110,7 +110,7 @@ fn main() {
     .expect("read chapter script");
     let took = time(|| netsh(&chapter));
     println!(
-        "{:<48} netsh {}   (1 s of it is a ping that must time out)",
+        "{:<48} netsh {}   (0.3 s of it is a ping that must time out)",
         "scripts/01-netns-veth.rhai",
         ms(took)
     );
