@@ -302,11 +302,8 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
 }
 
 fn bridge_info(attrs: &[InfoBridge]) -> BridgeInfo {
-    // The kernel's defaults (STP off, priority 0x8000) when an attribute is missing.
-    let mut b = BridgeInfo {
-        stp: false,
-        priority: 0x8000,
-    };
+    // The kernel's defaults when an attribute is missing.
+    let mut b = BridgeInfo::default();
     for a in attrs {
         match a {
             InfoBridge::StpState(s) => b.stp = !matches!(s, BridgeStpState::Disabled),

@@ -40,6 +40,16 @@ pub struct BridgeInfo {
     pub priority: u16,
 }
 
+impl Default for BridgeInfo {
+    /// The kernel's defaults for a new bridge: STP off, priority 0x8000.
+    fn default() -> Self {
+        BridgeInfo {
+            stp: false,
+            priority: 0x8000,
+        }
+    }
+}
+
 /// One address on an interface.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddrInfo {

@@ -63,12 +63,7 @@ impl Lab {
     pub(super) fn dns_joined(&self, c: &Container, network_id: &str) -> Result<()> {
         let names = names_on(&self.docker.borrow(), c, network_id);
         if let Some((names, ip)) = &names {
-            edit(&self.network_view(network_id), |r| {
-                for n in names {
-                    r.insert(n, *ip);
-                }
-            });
-            self.edit_private_views(network_id, &c.id, |r| {
+            self.edit_network_names(network_id, &c.id, |r| {
                 for n in names {
                     r.insert(n, *ip);
                 }
@@ -85,12 +80,7 @@ impl Lab {
         names: Option<(Vec<String>, Ipv4Addr)>,
     ) -> Result<()> {
         if let Some((names, ip)) = &names {
-            edit(&self.network_view(network_id), |r| {
-                for n in names {
-                    r.remove(n, *ip);
-                }
-            });
-            self.edit_private_views(network_id, &c.id, |r| {
+            self.edit_network_names(network_id, &c.id, |r| {
                 for n in names {
                     r.remove(n, *ip);
                 }
@@ -109,6 +99,13 @@ impl Lab {
         network_id: &str,
     ) -> Option<(Vec<String>, Ipv4Addr)> {
         names_on(&self.docker.borrow(), c, network_id)
+    }
+
+    /// Applies `f` to a network's records and to every merged copy that includes them
+    /// (the other multi-network members', `except` excluded).
+    fn edit_network_names(&self, network_id: &str, except: &str, f: impl Fn(&mut Records)) {
+        edit(&self.network_view(network_id), &f);
+        self.edit_private_views(network_id, except, f);
     }
 
     /// Applies `f` to the merged records of the other multi-network members of a network.

@@ -61,13 +61,7 @@ pub fn brctl_show(links: &[LinkInfo]) -> String {
     let mut bridges: Vec<&LinkInfo> = links.iter().filter(|l| l.kind == "bridge").collect();
     bridges.sort_by(|a, b| a.name.cmp(&b.name));
     for br in bridges {
-        let info = br
-            .bridge
-            .clone()
-            .unwrap_or(crate::kernel::state::BridgeInfo {
-                stp: false,
-                priority: 0x8000,
-            });
+        let info = br.bridge.clone().unwrap_or_default();
         let id = format!("{:04x}.{}", info.priority, br.mac.replace(':', ""));
         let stp = if info.stp { "yes" } else { "no" };
         let mut ports: Vec<&str> = links
@@ -135,10 +129,7 @@ mod tests {
             group: 0,
             txqlen: 0,
             addrs: Vec::new(),
-            bridge: (kind == "bridge").then_some(crate::kernel::state::BridgeInfo {
-                stp: false,
-                priority: 0x8000,
-            }),
+            bridge: (kind == "bridge").then(crate::kernel::state::BridgeInfo::default),
         }
     }
 
