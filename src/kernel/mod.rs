@@ -6,6 +6,7 @@ pub mod netns;
 pub mod nft;
 pub mod op;
 pub mod process;
+pub mod rootfs;
 pub mod rtnl;
 pub mod state;
 

@@ -77,9 +77,8 @@ pub struct Lab {
     /// The names of each user-defined network's members, by network ID.
     network_views: RefCell<HashMap<String, crate::services::dns::View>>,
     outside_made: std::cell::Cell<bool>,
-    /// Programs started with `exec(…, #{detach: true})`; they die with netsh.
-    background: RefCell<Vec<std::process::Child>>,
-    /// The init of each namespace's PID namespace, where `exec` starts programs.
+    /// The init of each container (and namespace) programs ran in: it holds the
+    /// container's namespaces and filesystem, and reaps what its programs leave behind.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
 }
 
@@ -121,7 +120,6 @@ impl Lab {
             dns_servers: RefCell::new(HashMap::new()),
             network_views: RefCell::new(HashMap::new()),
             outside_made: std::cell::Cell::new(false),
-            background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up.
@@ -558,13 +556,21 @@ fn check_sysctl_key(key: &str) -> Result<()> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(LabError::Invalid(format!(
+    if !ok {
+        return Err(LabError::Invalid(format!(
             "\"{key}\" is not a sysctl name (expected dotted words such as net.ipv4.ip_forward)"
-        )))
+        )));
     }
+    // Only `net.*` settings belong to a network namespace (the kernel keeps one set per
+    // namespace); every other key — kernel.*, vm.*, fs.*, user.* — is the machine's own,
+    // shared by everything on it, and a lab must never change it.
+    if key.split('.').next() != Some("net") {
+        return Err(LabError::Invalid(format!(
+            "sysctl \"{key}\" is refused: only net.* settings belong to a network namespace; \
+             the others are the machine's own, which a lab never changes"
+        )));
+    }
+    Ok(())
 }
 
 fn no_such_device(ns: &str, dev: &str, links: &[LinkInfo]) -> LabError {

@@ -46,18 +46,28 @@ impl Lab {
         Ok(())
     }
 
-    /// The init of the PID namespace programs started in `ns` live in, made on first use.
-    fn ensure_init(&self, ns: &str) -> Result<()> {
-        if self.inits.borrow().contains_key(ns) {
+    /// The init of the container (or namespace) `who`, made on first use: it holds the
+    /// namespaces and the filesystem its programs share (see `kernel::process::Init`).
+    fn ensure_init(
+        &self,
+        who: &Who,
+        hostname: &str,
+        files: &process::ContainerFiles,
+    ) -> Result<()> {
+        if self.inits.borrow().contains_key(&who.ns) {
             return Ok(());
         }
-        let init = process::Init::start().map_err(|e| {
-            LabError::Invalid(format!(
-                "cannot start the init of {}: {e}",
-                super::describe_ns(ns)
-            ))
-        })?;
-        self.inits.borrow_mut().insert(ns.to_string(), init);
+        let init = self
+            .kernel
+            .with_fd(&who.ns, |netns| {
+                process::Init::start(&process::InitSpec {
+                    netns,
+                    hostname,
+                    files: files.clone(),
+                })
+            })?
+            .map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))?;
+        self.inits.borrow_mut().insert(who.ns.clone(), init);
         Ok(())
     }
 
@@ -175,8 +185,8 @@ impl Lab {
         Ok((machine_hostname(), machine("/etc/hosts"), host_resolv))
     }
 
-    /// Runs `start` with the spec of a program in the namespace of `who`: its namespace,
-    /// files and hostname, and the PID namespace of its init (made on first use).
+    /// Runs `start` with the spec of a program in the namespace of `who`: its init (made on
+    /// first use) and the current contents of its files.
     fn with_exec_spec<T>(
         &self,
         who: &Who,
@@ -186,21 +196,24 @@ impl Lab {
     ) -> Result<T> {
         self.settle_removals()?;
         let (hostname, hosts, resolv) = self.exec_context(who)?;
-        self.ensure_init(&who.ns)?;
+        let files: process::ContainerFiles = [
+            hosts.into_bytes(),
+            resolv.into_bytes(),
+            format!("{hostname}\n").into_bytes(),
+        ];
+        self.ensure_init(who, &hostname, &files)?;
         let inits = self.inits.borrow();
-        let started = self.kernel.with_fd(&who.ns, |fd| {
-            start(&process::ExecSpec {
-                netns: fd,
-                hostname: &hostname,
-                hosts: &hosts,
-                resolv_conf: &resolv,
-                argv,
-                timeout,
-                stdin: None,
-                pidns: inits.get(&who.ns).map(process::Init::pidns),
-            })
-        })?;
-        started.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
+        let init = inits
+            .get(&who.ns)
+            .ok_or_else(|| LabError::Invalid(format!("exec in {}: no init", who.label)))?;
+        start(&process::ExecSpec {
+            init,
+            files: &files,
+            argv,
+            timeout,
+            stdin: None,
+        })
+        .map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
     }
 
     /// Runs a real program in the namespace of `who` and waits for it (at most `timeout`).
@@ -211,10 +224,7 @@ impl Lab {
     /// Starts a real program in the namespace of `who` and leaves it running (`docker exec
     /// -d`); it dies with its container or the lab. Returns its process ID.
     pub fn exec_detached(&self, who: &Who, argv: &[String]) -> Result<u32> {
-        let child = self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)?;
-        let pid = child.id();
-        self.background.borrow_mut().push(child);
-        Ok(pid)
+        self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)
     }
 
     /// The namespace beyond the host's external interface `eth0`, made on first use: the
