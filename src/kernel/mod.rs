@@ -252,16 +252,18 @@ impl Kernel {
             Op::DelAddr { dev, addr, .. } => {
                 rtnl::del_addr(h, Self::index(h, op, dev).await?, *addr).await
             }
-            Op::AddRoute { route, .. } | Op::DelRoute { route, .. } => {
+            Op::AddRoute { route, .. }
+            | Op::DelRoute { route, .. }
+            | Op::ReplaceRoute { route, .. } => {
                 let oif = match &route.dev {
                     Some(d) => Some(Self::index(h, op, d).await?),
                     None => None,
                 };
                 let msg = rtnl::route_message(route, oif);
-                if matches!(op, Op::AddRoute { .. }) {
-                    rtnl::add_route(h, msg).await
-                } else {
-                    rtnl::del_route(h, msg).await
+                match op {
+                    Op::AddRoute { .. } => rtnl::add_route(h, msg).await,
+                    Op::ReplaceRoute { .. } => rtnl::replace_route(h, msg).await,
+                    _ => rtnl::del_route(h, msg).await,
                 }
             }
             Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } | Op::Nft { .. } => {
