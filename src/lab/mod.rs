@@ -17,6 +17,7 @@ use thiserror::Error;
 mod clock;
 mod dns;
 pub mod docker;
+mod fault;
 pub mod services;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
@@ -66,8 +67,10 @@ pub struct Lab {
     docker: RefCell<Docker>,
     /// Where the other end of each veth made through the lab is: (ns, dev) → (ns, dev).
     veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
-    /// Host ends of removed containers' veths, still being dismantled by the kernel.
-    vanishing: RefCell<Vec<String>>,
+    /// Links (namespace, device) whose namespace was let go — the host ends of removed
+    /// containers' veths, the peers of a deleted namespace's veths — still being
+    /// dismantled by the kernel.
+    vanishing: RefCell<Vec<(String, String)>>,
     /// Runs servers in the background (responders, DNS): unlike netlink requests, they must
     /// answer while the script thread is busy elsewhere.
     services: tokio::runtime::Runtime,
@@ -76,14 +79,16 @@ pub struct Lab {
     dns_servers: RefCell<HashMap<String, dns::Served>>,
     /// The names of each user-defined network's members, by network ID.
     network_views: RefCell<HashMap<String, crate::services::dns::View>>,
-    outside_made: std::cell::Cell<bool>,
+    /// The namespace `outside()` made, once made.
+    outside: RefCell<Option<String>>,
     /// Programs started with `exec(…, #{detach: true})`; they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
     /// The init of each namespace's PID namespace, where `exec` starts programs.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
 }
 
-/// How a namespace is named in messages.
+/// How a namespace is named in messages, when no lab is at hand to tell a container's
+/// namespace from a user's (see [`Lab::describe_ns`]).
 pub fn describe_ns(ns: &str) -> String {
     if ns == HOST {
         "the host".to_string()
@@ -120,7 +125,7 @@ impl Lab {
             responders: RefCell::new(Vec::new()),
             dns_servers: RefCell::new(HashMap::new()),
             network_views: RefCell::new(HashMap::new()),
-            outside_made: std::cell::Cell::new(false),
+            outside: RefCell::new(None),
             background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
         };
@@ -134,8 +139,30 @@ impl Lab {
         if self.trace {
             eprintln!("{}", format!("+ {op}").cyan());
         }
+        fault::check(&op)?;
         self.kernel.apply(&op)?;
         Ok(())
+    }
+
+    /// How messages name a namespace: `the host`, `container "c1"` for a container's
+    /// namespace (never its hex sandbox key), `netns "ns1"` otherwise.
+    pub fn describe_ns(&self, ns: &str) -> String {
+        if let Some(c) = self.sandbox_owner(ns) {
+            return format!("container \"{c}\"");
+        }
+        describe_ns(ns)
+    }
+
+    /// The name of the container whose own namespace is registered under `ns`, if any.
+    fn sandbox_owner(&self, ns: &str) -> Option<String> {
+        if ns == HOST || self.netns.borrow().iter().any(|n| n == ns) {
+            return None;
+        }
+        let d = self.docker.borrow();
+        d.containers()
+            .iter()
+            .find(|c| c.mode == crate::model::docker::NetMode::Own && docker::sandbox_ns(c) == ns)
+            .map(|c| c.name.clone())
     }
 
     /// Resolves a namespace name, with a helpful error listing the known ones.
@@ -159,11 +186,31 @@ impl Lab {
         self.kernel.has_ns(ns)
     }
 
-    /// `ip netns add`.
+    /// `ip netns add`. Besides `ip`'s rules (see [`names::check_netns_name`]), a namespace
+    /// may not take a container's name: every binding that takes a namespace also takes a
+    /// container by name, so one name must never mean both. (`run` refuses the converse.)
     pub fn add_netns(&self, name: &str) -> Result<()> {
         names::check_netns_name(name).map_err(LabError::InvalidName)?;
+        if let Some(c) = self.sandbox_owner(name) {
+            return Err(LabError::Invalid(format!(
+                "cannot create network namespace \"{name}\": the lab uses that name for the \
+                 namespace of container \"{c}\""
+            )));
+        }
         if self.kernel.has_ns(name) {
             return Err(LabError::NetnsExists(name.to_string()));
+        }
+        if self
+            .docker
+            .borrow()
+            .containers()
+            .iter()
+            .any(|c| c.name == name)
+        {
+            return Err(LabError::Invalid(format!(
+                "cannot create network namespace \"{name}\": a container is named \"{name}\" \
+                 (bindings take either by name, so one name cannot mean both)"
+            )));
         }
         self.apply(Op::AddNetns {
             ns: name.to_string(),
@@ -173,17 +220,48 @@ impl Lab {
         Ok(())
     }
 
-    /// `ip netns del`: the namespace and every interface in it disappear.
+    /// `ip netns del`: the namespace and every interface in it disappear. Everything netsh
+    /// runs there goes first — responders started by `serve`, programs started by `exec`
+    /// (their PID namespace's init is killed, and the kernel kills the rest) — since any of
+    /// them would keep the namespace alive. Then netsh drops its own descriptors and waits
+    /// until the kernel has dismantled the namespace's veth pairs (their other ends vanish),
+    /// so the namespace is really gone when this returns. The lab host and containers'
+    /// namespaces are refused: a container goes with `rm`.
     pub fn del_netns(&self, name: &str) -> Result<()> {
         if name == HOST {
-            return Err(LabError::Invalid("the lab's host cannot be deleted".into()));
+            return Err(LabError::Invalid(
+                "the lab's host namespace cannot be deleted".into(),
+            ));
+        }
+        if let Some(c) = self.sandbox_owner(name) {
+            return Err(LabError::Invalid(format!(
+                "del_netns: that is the network namespace of container \"{c}\"; remove the \
+                 container with rm(\"{c}\")"
+            )));
         }
         self.check_ns(name)?;
         self.apply(Op::DelNetns {
             ns: name.to_string(),
         })?;
+        self.stop_services(name);
         self.netns.borrow_mut().retain(|n| n != name);
-        Ok(())
+        self.forget_ns(name);
+        self.settle_removals()
+    }
+
+    /// Forgets the veth pairs with an end in `ns` (whose namespace was let go); their other
+    /// ends vanish with it, and `settle_removals` waits for that.
+    fn forget_ns(&self, ns: &str) {
+        let mut pairs = self.veth_peers.borrow_mut();
+        let gone: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|((n, _), _)| n == ns)
+            .map(|(_, peer)| peer.clone())
+            .collect();
+        pairs.retain(|(n, _), (pn, _)| n != ns && pn != ns);
+        self.vanishing
+            .borrow_mut()
+            .extend(gone.into_iter().filter(|(n, _)| n != ns));
     }
 
     /// The user's namespaces, like `ip netns list` (newest first).
@@ -196,19 +274,29 @@ impl Lab {
     /// background — in batches, which makes removing many containers fast. Anything that
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
-        let pending: Vec<String> = self.vanishing.borrow_mut().drain(..).collect();
+        let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
-        for dev in pending {
-            while self.kernel.link(HOST, &dev)?.is_some() {
+        for (ns, dev) in pending {
+            while self.kernel.has_ns(&ns) && self.kernel.link(&ns, &dev)?.is_some() {
                 if Instant::now() >= deadline {
                     return Err(LabError::Invalid(format!(
-                        "interface \"{dev}\" of a removed container is still on the host after 10 s"
+                        "interface \"{dev}\" in {}, whose other end was removed, is still \
+                         there after 10 s",
+                        self.describe_ns(&ns)
                     )));
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
         }
         Ok(())
+    }
+
+    /// Whether `dev` in `ns` is being dismantled (see `settle_removals`).
+    fn is_vanishing(&self, ns: &str, dev: &str) -> bool {
+        self.vanishing
+            .borrow()
+            .iter()
+            .any(|(n, d)| n == ns && d == dev)
     }
 
     pub fn links(&self, ns: &str) -> Result<Vec<LinkInfo>> {
@@ -222,7 +310,7 @@ impl Lab {
         self.check_ns(ns)?;
         match self.kernel.link(ns, dev)? {
             Some(l) => Ok(l),
-            None => Err(no_such_device(ns, dev, &self.links(ns)?)),
+            None => Err(no_such_device(&self.describe_ns(ns), dev, &self.links(ns)?)),
         }
     }
 
@@ -247,7 +335,7 @@ impl Lab {
         names::check_ifname(dev).map_err(LabError::InvalidName)?;
         if self.has_link(ns, dev)? {
             return Err(LabError::DeviceExists {
-                ns: describe_ns(ns),
+                ns: self.describe_ns(ns),
                 dev: dev.to_string(),
             });
         }
@@ -303,7 +391,7 @@ impl Lab {
         if ns == to {
             return Err(LabError::Invalid(format!(
                 "\"{dev}\" is already in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.need_free_name(to, dev)?;
@@ -371,7 +459,7 @@ impl Lab {
             if link.kind != "bridge" {
                 return Err(LabError::Invalid(format!(
                     "\"{m}\" in {} is not a bridge (it is a {} device)",
-                    describe_ns(ns),
+                    self.describe_ns(ns),
                     if link.kind.is_empty() {
                         "plain"
                     } else {
@@ -404,7 +492,7 @@ impl Lab {
         if present {
             return Err(LabError::Invalid(format!(
                 "address {net} is already on \"{dev}\" in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.apply(Op::AddAddr {
@@ -421,7 +509,7 @@ impl Lab {
         if !present {
             return Err(LabError::Invalid(format!(
                 "address {net} is not on \"{dev}\" in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.apply(Op::DelAddr {
@@ -449,12 +537,13 @@ impl Lab {
                 LabError::Invalid(format!(
                     "cannot add route in {}: the gateway is not on a directly connected network \
                  (give the interface an address in the gateway's subnet first)",
-                    describe_ns(ns)
+                    self.describe_ns(ns)
                 ))
             }
-            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => {
-                LabError::Invalid(format!("{} already has a route to {dst}", describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::Invalid(format!(
+                "{} already has a route to {dst}",
+                self.describe_ns(ns)
+            )),
             other => other,
         })
     }
@@ -467,7 +556,7 @@ impl Lab {
         })
         .map_err(|e| match e {
             LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => {
-                LabError::Invalid(format!("{} has no route to {dst}", describe_ns(ns)))
+                LabError::Invalid(format!("{} has no route to {dst}", self.describe_ns(ns)))
             }
             other => other,
         })
@@ -508,9 +597,10 @@ impl Lab {
             value: value.to_string(),
         })
         .map_err(|e| match e {
-            LabError::Kernel(k) if k.errno == Some(Errno::ENOENT) => {
-                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::ENOENT) => LabError::Invalid(format!(
+                "no sysctl named \"{key}\" in {}",
+                self.describe_ns(ns)
+            )),
             other => other,
         })
     }
@@ -520,7 +610,10 @@ impl Lab {
         check_sysctl_key(key)?;
         self.kernel.read_sysctl(ns, key).map_err(|k| {
             if k.errno == Some(Errno::ENOENT) {
-                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
+                LabError::Invalid(format!(
+                    "no sysctl named \"{key}\" in {}",
+                    self.describe_ns(ns)
+                ))
             } else {
                 k.into()
             }
@@ -541,7 +634,7 @@ impl Lab {
             .map_err(|e| {
                 LabError::Invalid(format!(
                     "ping from {}: cannot open an ICMP socket: {e}",
-                    describe_ns(ns)
+                    self.describe_ns(ns)
                 ))
             })?;
         Ok(report)
@@ -569,7 +662,7 @@ fn check_sysctl_key(key: &str) -> Result<()> {
 
 fn no_such_device(ns: &str, dev: &str, links: &[LinkInfo]) -> LabError {
     LabError::NoSuchDevice {
-        ns: describe_ns(ns),
+        ns: ns.to_string(),
         dev: dev.to_string(),
         has: links
             .iter()
