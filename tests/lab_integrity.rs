@@ -399,3 +399,23 @@ fn natural_failures_in_the_middle_leave_the_lab_as_it_was() {
         .stdout_has("REFUSED: Error response from daemon: no available IPv4 addresses")
         .stdout_has("DONE");
 }
+
+/// Removing a container (or deleting a namespace) takes veths made into it by hand along,
+/// and the next look at the lab already shows them gone.
+#[test]
+fn removals_take_hand_made_veths_along() {
+    netsh()
+        .eval(
+            "let c = run(\"c1\"); let n = netns(\"n1\");\n\
+             host().veth(\"to-c\", c, \"eth1\"); host().veth(\"to-n\", n, \"x\");\n\
+             rm(c);\n\
+             assert(!host().has_link(\"to-c\"), \"to-c outlived its container\");\n\
+             del_netns(n);\n\
+             assert(!host().has_link(\"to-n\"), \"to-n outlived its namespace\");\n\
+             host().veth(\"to-c\", \"to-n\");\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+}

@@ -334,6 +334,7 @@ impl Lab {
             let ns = sandbox_ns(c);
             self.undo(Op::DelNetns { ns: ns.clone() });
             self.stop_services(&ns);
+            self.forget_ns(&ns);
             self.vanishing.borrow_mut().extend(
                 c.endpoints
                     .iter()
@@ -608,6 +609,8 @@ impl Lab {
             }
             // Whatever netsh runs there would keep the namespace alive.
             self.stop_services(&ns);
+            // Veths made into it by hand (`veth(…, c, …)`) go too.
+            self.forget_ns(&ns);
             self.vanishing.borrow_mut().extend(
                 c.endpoints
                     .iter()
