@@ -140,8 +140,22 @@ impl Lab {
             eprintln!("{}", format!("+ {op}").cyan());
         }
         fault::check(&op)?;
-        self.kernel.apply(&op)?;
-        Ok(())
+        self.kernel
+            .apply(&op)
+            .map_err(|e| LabError::Kernel(self.in_user_terms(e)))
+    }
+
+    /// A kernel error as the user should read it: containers' namespaces by the
+    /// container's name, not by their hex sandbox key.
+    fn in_user_terms(&self, mut e: KernelError) -> KernelError {
+        let d = self.docker.borrow();
+        for c in d.containers() {
+            let key = docker::sandbox_ns(c);
+            if e.what.contains(&key) {
+                e.what = e.what.replace(&key, &c.name);
+            }
+        }
+        e
     }
 
     /// How messages name a namespace: `the host`, `container "c1"` for a container's
@@ -601,6 +615,10 @@ impl Lab {
                 "no sysctl named \"{key}\" in {}",
                 self.describe_ns(ns)
             )),
+            LabError::Kernel(k) if k.errno == Some(Errno::EINVAL) => LabError::Invalid(format!(
+                "the kernel refused {value:?} for sysctl {key} in {} (not a value it takes)",
+                self.describe_ns(ns)
+            )),
             other => other,
         })
     }
@@ -633,8 +651,9 @@ impl Lab {
             .with_fd(ns, |fd| ping::ping(fd, ip, opts))?
             .map_err(|e| {
                 LabError::Invalid(format!(
-                    "ping from {}: cannot open an ICMP socket: {e}",
-                    self.describe_ns(ns)
+                    "ping from {}: cannot open an ICMP socket: {}",
+                    self.describe_ns(ns),
+                    io_words(&e)
                 ))
             })?;
         Ok(report)
@@ -657,6 +676,14 @@ fn check_sysctl_key(key: &str) -> Result<()> {
         Err(LabError::Invalid(format!(
             "\"{key}\" is not a sysctl name (expected dotted words such as net.ipv4.ip_forward)"
         )))
+    }
+}
+
+/// An I/O error in words: errno as [`crate::kernel::describe`] says it, never `os error N`.
+pub fn io_words(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::kernel::describe(Errno::from_raw(n)),
+        None => e.to_string(),
     }
 }
 

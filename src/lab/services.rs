@@ -39,12 +39,13 @@ impl Lab {
             })?
             .map_err(|e| {
                 LabError::Invalid(format!(
-                    "cannot serve {} port {port} in {}: {e}",
+                    "cannot serve {} port {port} in {}: {}",
                     match kind {
                         Kind::Tcp => "TCP",
                         Kind::Udp => "UDP",
                     },
-                    super::describe_ns(ns)
+                    self.describe_ns(ns),
+                    super::io_words(&e)
                 ))
             })?;
         self.responders.borrow_mut().push((ns.to_string(), r));
@@ -58,8 +59,9 @@ impl Lab {
         }
         let init = process::Init::start().map_err(|e| {
             LabError::Invalid(format!(
-                "cannot start the init of {}: {e}",
-                super::describe_ns(ns)
+                "cannot start the init of {}: {}",
+                self.describe_ns(ns),
+                super::io_words(&e)
             ))
         })?;
         self.inits.borrow_mut().insert(ns.to_string(), init);
@@ -206,7 +208,9 @@ impl Lab {
                 pidns: inits.get(&who.ns).map(process::Init::pidns),
             })
         })?;
-        started.map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
+        started.map_err(|e| {
+            LabError::Invalid(format!("exec in {}: {}", who.label, super::io_words(&e)))
+        })
     }
 
     /// Runs a real program in the namespace of `who` and waits for it (at most `timeout`).

@@ -54,7 +54,7 @@ pub const BINDINGS: &[Binding] = &[
     b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply: #{ok, reply, error}"),
     b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back"),
     b("http_get", "http_get(from, url)", "HTTP GET from inside `from`: #{ok, status, body, error}"),
-    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254), made on first use"),
+    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254, or the next free RFC 5737 range), made on first use"),
     // Methods of a namespace object.
     b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
     b("del_addr", "ns.del_addr(dev, cidr)", "remove an address"),

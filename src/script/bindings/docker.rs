@@ -39,7 +39,7 @@ pub fn container_key(value: &Dynamic) -> Res<String> {
     }
     Err(runtime(format!(
         "expected a container (a container object or its name), got {}",
-        value.type_name()
+        crate::script::diagnostic::type_words(value.type_name())
     )))
 }
 
@@ -52,7 +52,7 @@ fn network_key(value: &Dynamic) -> Res<String> {
     }
     Err(runtime(format!(
         "expected a network (a network object or its name), got {}",
-        value.type_name()
+        crate::script::diagnostic::type_words(value.type_name())
     )))
 }
 
@@ -113,7 +113,8 @@ fn network_spec(map: &Map) -> Res<NetworkSpec> {
         None => false,
         Some(v) => v.as_bool().map_err(|t| {
             runtime(format!(
-                "network option \"internal\" must be a bool, got {t}"
+                "network option \"internal\" must be a bool, got {}",
+                crate::script::diagnostic::type_words(t)
             ))
         })?,
     };

@@ -44,7 +44,7 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     if !value.is_string() {
         return Err(runtime(format!(
             "expected a network namespace or a container (an object or its name), got {}",
-            value.type_name()
+            crate::script::diagnostic::type_words(value.type_name())
         )));
     }
     let name = value.to_string();
@@ -66,7 +66,7 @@ pub(super) fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
         Some(v) if v.is_string() => Ok(Some(v.to_string())),
         Some(v) => Err(runtime(format!(
             "{what} option \"{key}\" must be a string, got {}",
-            v.type_name()
+            crate::script::diagnostic::type_words(v.type_name())
         ))),
     }
 }
