@@ -119,6 +119,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("inspect(\"ghost\")", "inspect", "No such object: ghost"),
     ("brctl_show(1)", "brctl_show", "use brctl_show()"),
     ("containers(1)", "containers", "use containers()"),
+    ("nft_rules(1)", "nft_rules", "use nft_rules()"),
     ("networks(1)", "networks", "use networks()"),
     ("port(\"ghost\")", "port", "No such container: ghost"),
     ("hosts_file(5)", "hosts_file", "got an integer"),
@@ -281,7 +282,7 @@ fn no_case_changes_the_lab() {
            [l.name, l.kind, l.master, l.up, l.mac, addrs]\n\
          }}\n\
          fn views(n, c) {{\n\
-           let v = [network_ls(), containers(), networks(), namespaces(), brctl_show()];\n\
+           let v = [network_ls(), containers(), networks(), namespaces(), brctl_show(), nft_rules()];\n\
            for x in [host(), n, c] {{ v.push(links(x).map(Fn(\"link_view\"))); v.push(ip_route(x)); }}\n\
            for x in networks() {{ v.push(network_inspect(x)); }}\n\
            v.push(docker_inspect(c));\n\

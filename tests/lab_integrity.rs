@@ -8,7 +8,7 @@ mod common;
 use common::netsh;
 
 /// Everything a script can see of the lab, as one value to compare before and after:
-/// Docker's views, and every namespace's links (name, kind, master, admin state, MAC,
+/// Docker's views, its firewall as the kernel holds it, and every namespace's links (name, kind, master, admin state, MAC,
 /// addresses) and routes. Carrier, operational state and IPv6 link-local addresses are left
 /// out: the kernel settles them in the background after a link comes up.
 const VIEWS: &str = "fn ns_view(n) {\n\
@@ -22,7 +22,7 @@ const VIEWS: &str = "fn ns_view(n) {\n\
     v\n\
 }\n\
 fn views() {\n\
-    let v = [network_ls(), containers(), networks(), namespaces(), brctl_show()];\n\
+    let v = [network_ls(), containers(), networks(), namespaces(), brctl_show(), nft_rules()];\n\
     v.push(ns_view(host()));\n\
     for n in networks() { v.push(network_inspect(n)); }\n\
     for c in containers() {\n\

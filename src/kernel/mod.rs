@@ -298,6 +298,23 @@ impl Kernel {
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} route show"), e))
     }
 
+    /// The rules of nftables table `ip table` in `ns` as the kernel holds them, in order:
+    /// (chain, expression names, comment). None when the table does not exist.
+    pub fn nft_rules(&self, ns: &str, table: &str) -> Result<Vec<nft::ListedRule>> {
+        self.with_fd(ns, |fd| nft::dump(fd, table))?
+            .map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|(chain, exprs, udata)| nft::ListedRule {
+                        chain,
+                        exprs,
+                        comment: nft::udata_comment(&udata),
+                    })
+                    .collect()
+            })
+            .map_err(|e| KernelError::io(format!("nft list table ip {table}"), e))
+    }
+
     pub fn read_sysctl(&self, ns: &str, key: &str) -> Result<String> {
         self.with_fd(ns, |fd| netns::read_sysctl(fd, key))?
             .map_err(|e| KernelError::io(format!("sysctl {key}"), e))

@@ -624,6 +624,12 @@ impl Lab {
         Ok(())
     }
 
+    /// Docker's firewall in the lab host as the kernel holds it (read back from the
+    /// kernel, not from the model), one entry per rule in order.
+    pub fn firewall_rules(&self) -> Result<Vec<crate::kernel::nft::ListedRule>> {
+        Ok(self.kernel.nft_rules(HOST, TABLE)?)
+    }
+
     /// The firewall Docker keeps for its bridge networks, applied as one atomic batch:
     /// traffic between two bridge networks is dropped (DOCKER-ISOLATION), internal networks
     /// reach nothing beyond their bridge, and traffic leaving a non-internal network for

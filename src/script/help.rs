@@ -43,6 +43,7 @@ pub const BINDINGS: &[Binding] = &[
     b("docker_inspect", "docker_inspect(container)", "docker inspect, Docker's JSON"),
     b("inspect", "inspect(name)", "the inspect document of a container (or network) as a map"),
     b("brctl_show", "brctl_show()", "the host's bridges and their ports, like brctl show"),
+    b("nft_rules", "nft_rules()", "Docker's firewall as the kernel holds it: one line per rule (chain: expressions  # comment)"),
     b("containers", "containers()", "names of the containers"),
     b("networks", "networks()", "names of the Docker networks"),
     b("port", "port(container)", "docker port: the container's published ports"),

@@ -322,6 +322,14 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         Ok(render::docker::brctl_show(&l.links(HOST).map_err(lab_err)?))
     });
     let l = lab.clone();
+    engine.register_fn("nft_rules", move || -> Res<Array> {
+        let rules = l.firewall_rules().map_err(lab_err)?;
+        Ok(render::docker::nft_rules(&rules)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect())
+    });
+    let l = lab.clone();
     engine.register_fn("containers", move || -> Array {
         l.docker()
             .containers()
