@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::netsh;
+use common::{netsh, users};
 
 /// Everything a script can see of the lab, as one value to compare before and after:
 /// Docker's views, its firewall as the kernel holds it, and every namespace's links (name, kind, master, admin state, MAC,
@@ -34,7 +34,14 @@ fn views() {\n\
 
 #[test]
 fn del_netns_stops_what_runs_there_and_the_namespace_really_goes() {
+    for user in users() {
+        del_netns_really_deletes(user);
+    }
+}
+
+fn del_netns_really_deletes(user: common::As) {
     netsh()
+        .user(user)
         .eval(
             "let a = netns(\"a\"); let b = netns(\"b\");\n\
              a.veth(\"va\", b, \"vb\");\n\
@@ -373,7 +380,14 @@ fn a_failed_outside_leaves_the_lab_as_it_was() {
 /// subnet. Refused before anything is built, the lab unchanged, and the next try works.
 #[test]
 fn natural_failures_in_the_middle_leave_the_lab_as_it_was() {
+    for user in users() {
+        natural_failures(user);
+    }
+}
+
+fn natural_failures(user: common::As) {
     netsh()
+        .user(user)
         .eval(&format!(
             "{VIEWS}\
              network(\"n2\"); network(\"small\", #{{subnet: \"10.3.0.0/30\"}});\n\

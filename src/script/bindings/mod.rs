@@ -54,8 +54,24 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     if let Ok(ns) = lab.container_ns(&name) {
         return Ok(ns);
     }
-    lab.check_ns(&name).map_err(lab_err)?;
-    Ok(name)
+    let mut known = vec!["host".to_string()];
+    known.extend(lab.namespaces().into_iter().rev());
+    let containers: Vec<String> = lab
+        .docker()
+        .containers()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let containers = if containers.is_empty() {
+        String::new()
+    } else {
+        format!("; containers: {}", containers.join(", "))
+    };
+    Err(runtime(format!(
+        "network namespace \"{name}\" does not exist, nor a container by that name \
+         (namespaces: {}{containers})",
+        known.join(", ")
+    )))
 }
 
 /// A string option of a `#{…}` map; `()` counts as absent.
