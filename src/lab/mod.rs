@@ -340,6 +340,59 @@ impl Lab {
         Ok(self.kernel.routes(ns)?)
     }
 
+    /// Refuses to `verb` an interface the Docker engine manages — a network's bridge, either
+    /// end of a container's veth pair — saying whose it is and what to use instead.
+    fn not_dockers(&self, ns: &str, dev: &str, verb: &str) -> Result<()> {
+        let d = self.docker.borrow();
+        let owner = if ns == HOST {
+            if let Some(n) = d
+                .networks()
+                .iter()
+                .find(|n| n.bridge.as_deref() == Some(dev))
+            {
+                Some(format!(
+                    "the bridge of Docker network \"{}\" (remove it with network_rm)",
+                    n.name
+                ))
+            } else {
+                d.containers().iter().find_map(|c| {
+                    let e = c
+                        .endpoints
+                        .iter()
+                        .find(|e| e.host_ifname.as_deref() == Some(dev))?;
+                    let net = d.network_by_id(&e.network_id)?;
+                    Some(format!(
+                        "the host end of container \"{}\"'s interface on network \"{}\" \
+                         (use disconnect or rm)",
+                        c.name, net.name
+                    ))
+                })
+            }
+        } else {
+            d.containers()
+                .iter()
+                .filter(|c| c.mode == crate::model::docker::NetMode::Own)
+                .find(|c| docker::sandbox_ns(c) == ns)
+                .and_then(|c| {
+                    let e = c
+                        .endpoints
+                        .iter()
+                        .find(|e| e.ifname.as_deref() == Some(dev))?;
+                    let net = d.network_by_id(&e.network_id)?;
+                    Some(format!(
+                        "container \"{}\"'s interface on network \"{}\" (use disconnect or rm)",
+                        c.name, net.name
+                    ))
+                })
+        };
+        match owner {
+            Some(owner) => Err(LabError::Invalid(format!(
+                "cannot {verb} \"{dev}\": it is {owner}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Fails unless `dev` exists in `ns`.
     fn need_dev(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
         self.link(ns, dev)
@@ -390,8 +443,11 @@ impl Lab {
         })
     }
 
+    /// `ip link del DEV`. Interfaces the Docker engine manages are refused: removing one
+    /// by hand would leave Docker's model describing what is gone.
     pub fn del_link(&self, ns: &str, dev: &str) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "delete")?;
         self.apply(Op::DelLink {
             ns: ns.to_string(),
             dev: dev.to_string(),
@@ -401,6 +457,7 @@ impl Lab {
     /// `ip link set DEV netns TO`. The kernel drops the link's addresses on the way.
     pub fn move_link(&self, ns: &str, dev: &str, to: &str) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "move")?;
         self.check_ns(to)?;
         if ns == to {
             return Err(LabError::Invalid(format!(
@@ -465,9 +522,11 @@ impl Lab {
         }
     }
 
-    /// `ip link set dev DEV master BRIDGE` / `nomaster`.
+    /// `ip link set dev DEV master BRIDGE` / `nomaster`. A port of a Docker network's
+    /// bridge is Docker's and stays where it is.
     pub fn set_master(&self, ns: &str, dev: &str, master: Option<&str>) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "re-attach")?;
         if let Some(m) = master {
             let link = self.need_dev(ns, m)?;
             if link.kind != "bridge" {
