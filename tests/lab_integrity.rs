@@ -141,6 +141,12 @@ fn outside_takes_what_is_free() {
              assert_reach(c, \"198.51.100.254\");\n\
              assert_eq(outside().name, out.name, \"made once\");\n\
              assert_eq(links(\"outside\").map(|l| l.name), [\"lo\"], \"the user's namespace is untouched\");\n\
+             // Deleted, it is made again on the next call, with its route.\n\
+             del_netns(out);\n\
+             assert_no_reach(c, \"198.51.100.254\", #{timeout: 300});\n\
+             let again = outside();\n\
+             assert_reach(c, \"198.51.100.254\");\n\
+             assert_eq(ip_route(host()).split(\"\\n\")[0], \"default via 198.51.100.254 dev eth0 proto static \");\n\
              print(\"DONE\");",
         )
         .run()
