@@ -253,16 +253,18 @@ impl Kernel {
             Op::DelAddr { dev, addr, .. } => {
                 rtnl::del_addr(h, Self::index(h, op, dev).await?, *addr).await
             }
-            Op::AddRoute { route, .. } | Op::DelRoute { route, .. } => {
+            Op::AddRoute { route, .. }
+            | Op::DelRoute { route, .. }
+            | Op::ReplaceRoute { route, .. } => {
                 let oif = match &route.dev {
                     Some(d) => Some(Self::index(h, op, d).await?),
                     None => None,
                 };
                 let msg = rtnl::route_message(route, oif);
-                if matches!(op, Op::AddRoute { .. }) {
-                    rtnl::add_route(h, msg).await
-                } else {
-                    rtnl::del_route(h, msg).await
+                match op {
+                    Op::AddRoute { .. } => rtnl::add_route(h, msg).await,
+                    Op::ReplaceRoute { .. } => rtnl::replace_route(h, msg).await,
+                    _ => rtnl::del_route(h, msg).await,
                 }
             }
             Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } | Op::Nft { .. } => {
@@ -295,6 +297,23 @@ impl Kernel {
         self.rt
             .block_on(rtnl::dump_routes(&h, &links))
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} route show"), e))
+    }
+
+    /// The rules of nftables table `ip table` in `ns` as the kernel holds them, in order:
+    /// (chain, expression names, comment). None when the table does not exist.
+    pub fn nft_rules(&self, ns: &str, table: &str) -> Result<Vec<nft::ListedRule>> {
+        self.with_fd(ns, |fd| nft::dump(fd, table))?
+            .map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|(chain, exprs, udata)| nft::ListedRule {
+                        chain,
+                        exprs,
+                        comment: nft::udata_comment(&udata),
+                    })
+                    .collect()
+            })
+            .map_err(|e| KernelError::io(format!("nft list table ip {table}"), e))
     }
 
     pub fn read_sysctl(&self, ns: &str, key: &str) -> Result<String> {

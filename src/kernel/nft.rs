@@ -17,8 +17,8 @@ use std::os::fd::BorrowedFd;
 
 use ipnet::Ipv4Net;
 use netlink_packet_core::{
-    DefaultNla, ErrorBuffer, NetlinkBuffer, NetlinkMessage, NlasIterator, NLMSG_ERROR, NLM_F_ACK,
-    NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
+    DefaultNla, ErrorBuffer, NetlinkBuffer, NetlinkMessage, NetlinkPayload, NlasIterator,
+    NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, ExpressionAttribute, Expressions,
@@ -988,11 +988,109 @@ pub fn delete(ns: BorrowedFd<'_>, table: &str) -> io::Result<()> {
     transact(&sock, Batch::reset(table).frame())
 }
 
+/// The expression names of a rule (`meta`, `cmp`, `nat` …), as `nft --debug` lists them.
+fn names(exprs: &[Expr]) -> Vec<String> {
+    exprs
+        .iter()
+        .map(|e| match e {
+            ListAttribute::Element(attrs) => attrs
+                .iter()
+                .find_map(|a| match a {
+                    ExpressionAttribute::Name(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// A rule as the kernel lists it: chain, expression names, user data.
+pub type DumpedRule = (String, Vec<String>, Vec<u8>);
+
+/// Every rule of `ip table` in namespace `ns` as the kernel holds it, by a GETRULE dump;
+/// none if there is no such table.
+pub fn dump(ns: BorrowedFd<'_>, table: &str) -> io::Result<Vec<DumpedRule>> {
+    let sock = open(ns)?;
+    let mut m = NetlinkMessage::from(NetfilterMessage::new(
+        NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
+        NfTablesMessage::GetRule(RuleMessage {
+            attributes: vec![RuleAttribute::Table(table.to_string())],
+        }),
+    ));
+    m.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    m.header.sequence_number = 1;
+    m.finalize();
+    let mut req = vec![0; m.buffer_len()];
+    m.serialize(&mut req);
+    sock.send(&req, 0)?;
+
+    let mut rules = Vec::new();
+    let mut buf = Vec::with_capacity(RECV_BUF);
+    loop {
+        // The kernel fills the next part of a dump when it is read, and always ends it
+        // with NLMSG_DONE (or an error), so a blocking read cannot wait forever.
+        recv(&sock, &mut buf, false)?;
+        for raw in messages(&buf)? {
+            if raw.message_type() == NLMSG_DONE {
+                return Ok(rules);
+            }
+            if raw.message_type() == NLMSG_ERROR {
+                let (_, errno, _) = error_reply(&raw)?;
+                return Err(io::Error::from_raw_os_error(errno));
+            }
+            let msg = NetlinkMessage::<NetfilterMessage>::deserialize(raw.into_inner())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let NetlinkPayload::InnerMessage(NetfilterMessage {
+                inner:
+                    netlink_packet_netfilter::NetfilterMessageInner::NfTables(NfTablesMessage::NewRule(
+                        RuleMessage { attributes },
+                    )),
+                ..
+            }) = msg.payload
+            else {
+                continue;
+            };
+            let mut chain = String::new();
+            let mut exprs = Vec::new();
+            let mut udata = Vec::new();
+            for a in attributes {
+                match a {
+                    RuleAttribute::Chain(c) => chain = c,
+                    RuleAttribute::Expressions(e) => exprs = names(&e),
+                    RuleAttribute::UserData(u) => udata = u,
+                    _ => {}
+                }
+            }
+            rules.push((chain, exprs, udata));
+        }
+    }
+}
+
+/// A rule as the kernel lists it, in plain values (see `Kernel::nft_rules`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedRule {
+    pub chain: String,
+    /// The names of its expressions in order (`meta`, `cmp`, `nat` …).
+    pub exprs: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// The comment stored in a rule's user data (`NFTNL_UDATA_RULE_COMMENT`, NUL-terminated).
+pub fn udata_comment(udata: &[u8]) -> Option<String> {
+    let (&kind, rest) = udata.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    if kind != NFTNL_UDATA_RULE_COMMENT {
+        return None;
+    }
+    let text = rest.get(..usize::from(len))?;
+    let text = text.strip_suffix(&[0]).unwrap_or(text);
+    Some(String::from_utf8_lossy(text).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::fd::{AsFd, OwnedFd};
-
-    use netlink_packet_core::{NetlinkPayload, NLMSG_DONE, NLM_F_DUMP};
 
     use super::*;
     use crate::kernel::netns;
@@ -1213,22 +1311,6 @@ table ip netsh {
         assert!(everything().validate().is_ok());
     }
 
-    fn names(exprs: &[Expr]) -> Vec<String> {
-        exprs
-            .iter()
-            .map(|e| match e {
-                ListAttribute::Element(attrs) => attrs
-                    .iter()
-                    .find_map(|a| match a {
-                        ExpressionAttribute::Name(n) => Some(n.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .collect()
-    }
-
     #[test]
     fn encodes_matches_as_nft_does() {
         let r = rule(
@@ -1279,6 +1361,9 @@ table ip netsh {
             ["ct", "bitwise", "cmp", "masq"]
         );
         assert_eq!(comment_udata("hi"), [0, 3, b'h', b'i', 0]);
+        assert_eq!(udata_comment(&comment_udata("hi")).as_deref(), Some("hi"));
+        assert_eq!(udata_comment(&[]), None);
+        assert_eq!(udata_comment(&[0, 9, b'x']), None, "a length past the end");
     }
 
     #[test]
@@ -1323,67 +1408,6 @@ table ip netsh {
         }
         let (fd, ()) = netns::create_with(|| Ok(())).expect("create a network namespace");
         Some(fd)
-    }
-
-    /// A rule as the kernel lists it: chain, expression names, user data.
-    type DumpedRule = (String, Vec<String>, Vec<u8>);
-
-    /// Every rule of `ip table`, by GETRULE dump.
-    fn dump(ns: BorrowedFd<'_>, table: &str) -> io::Result<Vec<DumpedRule>> {
-        let sock = open(ns)?;
-        let mut m = NetlinkMessage::from(NetfilterMessage::new(
-            NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
-            NfTablesMessage::GetRule(RuleMessage {
-                attributes: vec![RuleAttribute::Table(table.to_string())],
-            }),
-        ));
-        m.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        m.header.sequence_number = 1;
-        m.finalize();
-        let mut req = vec![0; m.buffer_len()];
-        m.serialize(&mut req);
-        sock.send(&req, 0)?;
-
-        let mut rules = Vec::new();
-        let mut buf = Vec::with_capacity(RECV_BUF);
-        loop {
-            // The kernel fills the next part of a dump when it is read, and always ends it
-            // with NLMSG_DONE (or an error), so a blocking read cannot wait forever.
-            recv(&sock, &mut buf, false)?;
-            for raw in messages(&buf)? {
-                if raw.message_type() == NLMSG_DONE {
-                    return Ok(rules);
-                }
-                if raw.message_type() == NLMSG_ERROR {
-                    let (_, errno, _) = error_reply(&raw)?;
-                    return Err(io::Error::from_raw_os_error(errno));
-                }
-                let msg = NetlinkMessage::<NetfilterMessage>::deserialize(raw.into_inner())
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                let NetlinkPayload::InnerMessage(NetfilterMessage {
-                    inner:
-                        netlink_packet_netfilter::NetfilterMessageInner::NfTables(
-                            NfTablesMessage::NewRule(RuleMessage { attributes }),
-                        ),
-                    ..
-                }) = msg.payload
-                else {
-                    continue;
-                };
-                let mut chain = String::new();
-                let mut exprs = Vec::new();
-                let mut udata = Vec::new();
-                for a in attributes {
-                    match a {
-                        RuleAttribute::Chain(c) => chain = c,
-                        RuleAttribute::Expressions(e) => exprs = names(&e),
-                        RuleAttribute::UserData(u) => udata = u,
-                        _ => {}
-                    }
-                }
-                rules.push((chain, exprs, udata));
-            }
-        }
     }
 
     /// Whether namespace `ns` has table `ip table` (GETTABLE answers ENOENT if not).

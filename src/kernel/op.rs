@@ -78,6 +78,12 @@ pub enum Op {
         ns: String,
         route: Route,
     },
+    /// `ip route replace`: add the route, or replace the one to the same destination
+    /// (how a default route changes gateway without a moment without one).
+    ReplaceRoute {
+        ns: String,
+        route: Route,
+    },
     Sysctl {
         ns: String,
         key: String,
@@ -120,7 +126,7 @@ impl fmt::Display for Route {
             write!(f, " via {via}")?;
         }
         if let Some(dev) = &self.dev {
-            write!(f, " dev {dev}")?;
+            write!(f, " dev {}", Q(dev))?;
         }
         Ok(())
     }
@@ -143,8 +149,24 @@ impl Op {
             | Op::DelAddr { ns, .. }
             | Op::AddRoute { ns, .. }
             | Op::DelRoute { ns, .. }
+            | Op::ReplaceRoute { ns, .. }
             | Op::Sysctl { ns, .. }
             | Op::Nft { ns, .. } => ns,
+        }
+    }
+}
+
+/// One word of a printed command, quoted so that pasting the command into a POSIX shell
+/// passes it as exactly that word (`a;id` prints as `'a;id'`). Quoting is left to the
+/// `shlex` crate; a word it cannot express (one holding a NUL byte, which no name the lab
+/// accepts does) prints as `'<invalid>'` rather than unquoted.
+pub struct Q<'a>(pub &'a str);
+
+impl fmt::Display for Q<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match shlex::try_quote(self.0) {
+            Ok(q) => f.write_str(&q),
+            Err(_) => f.write_str("'<invalid>'"),
         }
     }
 }
@@ -157,53 +179,86 @@ impl fmt::Display for Ip<'_> {
         if self.0 == HOST {
             f.write_str("ip")
         } else {
-            write!(f, "ip -n {}", self.0)
+            write!(f, "ip -n {}", Q(self.0))
         }
     }
 }
 
+/// `sysctl -w key=value` (or `-qw`), prefixed with `ip netns exec NS` outside the host.
+struct Sysctl<'a> {
+    ns: &'a str,
+    flags: &'a str,
+    key: &'a str,
+    value: &'a str,
+}
+
+impl fmt::Display for Sysctl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ns != HOST {
+            write!(f, "ip netns exec {} ", Q(self.ns))?;
+        }
+        // Two quoted halves make one shell word: `key='a;b'`.
+        write!(f, "sysctl {} {}={}", self.flags, Q(self.key), Q(self.value))
+    }
+}
+
 impl fmt::Display for Op {
+    /// The equivalent shell command; every name and value in it is quoted for the shell.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Op::AddNetns { ns, sysctls } => {
-                write!(f, "ip netns add {ns}")?;
+                write!(f, "ip netns add {}", Q(ns))?;
                 for (key, value) in sysctls {
-                    write!(f, " && ip netns exec {ns} sysctl -qw {key}={value}")?;
+                    let s = Sysctl {
+                        ns,
+                        flags: "-qw",
+                        key,
+                        value,
+                    };
+                    write!(f, " && {s}")?;
                 }
                 Ok(())
             }
-            Op::DelNetns { ns } => write!(f, "ip netns del {ns}"),
+            Op::DelNetns { ns } => write!(f, "ip netns del {}", Q(ns)),
             Op::AddVeth {
                 ns,
                 name,
                 peer,
                 peer_ns,
             } => {
-                write!(f, "{} link add {name} type veth peer name {peer}", Ip(ns))?;
+                write!(
+                    f,
+                    "{} link add {} type veth peer name {}",
+                    Ip(ns),
+                    Q(name),
+                    Q(peer)
+                )?;
                 match peer_ns {
-                    Some(p) if p != ns => write!(f, " netns {p}"),
+                    Some(p) if p != ns => write!(f, " netns {}", Q(p)),
                     _ => Ok(()),
                 }
             }
             Op::AddBridge { ns, name, mac } => {
-                write!(f, "{} link add {name}", Ip(ns))?;
+                write!(f, "{} link add {}", Ip(ns), Q(name))?;
                 if let Some(mac) = mac {
-                    write!(f, " address {mac}")?;
+                    write!(f, " address {}", Q(mac))?;
                 }
                 f.write_str(" type bridge")
             }
             Op::SetMac { ns, dev, mac } => {
-                write!(f, "{} link set dev {dev} address {mac}", Ip(ns))
+                write!(f, "{} link set dev {} address {}", Ip(ns), Q(dev), Q(mac))
             }
-            Op::DelLink { ns, dev } => write!(f, "{} link del {dev}", Ip(ns)),
-            Op::MoveLink { ns, dev, to } => write!(f, "{} link set {dev} netns {to}", Ip(ns)),
+            Op::DelLink { ns, dev } => write!(f, "{} link del {}", Ip(ns), Q(dev)),
+            Op::MoveLink { ns, dev, to } => {
+                write!(f, "{} link set {} netns {}", Ip(ns), Q(dev), Q(to))
+            }
             Op::SetUp { ns, dev, up } => {
                 let state = if *up { "up" } else { "down" };
-                write!(f, "{} link set dev {dev} {state}", Ip(ns))
+                write!(f, "{} link set dev {} {state}", Ip(ns), Q(dev))
             }
             Op::SetMaster { ns, dev, master } => match master {
-                Some(m) => write!(f, "{} link set dev {dev} master {m}", Ip(ns)),
-                None => write!(f, "{} link set dev {dev} nomaster", Ip(ns)),
+                Some(m) => write!(f, "{} link set dev {} master {}", Ip(ns), Q(dev), Q(m)),
+                None => write!(f, "{} link set dev {} nomaster", Ip(ns), Q(dev)),
             },
             Op::AddAddr { ns, dev, addr, brd } => {
                 let brd = if *brd && addr.addr().is_ipv4() {
@@ -211,9 +266,11 @@ impl fmt::Display for Op {
                 } else {
                     ""
                 };
-                write!(f, "{} addr add {addr}{brd} dev {dev}", Ip(ns))
+                write!(f, "{} addr add {addr}{brd} dev {}", Ip(ns), Q(dev))
             }
-            Op::DelAddr { ns, dev, addr } => write!(f, "{} addr del {addr} dev {dev}", Ip(ns)),
+            Op::DelAddr { ns, dev, addr } => {
+                write!(f, "{} addr del {addr} dev {}", Ip(ns), Q(dev))
+            }
             Op::AddRoute { ns, route } => {
                 let six = if route.is_ipv6() && route.dst.is_none() {
                     " -6"
@@ -230,21 +287,31 @@ impl fmt::Display for Op {
                 };
                 write!(f, "{}{six} route del {route}", Ip(ns))
             }
-            Op::Nft { ns, ruleset } => {
-                let nft = if ns == HOST {
-                    "nft".to_string()
+            Op::ReplaceRoute { ns, route } => {
+                let six = if route.is_ipv6() && route.dst.is_none() {
+                    " -6"
                 } else {
-                    format!("ip netns exec {ns} nft")
+                    ""
                 };
-                write!(f, "{nft} -f - <<'EOF'\n{ruleset}\nEOF")
+                write!(f, "{}{six} route replace {route}", Ip(ns))
             }
-            Op::Sysctl { ns, key, value } => {
-                if ns == HOST {
-                    write!(f, "sysctl -w {key}={value}")
-                } else {
-                    write!(f, "ip netns exec {ns} sysctl -w {key}={value}")
+            Op::Nft { ns, ruleset } => {
+                // The heredoc's delimiter is quoted, so the shell expands nothing inside.
+                if ns != HOST {
+                    write!(f, "ip netns exec {} ", Q(ns))?;
                 }
+                write!(f, "nft -f - <<'EOF'\n{ruleset}\nEOF")
             }
+            Op::Sysctl { ns, key, value } => write!(
+                f,
+                "{}",
+                Sysctl {
+                    ns,
+                    flags: "-w",
+                    key,
+                    value
+                }
+            ),
         }
     }
 }
@@ -341,5 +408,149 @@ mod tests {
             op.to_string(),
             "ip netns exec ns1 sysctl -w net.ipv4.ip_forward=1"
         );
+    }
+
+    /// Splits a printed command the way a POSIX shell would (no expansion happens inside
+    /// the quotes `Q` writes).
+    fn words(cmd: &str) -> Vec<String> {
+        shlex::split(cmd).expect("the printed command parses as shell words")
+    }
+
+    const HOSTILE: &[&str] = &[
+        "a;id",
+        "a b",
+        "$(id)",
+        "`id`",
+        "it's",
+        "say \"hi\"",
+        "line\nbreak",
+        "ünï€",
+        "-n",
+        "a|b&c>d<e",
+        "*",
+        "~",
+        "#x",
+        "",
+    ];
+
+    #[test]
+    fn hostile_names_print_as_single_shell_words() {
+        for &name in HOSTILE {
+            let op = Op::AddNetns {
+                ns: s(name),
+                sysctls: vec![(s("net.ipv6.conf.all.disable_ipv6"), s("1"))],
+            };
+            let text = op.to_string();
+            let w = words(&text);
+            assert_eq!(&w[..4], ["ip", "netns", "add", name], "{text}");
+            assert_eq!(&w[5..9], ["ip", "netns", "exec", name], "{text}");
+            assert_eq!(w[10], "-qw");
+
+            let op = Op::AddVeth {
+                ns: s(name),
+                name: s(name),
+                peer: s(name),
+                peer_ns: Some(s("other ns")),
+            };
+            let text = op.to_string();
+            assert_eq!(
+                words(&text),
+                [
+                    "ip", "-n", name, "link", "add", name, "type", "veth", "peer", "name", name,
+                    "netns", "other ns"
+                ],
+                "{text}"
+            );
+
+            let op = Op::SetMaster {
+                ns: s(HOST),
+                dev: s(name),
+                master: Some(s(name)),
+            };
+            assert_eq!(
+                words(&op.to_string()),
+                ["ip", "link", "set", "dev", name, "master", name]
+            );
+            let op = Op::MoveLink {
+                ns: s(HOST),
+                dev: s(name),
+                to: s(name),
+            };
+            assert_eq!(
+                words(&op.to_string()),
+                ["ip", "link", "set", name, "netns", name]
+            );
+            let op = Op::AddRoute {
+                ns: s(name),
+                route: Route {
+                    dst: Some("10.0.0.0/8".parse().unwrap()),
+                    via: None,
+                    dev: Some(s(name)),
+                    ipv6: false,
+                },
+            };
+            assert_eq!(
+                words(&op.to_string()),
+                ["ip", "-n", name, "route", "add", "10.0.0.0/8", "dev", name]
+            );
+            let op = Op::Sysctl {
+                ns: s(name),
+                key: s("net.ipv4.ip_forward"),
+                value: s(name),
+            };
+            let text = op.to_string();
+            let w = words(&text);
+            assert_eq!(&w[..4], ["ip", "netns", "exec", name]);
+            assert_eq!(
+                w[5..],
+                ["-w".to_string(), format!("net.ipv4.ip_forward={name}")]
+            );
+            assert_eq!(
+                words(&Op::DelNetns { ns: s(name) }.to_string()),
+                ["ip", "netns", "del", name]
+            );
+            let op = Op::DelLink {
+                ns: s(name),
+                dev: s(name),
+            };
+            assert_eq!(
+                words(&op.to_string()),
+                ["ip", "-n", name, "link", "del", name]
+            );
+        }
+    }
+
+    #[test]
+    fn plain_names_stay_unquoted() {
+        let op = Op::AddNetns {
+            ns: s("ns1"),
+            sysctls: vec![(s("net.ipv6.conf.all.disable_ipv6"), s("1"))],
+        };
+        assert_eq!(
+            op.to_string(),
+            "ip netns add ns1 && ip netns exec ns1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
+        );
+        let op = Op::AddNetns {
+            ns: s("a;id"),
+            sysctls: Vec::new(),
+        };
+        assert_eq!(op.to_string(), "ip netns add 'a;id'");
+    }
+
+    #[test]
+    fn nft_scripts_are_quoted_heredocs() {
+        let op = Op::Nft {
+            ns: s("a b"),
+            ruleset: crate::kernel::nft::Ruleset {
+                table: s("docker"),
+                chains: Vec::new(),
+            },
+        };
+        let text = op.to_string();
+        assert!(
+            text.starts_with("ip netns exec 'a b' nft -f - <<'EOF'\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\nEOF"));
     }
 }

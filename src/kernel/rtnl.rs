@@ -218,6 +218,11 @@ pub async fn add_route(h: &Handle, msg: RouteMessage) -> Result<()> {
     h.route().add(msg).execute().await
 }
 
+/// `ip route replace`: adds the route or replaces the one with the same destination.
+pub async fn replace_route(h: &Handle, msg: RouteMessage) -> Result<()> {
+    h.route().add(msg).replace().execute().await
+}
+
 pub async fn del_route(h: &Handle, msg: RouteMessage) -> Result<()> {
     h.route().del(msg).execute().await
 }

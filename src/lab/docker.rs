@@ -1,7 +1,14 @@
 //! The Docker engine of the lab: the pure model (`model::docker`) decides what exists; this
 //! file builds it with kernel operations — the bridge driver for real — and keeps the
-//! firewall in step. Every request is checked by the model first, so a refused one changes
-//! nothing; a kernel failure halfway is rolled back.
+//! firewall in step.
+//!
+//! Every operation is all or nothing, for the model and the kernel alike. The model is
+//! asked first, so a refused request changes nothing. Operations that take things away
+//! (`rm`, `disconnect`, `network_rm`) only ask whether the model would agree, do the
+//! kernel work, and commit the model last. Operations that add (`run`, `connect`,
+//! `network`) need the model's choices (IDs, addresses, interface names) before building,
+//! so they record them, build, and on a kernel failure undo what they built and roll the
+//! model back. A rollback step that itself fails says so, and what it left.
 
 use std::net::Ipv4Addr;
 
@@ -20,9 +27,25 @@ use crate::model::docker::{
 pub const TABLE: &str = "docker";
 
 impl From<DockerError> for LabError {
+    /// Docker's refusals keep Docker's words (`Error response from daemon: …`); netsh's
+    /// own refusals of what Docker would take are plain errors.
     fn from(e: DockerError) -> Self {
-        LabError::Docker(e.to_string())
+        match e {
+            DockerError::UnusableSubnet { .. } => LabError::Invalid(e.to_string()),
+            _ => LabError::Docker(e.to_string()),
+        }
     }
+}
+
+/// What a `run` has built so far, so that a failure can take exactly that back.
+#[derive(Default)]
+struct Built {
+    /// The container's namespace exists (with whatever is inside it).
+    namespace: bool,
+    /// The firewall was replaced with one that includes the container's ports.
+    firewall: bool,
+    /// Networks whose DNS records have the container's names.
+    dns: Vec<String>,
 }
 
 /// The namespace (kernel registry key) of a container's sandbox: like Docker's
@@ -106,45 +129,130 @@ impl Lab {
         Ok(())
     }
 
-    /// Best-effort rollback of a half-done request; the original error is what matters.
-    fn undo(&self, op: Op) {
+    /// One step of rolling back a request that failed halfway; the original error is what
+    /// the user gets. Only if this step fails too does a warning say so — and what it left
+    /// behind.
+    pub(super) fn undo(&self, op: Op) {
+        let left = match &op {
+            Op::DelLink { ns, dev } => {
+                format!("interface \"{dev}\" is left in {}", self.describe_ns(ns))
+            }
+            Op::DelNetns { ns } => format!("{} is left", self.describe_ns(ns)),
+            Op::Nft { .. } => {
+                "the firewall may not match the lab's networks until the next change".into()
+            }
+            other => format!("`{other}` was not undone"),
+        };
         if let Err(e) = self.apply(op) {
-            eprintln!("netsh: warning: rollback failed: {e}");
+            eprintln!("netsh: warning: rollback failed: {e}; {left}");
         }
     }
 
-    /// `docker network create`.
+    /// Whether a host interface named `name` exists (or is still being dismantled).
+    fn host_name_taken(&self, name: &str) -> Result<bool> {
+        Ok(self.is_vanishing(HOST, name) || self.kernel.link(HOST, name)?.is_some())
+    }
+
+    /// Makes sure the host-side veth name the model chose for `c`'s endpoint on
+    /// `network_id` is free on the host, drawing a new one (recorded in the model) until it
+    /// is. Returns the container as the model now has it.
+    fn claim_host_name(&self, container_id: &str, network_id: &str) -> Result<Container> {
+        let current =
+            || -> Result<Container> { Ok(self.docker.borrow().container(container_id)?.clone()) };
+        let c = current()?;
+        let name = c.endpoint(network_id).and_then(|e| e.host_ifname.clone());
+        if let Some(name) = name {
+            if self.host_name_taken(&name)? {
+                let taken = |n: &str| self.host_name_taken(n).unwrap_or(false);
+                self.docker
+                    .borrow_mut()
+                    .renew_host_ifname(container_id, network_id, &taken);
+                return current();
+            }
+        }
+        Ok(c)
+    }
+
+    /// `docker network create`: the model's network, its `br-<short id>` bridge with the
+    /// gateway address, the firewall. A bridge name that a host interface already has is
+    /// never used: the network is drawn again (a new ID, so a new name). A failure halfway
+    /// takes the bridge and the model's network back.
     pub fn create_network(&self, name: &str, spec: &NetworkSpec) -> Result<Network> {
-        let n = self
-            .docker
-            .borrow_mut()
-            .create_network(name, spec, &clock::now_rfc3339())?;
-        let built = self.build_bridge(&n).and_then(|()| self.refresh_firewall());
-        if let Err(e) = built {
+        let create = || {
+            self.docker
+                .borrow_mut()
+                .create_network(name, spec, &clock::now_rfc3339())
+        };
+        let mut n = create()?;
+        while let Some(br) = n.bridge.clone() {
+            match self.host_name_taken(&br) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    n = create()?;
+                }
+                Err(e) => {
+                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    return Err(e);
+                }
+            }
+        }
+        // build_bridge takes its own bridge back if it fails.
+        if let Err(e) = self.build_bridge(&n) {
             let _ = self.docker.borrow_mut().remove_network(&n.id);
-            self.undo(Op::DelLink {
-                ns: HOST.into(),
-                dev: n.bridge.clone().unwrap_or_default(),
-            });
+            return Err(e);
+        }
+        if let Err(e) = self.refresh_firewall() {
+            // The firewall is replaced atomically: a failed refresh left the old one.
+            if let Some(br) = &n.bridge {
+                self.undo(Op::DelLink {
+                    ns: HOST.into(),
+                    dev: br.clone(),
+                });
+            }
+            let _ = self.docker.borrow_mut().remove_network(&n.id);
             return Err(e);
         }
         Ok(n)
     }
 
-    /// `docker network rm`.
+    /// `docker network rm`: the firewall without the network first (rules that name a
+    /// missing bridge match nothing), then the bridge, then the model.
     pub fn remove_network(&self, key: &str) -> Result<()> {
         self.settle_removals()?;
-        let n = self.docker.borrow_mut().remove_network(key)?;
-        if let Some(br) = n.bridge {
-            self.apply(Op::DelLink {
+        let (n, next) = {
+            let d = self.docker.borrow();
+            let n = d.check_remove_network(key)?.clone();
+            let mut next = d.clone();
+            next.remove_network(&n.id)?;
+            (n, next)
+        };
+        self.apply(Op::Nft {
+            ns: HOST.into(),
+            ruleset: firewall(&next),
+        })?;
+        if let Some(br) = &n.bridge {
+            if let Err(e) = self.apply(Op::DelLink {
                 ns: HOST.into(),
-                dev: br,
-            })?;
+                dev: br.clone(),
+            }) {
+                self.undo(Op::Nft {
+                    ns: HOST.into(),
+                    ruleset: firewall(&self.docker.borrow()),
+                });
+                return Err(e);
+            }
         }
-        self.refresh_firewall()
+        *self.docker.borrow_mut() = next;
+        self.network_views.borrow_mut().remove(&n.id);
+        Ok(())
     }
 
-    /// `docker run --name NAME --network NETWORK`.
+    /// `docker run --name NAME --network NETWORK`: the model's container, its namespace
+    /// and veth pairs, its published ports, its DNS names. A container may not take the
+    /// name of a network namespace of the lab (bindings take either by name, so one name
+    /// must never mean both; `netns()` refuses the converse). A failure at any step takes
+    /// back everything built and removes the container from the model again.
     pub fn run_container(
         &self,
         name: &str,
@@ -152,6 +260,12 @@ impl Lab {
         attach: &AttachSpec,
         extras: &RunExtras,
     ) -> Result<Container> {
+        if self.netns.borrow().iter().any(|n| n == name) {
+            return Err(LabError::Invalid(format!(
+                "cannot create container \"{name}\": a network namespace is named \"{name}\" \
+                 (bindings take either by name, so one name cannot mean both)"
+            )));
+        }
         let (c, warnings) = self.docker.borrow_mut().run_with(
             name,
             network,
@@ -159,34 +273,89 @@ impl Lab {
             extras,
             &clock::now_rfc3339(),
         )?;
-        for w in warnings {
-            eprintln!("{w}");
+        let mut built = Built::default();
+        match self.build_run(&c.id, &mut built) {
+            Ok(c) => {
+                for w in warnings {
+                    eprintln!("{w}");
+                }
+                Ok(c)
+            }
+            Err(e) => {
+                self.unbuild_run(&c, built);
+                Err(e)
+            }
         }
-        let built = self.build_container(&c).and_then(|()| {
-            if c.ports.is_empty() {
-                Ok(())
-            } else {
-                self.refresh_firewall()
-            }
-        });
-        if let Err(e) = built {
-            let _ = self.docker.borrow_mut().remove_container(&c.id);
-            if c.mode == NetMode::Own && self.has_ns(&sandbox_ns(&c)) {
-                self.undo(Op::DelNetns { ns: sandbox_ns(&c) });
-            }
-            return Err(e);
+    }
+
+    /// The kernel side of `run` for the container `id` (already in the model), noting in
+    /// `built` what exists so far.
+    fn build_run(&self, id: &str, built: &mut Built) -> Result<Container> {
+        let mut c = self.docker.borrow().container(id)?.clone();
+        for network_id in c
+            .endpoints
+            .iter()
+            .map(|e| e.network_id.clone())
+            .collect::<Vec<_>>()
+        {
+            c = self.claim_host_name(id, &network_id)?;
+        }
+        self.build_container(&c, built)?;
+        if !c.ports.is_empty() {
+            self.refresh_firewall()?;
+            built.firewall = true;
         }
         for e in &c.endpoints {
+            built.dns.push(e.network_id.clone());
             self.dns_joined(&c, &e.network_id)?;
         }
         Ok(c)
     }
 
-    fn build_container(&self, c: &Container) -> Result<()> {
+    /// Takes back what a failed `run` built, and the container out of the model.
+    fn unbuild_run(&self, c: &Container, built: Built) {
+        let names: Vec<_> = built
+            .dns
+            .iter()
+            .map(|n| (n.clone(), self.dns_names_of(c, n)))
+            .collect();
+        let _ = self.docker.borrow_mut().remove_container(&c.id);
+        for (network_id, names) in names {
+            // The container is out of the model, so this only edits records.
+            let _ = self.dns_left(c, &network_id, names);
+        }
+        if built.firewall {
+            self.undo(Op::Nft {
+                ns: HOST.into(),
+                ruleset: firewall(&self.docker.borrow()),
+            });
+        }
+        if built.namespace {
+            let ns = sandbox_ns(c);
+            self.undo(Op::DelNetns { ns: ns.clone() });
+            self.stop_services(&ns);
+            self.forget_ns(&ns);
+            self.vanishing.borrow_mut().extend(
+                c.endpoints
+                    .iter()
+                    .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),
+            );
+        }
+    }
+
+    fn build_container(&self, c: &Container, built: &mut Built) -> Result<()> {
         if c.mode != NetMode::Own {
             return Ok(());
         }
         let ns = sandbox_ns(c);
+        if self.has_ns(&ns) {
+            // 48 random bits made a sandbox key that a user's namespace already has.
+            return Err(LabError::Invalid(format!(
+                "cannot create the namespace of container \"{}\": the lab has a namespace \
+                 named \"{ns}\" already; run it again",
+                c.name
+            )));
+        }
         // Docker turns IPv6 off inside containers whose networks are IPv4-only: their `ip a`
         // shows no inet6 lines, not even on lo.
         let sysctls = ["all", "default"]
@@ -197,6 +366,7 @@ impl Lab {
             ns: ns.clone(),
             sysctls,
         })?;
+        built.namespace = true;
         self.apply(Op::SetUp {
             ns: ns.clone(),
             dev: "lo".into(),
@@ -276,15 +446,7 @@ impl Lab {
     }
 
     fn set_default_route(&self, ns: &str, gw: Ipv4Addr) -> Result<()> {
-        self.apply(Op::AddRoute {
-            ns: ns.into(),
-            route: Route {
-                dst: None,
-                via: Some(gw.into()),
-                dev: None,
-                ipv6: false,
-            },
-        })
+        self.apply(default_route(ns, gw, false))
     }
 
     /// Whether the container's namespace has a default route now.
@@ -292,86 +454,180 @@ impl Lab {
         Ok(self.routes(ns)?.iter().any(|r| r.dst.is_none() && !r.ipv6))
     }
 
-    /// `docker network connect`.
+    /// `docker network connect`: the model's endpoint, then its veth pair, then its DNS
+    /// names; a failure takes back what was built and the endpoint out of the model. An
+    /// interface name the container already has inside (made with `veth`/`move_link`) is
+    /// refused before anything is built.
     pub fn connect(&self, container: &str, network: &str, attach: &AttachSpec) -> Result<Endpoint> {
         let (c, e) = self
             .docker
             .borrow_mut()
             .connect(container, network, attach)?;
-        let routed = match c.mode {
-            NetMode::Own => self.has_default_route(&sandbox_ns(&c))?,
-            _ => true,
-        };
-        if let Err(err) = self.build_endpoint(&c, &e, !routed) {
+        let forget = || {
             let _ = self.docker.borrow_mut().disconnect(&c.id, &e.network_id);
+        };
+        let ns = match c.mode {
+            NetMode::Own => Some(sandbox_ns(&c)),
+            _ => None,
+        };
+        let prepared = (|| -> Result<(Container, Endpoint, bool)> {
+            if let (Some(ns), Some(ifname)) = (&ns, &e.ifname) {
+                if self.kernel.link(ns, ifname)?.is_some() {
+                    let net = self.docker.borrow().network(&e.network_id)?.name.clone();
+                    return Err(LabError::Invalid(format!(
+                        "cannot connect container \"{}\" to network \"{net}\": the container \
+                         already has an interface named \"{ifname}\", the name Docker gives \
+                         this endpoint",
+                        c.name
+                    )));
+                }
+            }
+            let c = self.claim_host_name(&c.id, &e.network_id)?;
+            let e = c
+                .endpoint(&e.network_id)
+                .cloned()
+                .ok_or_else(|| LabError::Invalid("the new endpoint vanished".into()))?;
+            let routed = match &ns {
+                Some(ns) => self.has_default_route(ns)?,
+                None => true,
+            };
+            Ok((c, e, routed))
+        })();
+        let (c, e, routed) = match prepared {
+            Ok(x) => x,
+            Err(err) => {
+                forget();
+                return Err(err);
+            }
+        };
+        // build_endpoint takes its own veth pair back if it fails.
+        if let Err(err) = self.build_endpoint(&c, &e, !routed) {
+            forget();
             return Err(err);
         }
-        self.dns_joined(&c, &e.network_id)?;
+        if let Err(err) = self.dns_joined(&c, &e.network_id) {
+            let names = self.dns_names_of(&c, &e.network_id);
+            forget();
+            let _ = self.dns_left(&c, &e.network_id, names);
+            if let Some(host_if) = &e.host_ifname {
+                self.undo(Op::DelLink {
+                    ns: HOST.into(),
+                    dev: host_if.clone(),
+                });
+            }
+            return Err(err);
+        }
         Ok(e)
     }
 
     /// `docker network disconnect`. If the container loses the network its default route
-    /// went through, the next routed network takes over, as in Docker.
+    /// went through, the next routed network takes over, as in Docker. The kernel work
+    /// comes first, the model last: the default route moves to the next gateway (`ip route
+    /// replace`, so there is no moment without one), then the veth pair goes; if that
+    /// fails, the route moves back.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
-        let names = {
+        let (c, e, names) = {
             let d = self.docker.borrow();
-            let c = d.container(container)?;
-            let n = d.network(network)?;
-            self.dns_names_of(c, &n.id)
+            let e = d.check_disconnect(container, network)?.clone();
+            let c = d.container(container)?.clone();
+            let names = self.dns_names_of(&c, &e.network_id);
+            (c, e, names)
         };
-        let e = self.docker.borrow_mut().disconnect(container, network)?;
-        let c = self.docker.borrow().container(container)?.clone();
-        self.dns_left(&c, &e.network_id, names)?;
-        if let Some(host_if) = &e.host_ifname {
-            // Deleting one end of a veth pair deletes the other.
-            self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-            })?;
-        }
-        if c.mode == NetMode::Own && !self.has_default_route(&sandbox_ns(&c))? {
-            let d = self.docker.borrow();
-            let next = c.endpoints.iter().find_map(|e| {
-                let n = d.network_by_id(&e.network_id)?;
-                (!n.internal).then_some(e.gateway).flatten()
-            });
-            drop(d);
-            if let Some(gw) = next {
-                self.set_default_route(&sandbox_ns(&c), gw)?;
+        let mut moved = None;
+        if let (NetMode::Own, Some(gw)) = (&c.mode, e.gateway) {
+            let ns = sandbox_ns(&c);
+            let carries = self
+                .routes(&ns)?
+                .iter()
+                .any(|r| r.dst.is_none() && !r.ipv6 && r.via == Some(std::net::IpAddr::V4(gw)));
+            let next = {
+                let d = self.docker.borrow();
+                c.endpoints
+                    .iter()
+                    .filter(|x| x.network_id != e.network_id)
+                    .find_map(|x| {
+                        let n = d.network_by_id(&x.network_id)?;
+                        (!n.internal).then_some(x.gateway).flatten()
+                    })
+            };
+            if let (true, Some(next)) = (carries, next) {
+                self.apply(default_route(&ns, next, true))?;
+                moved = Some((ns, gw));
             }
         }
-        Ok(())
+        if let Some(host_if) = &e.host_ifname {
+            // Deleting one end of a veth pair deletes the other, and the routes through it.
+            if let Err(err) = self.apply(Op::DelLink {
+                ns: HOST.into(),
+                dev: host_if.clone(),
+            }) {
+                if let Some((ns, gw)) = moved {
+                    self.undo(default_route(&ns, gw, true));
+                }
+                return Err(err);
+            }
+        }
+        self.docker.borrow_mut().disconnect(&c.id, &e.network_id)?;
+        let c = self.docker.borrow().container(&c.id)?.clone();
+        self.dns_left(&c, &e.network_id, names)
     }
 
     /// `docker rm -f`: the container's namespace goes, and the kernel takes its veth pairs
     /// with it. That happens in the background (see `settle_removals`): the next look at the
-    /// lab waits for it, and many removals in a row are dismantled in batches.
+    /// lab waits for it, and many removals in a row are dismantled in batches. The firewall
+    /// (when the container published ports) changes first, then the namespace, and the
+    /// model last.
     pub fn remove_container(&self, key: &str) -> Result<()> {
-        let names: Vec<_> = {
+        let (c, names) = {
             let d = self.docker.borrow();
-            let c = d.container(key)?;
-            c.endpoints
+            let c = d.check_remove_container(key)?.clone();
+            let names: Vec<_> = c
+                .endpoints
                 .iter()
-                .map(|e| (e.network_id.clone(), self.dns_names_of(c, &e.network_id)))
-                .collect()
+                .map(|e| (e.network_id.clone(), self.dns_names_of(&c, &e.network_id)))
+                .collect();
+            (c, names)
         };
-        let c = self.docker.borrow_mut().remove_container(key)?;
         if !c.ports.is_empty() {
-            self.refresh_firewall()?;
+            let mut next = self.docker.borrow().clone();
+            next.remove_container(&c.id)?;
+            self.apply(Op::Nft {
+                ns: HOST.into(),
+                ruleset: firewall(&next),
+            })?;
         }
         if c.mode == NetMode::Own {
-            self.stop_services(&sandbox_ns(&c));
+            let ns = sandbox_ns(&c);
+            if let Err(e) = self.apply(Op::DelNetns { ns: ns.clone() }) {
+                if !c.ports.is_empty() {
+                    self.undo(Op::Nft {
+                        ns: HOST.into(),
+                        ruleset: firewall(&self.docker.borrow()),
+                    });
+                }
+                return Err(e);
+            }
+            // Whatever netsh runs there would keep the namespace alive.
+            self.stop_services(&ns);
+            // Veths made into it by hand (`veth(…, c, …)`) go too.
+            self.forget_ns(&ns);
+            self.vanishing.borrow_mut().extend(
+                c.endpoints
+                    .iter()
+                    .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),
+            );
         }
+        self.docker.borrow_mut().remove_container(&c.id)?;
         for (network_id, n) in names {
             self.dns_left(&c, &network_id, n)?;
         }
-        if c.mode == NetMode::Own {
-            self.apply(Op::DelNetns { ns: sandbox_ns(&c) })?;
-            self.vanishing
-                .borrow_mut()
-                .extend(c.endpoints.iter().filter_map(|e| e.host_ifname.clone()));
-        }
         Ok(())
+    }
+
+    /// Docker's firewall in the lab host as the kernel holds it (read back from the
+    /// kernel, not from the model), one entry per rule in order.
+    pub fn firewall_rules(&self) -> Result<Vec<crate::kernel::nft::ListedRule>> {
+        Ok(self.kernel.nft_rules(HOST, TABLE)?)
     }
 
     /// The firewall Docker keeps for its bridge networks, applied as one atomic batch:
@@ -384,6 +640,27 @@ impl Lab {
             ns: HOST.into(),
             ruleset,
         })
+    }
+}
+
+/// `ip route add|replace default via GW` in `ns`.
+fn default_route(ns: &str, gw: Ipv4Addr, replace: bool) -> Op {
+    let route = Route {
+        dst: None,
+        via: Some(gw.into()),
+        dev: None,
+        ipv6: false,
+    };
+    if replace {
+        Op::ReplaceRoute {
+            ns: ns.into(),
+            route,
+        }
+    } else {
+        Op::AddRoute {
+            ns: ns.into(),
+            route,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use thiserror::Error;
 mod clock;
 mod dns;
 pub mod docker;
+mod fault;
 pub mod services;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
@@ -66,8 +67,10 @@ pub struct Lab {
     docker: RefCell<Docker>,
     /// Where the other end of each veth made through the lab is: (ns, dev) → (ns, dev).
     veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
-    /// Host ends of removed containers' veths, still being dismantled by the kernel.
-    vanishing: RefCell<Vec<String>>,
+    /// Links (namespace, device) whose namespace was let go — the host ends of removed
+    /// containers' veths, the peers of a deleted namespace's veths — still being
+    /// dismantled by the kernel.
+    vanishing: RefCell<Vec<(String, String)>>,
     /// Runs servers in the background (responders, DNS): unlike netlink requests, they must
     /// answer while the script thread is busy elsewhere.
     services: tokio::runtime::Runtime,
@@ -76,13 +79,15 @@ pub struct Lab {
     dns_servers: RefCell<HashMap<String, dns::Served>>,
     /// The names of each user-defined network's members, by network ID.
     network_views: RefCell<HashMap<String, crate::services::dns::View>>,
-    outside_made: std::cell::Cell<bool>,
+    /// The namespace `outside()` made, once made.
+    outside: RefCell<Option<String>>,
     /// The init of each container (and namespace) programs ran in: it holds the
     /// container's namespaces and filesystem, and reaps what its programs leave behind.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
 }
 
-/// How a namespace is named in messages.
+/// How a namespace is named in messages, when no lab is at hand to tell a container's
+/// namespace from a user's (see [`Lab::describe_ns`]).
 pub fn describe_ns(ns: &str) -> String {
     if ns == HOST {
         "the host".to_string()
@@ -119,7 +124,7 @@ impl Lab {
             responders: RefCell::new(Vec::new()),
             dns_servers: RefCell::new(HashMap::new()),
             network_views: RefCell::new(HashMap::new()),
-            outside_made: std::cell::Cell::new(false),
+            outside: RefCell::new(None),
             inits: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up.
@@ -132,8 +137,44 @@ impl Lab {
         if self.trace {
             eprintln!("{}", format!("+ {op}").cyan());
         }
-        self.kernel.apply(&op)?;
-        Ok(())
+        fault::check(&op)?;
+        self.kernel
+            .apply(&op)
+            .map_err(|e| LabError::Kernel(self.in_user_terms(e)))
+    }
+
+    /// A kernel error as the user should read it: containers' namespaces by the
+    /// container's name, not by their hex sandbox key.
+    fn in_user_terms(&self, mut e: KernelError) -> KernelError {
+        let d = self.docker.borrow();
+        for c in d.containers() {
+            let key = docker::sandbox_ns(c);
+            if e.what.contains(&key) {
+                e.what = e.what.replace(&key, &c.name);
+            }
+        }
+        e
+    }
+
+    /// How messages name a namespace: `the host`, `container "c1"` for a container's
+    /// namespace (never its hex sandbox key), `netns "ns1"` otherwise.
+    pub fn describe_ns(&self, ns: &str) -> String {
+        if let Some(c) = self.sandbox_owner(ns) {
+            return format!("container \"{c}\"");
+        }
+        describe_ns(ns)
+    }
+
+    /// The name of the container whose own namespace is registered under `ns`, if any.
+    fn sandbox_owner(&self, ns: &str) -> Option<String> {
+        if ns == HOST || self.netns.borrow().iter().any(|n| n == ns) {
+            return None;
+        }
+        let d = self.docker.borrow();
+        d.containers()
+            .iter()
+            .find(|c| c.mode == crate::model::docker::NetMode::Own && docker::sandbox_ns(c) == ns)
+            .map(|c| c.name.clone())
     }
 
     /// Resolves a namespace name, with a helpful error listing the known ones.
@@ -157,11 +198,31 @@ impl Lab {
         self.kernel.has_ns(ns)
     }
 
-    /// `ip netns add`.
+    /// `ip netns add`. Besides `ip`'s rules (see [`names::check_netns_name`]), a namespace
+    /// may not take a container's name: every binding that takes a namespace also takes a
+    /// container by name, so one name must never mean both. (`run` refuses the converse.)
     pub fn add_netns(&self, name: &str) -> Result<()> {
         names::check_netns_name(name).map_err(LabError::InvalidName)?;
+        if let Some(c) = self.sandbox_owner(name) {
+            return Err(LabError::Invalid(format!(
+                "cannot create network namespace \"{name}\": the lab uses that name for the \
+                 namespace of container \"{c}\""
+            )));
+        }
         if self.kernel.has_ns(name) {
             return Err(LabError::NetnsExists(name.to_string()));
+        }
+        if self
+            .docker
+            .borrow()
+            .containers()
+            .iter()
+            .any(|c| c.name == name)
+        {
+            return Err(LabError::Invalid(format!(
+                "cannot create network namespace \"{name}\": a container is named \"{name}\" \
+                 (bindings take either by name, so one name cannot mean both)"
+            )));
         }
         self.apply(Op::AddNetns {
             ns: name.to_string(),
@@ -171,17 +232,48 @@ impl Lab {
         Ok(())
     }
 
-    /// `ip netns del`: the namespace and every interface in it disappear.
+    /// `ip netns del`: the namespace and every interface in it disappear. Everything netsh
+    /// runs there goes first — responders started by `serve`, programs started by `exec`
+    /// (their PID namespace's init is killed, and the kernel kills the rest) — since any of
+    /// them would keep the namespace alive. Then netsh drops its own descriptors and waits
+    /// until the kernel has dismantled the namespace's veth pairs (their other ends vanish),
+    /// so the namespace is really gone when this returns. The lab host and containers'
+    /// namespaces are refused: a container goes with `rm`.
     pub fn del_netns(&self, name: &str) -> Result<()> {
         if name == HOST {
-            return Err(LabError::Invalid("the lab's host cannot be deleted".into()));
+            return Err(LabError::Invalid(
+                "the lab's host namespace cannot be deleted".into(),
+            ));
+        }
+        if let Some(c) = self.sandbox_owner(name) {
+            return Err(LabError::Invalid(format!(
+                "del_netns: that is the network namespace of container \"{c}\"; remove the \
+                 container with rm(\"{c}\")"
+            )));
         }
         self.check_ns(name)?;
         self.apply(Op::DelNetns {
             ns: name.to_string(),
         })?;
+        self.stop_services(name);
         self.netns.borrow_mut().retain(|n| n != name);
-        Ok(())
+        self.forget_ns(name);
+        self.settle_removals()
+    }
+
+    /// Forgets the veth pairs with an end in `ns` (whose namespace was let go); their other
+    /// ends vanish with it, and `settle_removals` waits for that.
+    fn forget_ns(&self, ns: &str) {
+        let mut pairs = self.veth_peers.borrow_mut();
+        let gone: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|((n, _), _)| n == ns)
+            .map(|(_, peer)| peer.clone())
+            .collect();
+        pairs.retain(|(n, _), (pn, _)| n != ns && pn != ns);
+        self.vanishing
+            .borrow_mut()
+            .extend(gone.into_iter().filter(|(n, _)| n != ns));
     }
 
     /// The user's namespaces, like `ip netns list` (newest first).
@@ -194,19 +286,29 @@ impl Lab {
     /// background — in batches, which makes removing many containers fast. Anything that
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
-        let pending: Vec<String> = self.vanishing.borrow_mut().drain(..).collect();
+        let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
-        for dev in pending {
-            while self.kernel.link(HOST, &dev)?.is_some() {
+        for (ns, dev) in pending {
+            while self.kernel.has_ns(&ns) && self.kernel.link(&ns, &dev)?.is_some() {
                 if Instant::now() >= deadline {
                     return Err(LabError::Invalid(format!(
-                        "interface \"{dev}\" of a removed container is still on the host after 10 s"
+                        "interface \"{dev}\" in {}, whose other end was removed, is still \
+                         there after 10 s",
+                        self.describe_ns(&ns)
                     )));
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
         }
         Ok(())
+    }
+
+    /// Whether `dev` in `ns` is being dismantled (see `settle_removals`).
+    fn is_vanishing(&self, ns: &str, dev: &str) -> bool {
+        self.vanishing
+            .borrow()
+            .iter()
+            .any(|(n, d)| n == ns && d == dev)
     }
 
     pub fn links(&self, ns: &str) -> Result<Vec<LinkInfo>> {
@@ -220,7 +322,7 @@ impl Lab {
         self.check_ns(ns)?;
         match self.kernel.link(ns, dev)? {
             Some(l) => Ok(l),
-            None => Err(no_such_device(ns, dev, &self.links(ns)?)),
+            None => Err(no_such_device(&self.describe_ns(ns), dev, &self.links(ns)?)),
         }
     }
 
@@ -236,6 +338,59 @@ impl Lab {
         Ok(self.kernel.routes(ns)?)
     }
 
+    /// Refuses to `verb` an interface the Docker engine manages — a network's bridge, either
+    /// end of a container's veth pair — saying whose it is and what to use instead.
+    fn not_dockers(&self, ns: &str, dev: &str, verb: &str) -> Result<()> {
+        let d = self.docker.borrow();
+        let owner = if ns == HOST {
+            if let Some(n) = d
+                .networks()
+                .iter()
+                .find(|n| n.bridge.as_deref() == Some(dev))
+            {
+                Some(format!(
+                    "the bridge of Docker network \"{}\" (remove it with network_rm)",
+                    n.name
+                ))
+            } else {
+                d.containers().iter().find_map(|c| {
+                    let e = c
+                        .endpoints
+                        .iter()
+                        .find(|e| e.host_ifname.as_deref() == Some(dev))?;
+                    let net = d.network_by_id(&e.network_id)?;
+                    Some(format!(
+                        "the host end of container \"{}\"'s interface on network \"{}\" \
+                         (use disconnect or rm)",
+                        c.name, net.name
+                    ))
+                })
+            }
+        } else {
+            d.containers()
+                .iter()
+                .filter(|c| c.mode == crate::model::docker::NetMode::Own)
+                .find(|c| docker::sandbox_ns(c) == ns)
+                .and_then(|c| {
+                    let e = c
+                        .endpoints
+                        .iter()
+                        .find(|e| e.ifname.as_deref() == Some(dev))?;
+                    let net = d.network_by_id(&e.network_id)?;
+                    Some(format!(
+                        "container \"{}\"'s interface on network \"{}\" (use disconnect or rm)",
+                        c.name, net.name
+                    ))
+                })
+        };
+        match owner {
+            Some(owner) => Err(LabError::Invalid(format!(
+                "cannot {verb} \"{dev}\": it is {owner}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Fails unless `dev` exists in `ns`.
     fn need_dev(&self, ns: &str, dev: &str) -> Result<LinkInfo> {
         self.link(ns, dev)
@@ -245,7 +400,7 @@ impl Lab {
         names::check_ifname(dev).map_err(LabError::InvalidName)?;
         if self.has_link(ns, dev)? {
             return Err(LabError::DeviceExists {
-                ns: describe_ns(ns),
+                ns: self.describe_ns(ns),
                 dev: dev.to_string(),
             });
         }
@@ -286,8 +441,11 @@ impl Lab {
         })
     }
 
+    /// `ip link del DEV`. Interfaces the Docker engine manages are refused: removing one
+    /// by hand would leave Docker's model describing what is gone.
     pub fn del_link(&self, ns: &str, dev: &str) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "delete")?;
         self.apply(Op::DelLink {
             ns: ns.to_string(),
             dev: dev.to_string(),
@@ -297,11 +455,12 @@ impl Lab {
     /// `ip link set DEV netns TO`. The kernel drops the link's addresses on the way.
     pub fn move_link(&self, ns: &str, dev: &str, to: &str) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "move")?;
         self.check_ns(to)?;
         if ns == to {
             return Err(LabError::Invalid(format!(
                 "\"{dev}\" is already in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.need_free_name(to, dev)?;
@@ -361,15 +520,17 @@ impl Lab {
         }
     }
 
-    /// `ip link set dev DEV master BRIDGE` / `nomaster`.
+    /// `ip link set dev DEV master BRIDGE` / `nomaster`. A port of a Docker network's
+    /// bridge is Docker's and stays where it is.
     pub fn set_master(&self, ns: &str, dev: &str, master: Option<&str>) -> Result<()> {
         self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "re-attach")?;
         if let Some(m) = master {
             let link = self.need_dev(ns, m)?;
             if link.kind != "bridge" {
                 return Err(LabError::Invalid(format!(
                     "\"{m}\" in {} is not a bridge (it is a {} device)",
-                    describe_ns(ns),
+                    self.describe_ns(ns),
                     if link.kind.is_empty() {
                         "plain"
                     } else {
@@ -402,7 +563,7 @@ impl Lab {
         if present {
             return Err(LabError::Invalid(format!(
                 "address {net} is already on \"{dev}\" in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.apply(Op::AddAddr {
@@ -419,7 +580,7 @@ impl Lab {
         if !present {
             return Err(LabError::Invalid(format!(
                 "address {net} is not on \"{dev}\" in {}",
-                describe_ns(ns)
+                self.describe_ns(ns)
             )));
         }
         self.apply(Op::DelAddr {
@@ -447,12 +608,13 @@ impl Lab {
                 LabError::Invalid(format!(
                     "cannot add route in {}: the gateway is not on a directly connected network \
                  (give the interface an address in the gateway's subnet first)",
-                    describe_ns(ns)
+                    self.describe_ns(ns)
                 ))
             }
-            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => {
-                LabError::Invalid(format!("{} already has a route to {dst}", describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::Invalid(format!(
+                "{} already has a route to {dst}",
+                self.describe_ns(ns)
+            )),
             other => other,
         })
     }
@@ -465,7 +627,7 @@ impl Lab {
         })
         .map_err(|e| match e {
             LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => {
-                LabError::Invalid(format!("{} has no route to {dst}", describe_ns(ns)))
+                LabError::Invalid(format!("{} has no route to {dst}", self.describe_ns(ns)))
             }
             other => other,
         })
@@ -506,9 +668,14 @@ impl Lab {
             value: value.to_string(),
         })
         .map_err(|e| match e {
-            LabError::Kernel(k) if k.errno == Some(Errno::ENOENT) => {
-                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::ENOENT) => LabError::Invalid(format!(
+                "no sysctl named \"{key}\" in {}",
+                self.describe_ns(ns)
+            )),
+            LabError::Kernel(k) if k.errno == Some(Errno::EINVAL) => LabError::Invalid(format!(
+                "the kernel refused {value:?} for sysctl {key} in {} (not a value it takes)",
+                self.describe_ns(ns)
+            )),
             other => other,
         })
     }
@@ -518,7 +685,10 @@ impl Lab {
         check_sysctl_key(key)?;
         self.kernel.read_sysctl(ns, key).map_err(|k| {
             if k.errno == Some(Errno::ENOENT) {
-                LabError::Invalid(format!("no sysctl named \"{key}\" in {}", describe_ns(ns)))
+                LabError::Invalid(format!(
+                    "no sysctl named \"{key}\" in {}",
+                    self.describe_ns(ns)
+                ))
             } else {
                 k.into()
             }
@@ -538,8 +708,9 @@ impl Lab {
             .with_fd(ns, |fd| ping::ping(fd, ip, opts))?
             .map_err(|e| {
                 LabError::Invalid(format!(
-                    "ping from {}: cannot open an ICMP socket: {e}",
-                    describe_ns(ns)
+                    "ping from {}: cannot open an ICMP socket: {}",
+                    self.describe_ns(ns),
+                    io_words(&e)
                 ))
             })?;
         Ok(report)
@@ -573,9 +744,17 @@ fn check_sysctl_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// An I/O error in words: errno as [`crate::kernel::describe`] says it, never `os error N`.
+pub fn io_words(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::kernel::describe(Errno::from_raw(n)),
+        None => e.to_string(),
+    }
+}
+
 fn no_such_device(ns: &str, dev: &str, links: &[LinkInfo]) -> LabError {
     LabError::NoSuchDevice {
-        ns: describe_ns(ns),
+        ns: ns.to_string(),
         dev: dev.to_string(),
         has: links
             .iter()

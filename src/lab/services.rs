@@ -15,10 +15,15 @@ use super::Lab;
 use crate::script::bindings::Who;
 
 /// The outside network: the host's `eth0` and a namespace beyond it standing for "the
-/// internet" (addresses from TEST-NET-1, RFC 5737, which nothing real uses).
+/// internet", addressed from the documentation ranges of RFC 5737, which nothing real uses:
+/// TEST-NET-1 (the host 192.0.2.1, outside 192.0.2.254) unless the lab already uses it,
+/// then TEST-NET-2, then TEST-NET-3.
 pub const OUTSIDE: &str = "outside";
-pub const HOST_EXTERNAL: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-pub const OUTSIDE_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
+pub const TEST_NETS: [Ipv4Addr; 3] = [
+    Ipv4Addr::new(192, 0, 2, 0),
+    Ipv4Addr::new(198, 51, 100, 0),
+    Ipv4Addr::new(203, 0, 113, 0),
+];
 
 /// How long probes wait for an answer.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -34,12 +39,13 @@ impl Lab {
             })?
             .map_err(|e| {
                 LabError::Invalid(format!(
-                    "cannot serve {} port {port} in {}: {e}",
+                    "cannot serve {} port {port} in {}: {}",
                     match kind {
                         Kind::Tcp => "TCP",
                         Kind::Udp => "UDP",
                     },
-                    super::describe_ns(ns)
+                    self.describe_ns(ns),
+                    super::io_words(&e)
                 ))
             })?;
         self.responders.borrow_mut().push((ns.to_string(), r));
@@ -66,12 +72,15 @@ impl Lab {
                     files: files.clone(),
                 })
             })?
-            .map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))?;
+            .map_err(|e| {
+                LabError::Invalid(format!("exec in {}: {}", who.label, super::io_words(&e)))
+            })?;
         self.inits.borrow_mut().insert(who.ns.clone(), init);
         Ok(())
     }
 
-    /// Stops whatever netsh serves or runs inside `ns` (its namespace is going away).
+    /// Stops whatever netsh serves or runs inside `ns` (its namespace is going away): each
+    /// holds a socket or a process in the namespace, which would keep it alive.
     pub(super) fn stop_services(&self, ns: &str) {
         self.inits.borrow_mut().remove(ns);
         self.responders.borrow_mut().retain(|(n, _)| n != ns);
@@ -213,7 +222,7 @@ impl Lab {
             timeout,
             stdin: None,
         })
-        .map_err(|e| LabError::Invalid(format!("exec in {}: {e}", who.label)))
+        .map_err(|e| LabError::Invalid(format!("exec in {}: {}", who.label, super::io_words(&e))))
     }
 
     /// Runs a real program in the namespace of `who` and waits for it (at most `timeout`).
@@ -227,31 +236,113 @@ impl Lab {
         self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)
     }
 
-    /// The namespace beyond the host's external interface `eth0`, made on first use: the
-    /// host reaches it directly and routes everything else there (its default route), as a
-    /// real Docker host routes to its LAN and the internet.
+    /// The namespace beyond the host's external interface, made on first use (and again
+    /// if it was deleted): the host reaches it directly and routes everything else there
+    /// (its default route), as a real Docker host routes to its LAN and the internet.
+    ///
+    /// Names and addresses are chosen not to clash with what the lab has: the namespace is
+    /// `outside` (or `outside2` … if a namespace or container has that name), the host's
+    /// end `eth0` (or the next free `ethN`), the subnet the first RFC 5737 range that no
+    /// Docker network and no host address overlaps. Refused, with nothing built, when all
+    /// three ranges are taken or the host already has a default route (outside() would
+    /// have to replace it). Returns the namespace's name.
     pub fn outside(&self) -> Result<String> {
-        if self.outside_made.get() {
-            return Ok(OUTSIDE.to_string());
+        if let Some(name) = self.outside.borrow().clone() {
+            if self.has_ns(&name) {
+                return Ok(name);
+            }
         }
-        self.add_netns(OUTSIDE)?;
-        self.set_up(OUTSIDE, "lo", true)?;
-        self.add_veth(HOST, "eth0", OUTSIDE, "eth0")?;
-        self.add_addr(HOST, "eth0", &format!("{HOST_EXTERNAL}/24"))?;
-        self.add_addr(OUTSIDE, "eth0", &format!("{OUTSIDE_ADDR}/24"))?;
-        self.set_up(HOST, "eth0", true)?;
-        self.set_up(OUTSIDE, "eth0", true)?;
-        self.apply(Op::AddRoute {
-            ns: HOST.into(),
-            route: Route {
-                dst: None,
-                via: Some(IpAddr::V4(OUTSIDE_ADDR)),
-                dev: None,
-                ipv6: false,
-            },
-        })?;
-        self.outside_made.set(true);
-        Ok(OUTSIDE.to_string())
+        self.settle_removals()?;
+        let taken_name = |n: &str| {
+            self.has_ns(n)
+                || self
+                    .docker
+                    .borrow()
+                    .containers()
+                    .iter()
+                    .any(|c| c.name == n)
+        };
+        let name = std::iter::once(OUTSIDE.to_string())
+            .chain((2..).map(|i| format!("{OUTSIDE}{i}")))
+            .find(|n| !taken_name(n))
+            .unwrap_or_else(|| OUTSIDE.to_string());
+        let host_links = self.links(HOST)?;
+        let host_if = (0..)
+            .map(|i| format!("eth{i}"))
+            .find(|n| !host_links.iter().any(|l| &l.name == n))
+            .unwrap_or_else(|| "eth0".to_string());
+        let used: Vec<ipnet::IpNet> = host_links
+            .iter()
+            .flat_map(|l| l.addrs.iter())
+            .filter_map(|a| ipnet::IpNet::new(a.addr, a.prefix).ok())
+            .chain(
+                self.docker
+                    .borrow()
+                    .networks()
+                    .iter()
+                    .filter_map(|n| n.subnet().map(ipnet::IpNet::V4)),
+            )
+            .collect();
+        let Some(subnet) = TEST_NETS
+            .iter()
+            .filter_map(|a| ipnet::Ipv4Net::new(*a, 24).ok())
+            .find(|t| {
+                !used.iter().any(|u| match u {
+                    ipnet::IpNet::V4(u) => u.contains(&t.network()) || t.contains(&u.network()),
+                    ipnet::IpNet::V6(_) => false,
+                })
+            })
+        else {
+            return Err(LabError::Invalid(
+                "outside(): the lab already uses all three documentation ranges it could \
+                 take (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, RFC 5737); free one"
+                    .into(),
+            ));
+        };
+        if let Some(r) = self
+            .routes(HOST)?
+            .iter()
+            .find(|r| r.dst.is_none() && !r.ipv6)
+        {
+            return Err(LabError::Invalid(format!(
+                "outside(): the host already has a default route ({}); outside() routes \
+                 everything else to its namespace — delete that route first \
+                 (host().del_route(\"default\"))",
+                crate::render::ip::ip_route(std::slice::from_ref(r)).trim()
+            )));
+        }
+        let base = u32::from(subnet.network());
+        let host_ip = Ipv4Addr::from(base + 1);
+        let outside_ip = Ipv4Addr::from(base + 254);
+        self.add_netns(&name)?;
+        let built = (|| -> Result<()> {
+            self.set_up(&name, "lo", true)?;
+            self.add_veth(HOST, &host_if, &name, "eth0")?;
+            self.add_addr(HOST, &host_if, &format!("{host_ip}/24"))?;
+            self.add_addr(&name, "eth0", &format!("{outside_ip}/24"))?;
+            self.set_up(HOST, &host_if, true)?;
+            self.set_up(&name, "eth0", true)?;
+            self.apply(Op::AddRoute {
+                ns: HOST.into(),
+                route: Route {
+                    dst: None,
+                    via: Some(IpAddr::V4(outside_ip)),
+                    dev: None,
+                    ipv6: false,
+                },
+            })
+        })();
+        if let Err(e) = built {
+            // Letting the namespace go takes the veth pair, its addresses and the route
+            // through it along; nothing else was changed.
+            self.undo(Op::DelNetns { ns: name.clone() });
+            self.netns.borrow_mut().retain(|n| n != &name);
+            self.forget_ns(&name);
+            self.settle_removals()?;
+            return Err(e);
+        }
+        *self.outside.borrow_mut() = Some(name.clone());
+        Ok(name)
     }
 }
 

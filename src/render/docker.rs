@@ -1,5 +1,6 @@
 //! Docker's and bridge-utils' tables: `docker network ls`, `brctl show`.
 
+use crate::kernel::nft::ListedRule;
 use crate::kernel::LinkInfo;
 use crate::model::docker::ids::short;
 use crate::model::docker::Network;
@@ -54,6 +55,23 @@ pub fn network_ls(networks: &[Network]) -> String {
     table(&rows)
 }
 
+/// Docker's firewall as the kernel holds it, one line per rule: `chain: expressions`
+/// and `# comment` when the rule has one (`forward: meta cmp meta cmp immediate  # isolate
+/// bridge networks`). Expressions are listed by name only, as `nft --debug=netlink` names
+/// them, so the lines show which rules exist and in what order, not their operands.
+pub fn nft_rules(rules: &[ListedRule]) -> Vec<String> {
+    rules
+        .iter()
+        .map(|r| {
+            let mut line = format!("{}: {}", r.chain, r.exprs.join(" "));
+            if let Some(c) = &r.comment {
+                line.push_str(&format!("  # {c}"));
+            }
+            line
+        })
+        .collect()
+}
+
 /// `brctl show`, with bridge-utils' own tab layout: one line per bridge with its first
 /// port, further ports on continuation lines. Bridges and ports sorted by name.
 pub fn brctl_show(links: &[LinkInfo]) -> String {
@@ -87,6 +105,26 @@ pub fn brctl_show(links: &[LinkInfo]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nft_rules_one_line_each_with_comments() {
+        let rule = |chain: &str, comment: Option<&str>| ListedRule {
+            chain: chain.into(),
+            exprs: vec!["meta".into(), "cmp".into(), "immediate".into()],
+            comment: comment.map(str::to_string),
+        };
+        assert_eq!(
+            nft_rules(&[
+                rule("forward", Some("isolate bridge networks")),
+                rule("postrouting", None)
+            ]),
+            [
+                "forward: meta cmp immediate  # isolate bridge networks",
+                "postrouting: meta cmp immediate"
+            ]
+        );
+    }
+
     use super::*;
     use crate::model::docker::Docker;
 

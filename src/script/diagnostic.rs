@@ -41,9 +41,10 @@ pub fn message(err: &EvalAltResult) -> String {
                  (if ping(a, b).ok { … }), or use assert(ping(a, b)) / assert_reach(a, b)"
                     .to_string()
             } else {
-                format!("expected a value of type {}, got {got}", short_type(want))
+                format!("expected {}, got {}", type_words(want), type_words(got))
             }
         }
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
         other => strip_position(&other.to_string()),
     }
 }
@@ -51,6 +52,66 @@ pub fn message(err: &EvalAltResult) -> String {
 /// Rust type paths (`netsh::script::bindings::probe::PingResult`) as scripts name them.
 fn short_type(name: &str) -> &str {
     name.rsplit("::").next().unwrap_or(name)
+}
+
+/// A value's type as a script's author would say it: `an integer`, `a string`, `a
+/// namespace` — never `i64`, `ImmutableString` or a Rust path. Takes Rhai's type names
+/// (`Dynamic::type_name`, the types in a function signature).
+pub fn type_words(name: &str) -> String {
+    let name = name.trim();
+    if name.contains('|') {
+        // `&str | ImmutableString | String`: one type under several Rust names.
+        return type_words(name.split('|').next().unwrap_or(name));
+    }
+    let words = match short_type(name.trim_start_matches('&').trim_start_matches("mut ")) {
+        "i64" | "i32" | "u64" | "u32" | "u16" | "u8" | "INT" => "an integer",
+        "f64" | "f32" | "FLOAT" => "a decimal number",
+        "str" | "string" | "String" | "ImmutableString" => "a string",
+        "bool" => "a bool",
+        "char" => "a character",
+        "()" => "nothing (())",
+        "array" | "Array" | "Vec<Dynamic>" => "an array",
+        "map" | "Map" => "a map",
+        "Fn" | "FnPtr" => "a function",
+        "Dynamic" | "?" => "any value",
+        "Netns" => "a namespace",
+        "Container" | "ContainerRef" => "a container",
+        "Network" | "NetworkRef" => "a network",
+        "Link" | "LinkInfo" => "a link",
+        "PingResult" => "a ping result",
+        "timestamp" | "Instant" => "a timestamp",
+        other => return other.to_string(),
+    };
+    words.to_string()
+}
+
+/// Rhai's `Function not found: netns (i64)` in the script's terms: what was given, and
+/// how the binding is called.
+fn function_not_found(signature: &str) -> String {
+    let (name, args) = match signature.split_once(" (") {
+        Some((name, args)) => (name.trim(), args.strip_suffix(')').unwrap_or(args)),
+        None => (signature.trim(), ""),
+    };
+    let given: Vec<String> = args
+        .split(", ")
+        .filter(|a| !a.trim().is_empty())
+        .map(type_words)
+        .collect();
+    let given = if given.is_empty() {
+        "no arguments".to_string()
+    } else {
+        format!("({})", given.join(", "))
+    };
+    let usages: Vec<&str> = super::help::BINDINGS
+        .iter()
+        .filter(|b| b.name == name)
+        .map(|b| b.usage)
+        .collect();
+    if usages.is_empty() {
+        format!("no function {name}() that takes {given}")
+    } else {
+        format!("{name}() cannot take {given}; use {}", usages.join(" or "))
+    }
 }
 
 /// Rhai appends " (line L, position C)" to its messages; we show the position our way.

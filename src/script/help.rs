@@ -43,6 +43,7 @@ pub const BINDINGS: &[Binding] = &[
     b("docker_inspect", "docker_inspect(container)", "docker inspect, Docker's JSON"),
     b("inspect", "inspect(name)", "the inspect document of a container (or network) as a map"),
     b("brctl_show", "brctl_show()", "the host's bridges and their ports, like brctl show"),
+    b("nft_rules", "nft_rules()", "Docker's firewall as the kernel holds it: one line per rule (chain: expressions  # comment)"),
     b("containers", "containers()", "names of the containers"),
     b("networks", "networks()", "names of the Docker networks"),
     b("port", "port(container)", "docker port: the container's published ports"),
@@ -54,7 +55,7 @@ pub const BINDINGS: &[Binding] = &[
     b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply: #{ok, reply, error}"),
     b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back"),
     b("http_get", "http_get(from, url)", "HTTP GET from inside `from`: #{ok, status, body, error}"),
-    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254), made on first use"),
+    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254, or the next free RFC 5737 range), made on first use"),
     // Methods of a namespace object.
     b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
     b("del_addr", "ns.del_addr(dev, cidr)", "remove an address"),

@@ -16,6 +16,64 @@ pub fn default_pools() -> impl Iterator<Item = Ipv4Net> {
     b.chain(c).filter_map(Result::ok)
 }
 
+/// Address blocks that can never hold a container, with the rule that says so.
+const UNUSABLE: [(Ipv4Addr, u8, &str); 4] = [
+    (
+        Ipv4Addr::new(0, 0, 0, 0),
+        8,
+        "0.0.0.0/8 means \"this network\" and is never a host's address (RFC 1122 3.2.1.3)",
+    ),
+    (
+        Ipv4Addr::new(127, 0, 0, 0),
+        8,
+        "127.0.0.0/8 is loopback: a packet to it never leaves a host (RFC 1122 3.2.1.3)",
+    ),
+    (
+        Ipv4Addr::new(224, 0, 0, 0),
+        4,
+        "224.0.0.0/4 is multicast: no interface can have such an address (RFC 5771)",
+    ),
+    (
+        Ipv4Addr::new(240, 0, 0, 0),
+        4,
+        "240.0.0.0/4 is reserved and holds the broadcast address 255.255.255.255 \
+         (RFC 1112 4, RFC 919)",
+    ),
+];
+
+/// Refuses a subnet that Docker 20.10 takes but that can never hold a container: one in
+/// 0.0.0.0/8, 127.0.0.0/8, multicast or the reserved block (255.255.255.255/32 included),
+/// or a /31 or /32, which has no room for the gateway and one container besides the
+/// network and broadcast addresses. Docker creates such networks and then fails every
+/// container (or worse, for 0.0.0.0/8, builds one the kernel cannot route to).
+pub fn check_usable(subnet: &Ipv4Net) -> Result<(), DockerError> {
+    let unusable = |why: String| DockerError::UnusableSubnet {
+        subnet: subnet.to_string(),
+        why,
+    };
+    for (addr, len, why) in UNUSABLE {
+        let block = Ipv4Net::new(addr, len).unwrap_or_default();
+        if block.contains(&subnet.network()) && block.contains(&subnet.broadcast()) {
+            return Err(unusable(why.to_string()));
+        }
+        if subnet.contains(&block.network()) {
+            // A subnet around the block: its gateway (first host) may still be fine, but
+            // addresses would be handed out inside the block.
+            if block.contains(&first_host(subnet)) {
+                return Err(unusable(format!("its gateway would be in {block}: {why}")));
+            }
+        }
+    }
+    if subnet.prefix_len() > 30 {
+        return Err(unusable(format!(
+            "a /{} has no room for a gateway and a container besides the network and \
+             broadcast addresses (a bridge network needs at least a /30)",
+            subnet.prefix_len()
+        )));
+    }
+    Ok(())
+}
+
 pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
@@ -38,16 +96,15 @@ pub struct Pool {
 impl Pool {
     /// A pool for `subnet`; the gateway defaults to the first host address.
     pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
-        if subnet.prefix_len() > 30 {
-            return Err(DockerError::InvalidSubnet(format!(
-                "{subnet}: a bridge network needs room for a gateway and containers (at most /30)"
-            )));
-        }
+        check_usable(&subnet)?;
         if subnet.network() != subnet.addr() {
-            return Err(DockerError::InvalidSubnet(format!(
-                "{subnet}: the subnet must be given by its network address ({})",
-                subnet.trunc()
-            )));
+            return Err(DockerError::UnusableSubnet {
+                subnet: subnet.to_string(),
+                why: format!(
+                    "a subnet is given by its network address ({})",
+                    subnet.trunc()
+                ),
+            });
         }
         let gateway = match gateway {
             Some(g) if !subnet.contains(&g) || g == subnet.network() || g == subnet.broadcast() => {
@@ -183,6 +240,34 @@ mod tests {
             Err(DockerError::InvalidGateway { .. })
         ));
         assert!(Pool::new(net("10.0.0.0/24"), Some(Ipv4Addr::new(10, 0, 0, 255))).is_err());
+    }
+
+    #[test]
+    fn subnets_that_can_never_hold_a_container_are_refused() {
+        for bad in [
+            "0.0.0.0/8",
+            "0.1.0.0/16",
+            "127.0.0.0/8",
+            "127.5.0.0/24",
+            "224.0.0.0/4",
+            "239.1.0.0/16",
+            "240.0.0.0/4",
+            "255.255.255.255/32",
+            "255.255.255.0/24",
+            "10.0.0.0/31",
+            "10.0.0.1/32",
+            "0.0.0.0/1",
+        ] {
+            let e = check_usable(&net(bad)).unwrap_err();
+            assert!(
+                matches!(e, DockerError::UnusableSubnet { .. }),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+        for good in ["10.0.0.0/30", "10.0.0.0/8", "128.0.0.0/2", "192.0.2.0/24"] {
+            assert!(check_usable(&net(good)).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -34,8 +34,15 @@ pub enum DockerError {
     PoolOverlap,
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
     PoolsExhausted,
-    #[error("invalid subnet {0}")]
+    /// A subnet that does not parse as a CIDR, in the daemon's words (Docker 20.10's
+    /// `getIpamConfig`, after Go's `net.ParseCIDR`).
+    #[error("Invalid subnet {0} : invalid CIDR address: {0}")]
     InvalidSubnet(String),
+    /// A subnet Docker 20.10 takes but that can never hold a container (netsh's own
+    /// refusal, not Docker's words: the lab says so plainly, without "Error response from
+    /// daemon").
+    #[error("cannot use subnet {subnet} for a bridge network: {why}")]
+    UnusableSubnet { subnet: String, why: String },
     #[error("invalid gateway address {gateway}: it is not a host address of subnet {subnet}")]
     InvalidGateway { gateway: Ipv4Addr, subnet: Ipv4Net },
     #[error("cannot specify a gateway without a subnet")]
@@ -411,6 +418,7 @@ impl Docker {
                     .trim()
                     .parse()
                     .map_err(|_| DockerError::InvalidSubnet(s.clone()))?;
+                ipam::check_usable(&s)?;
                 if taken.iter().any(|t| ipam::overlaps(t, &s)) {
                     return Err(DockerError::PoolOverlap);
                 }
@@ -443,8 +451,15 @@ impl Docker {
 
     /// `docker network rm`.
     pub fn remove_network(&mut self, key: &str) -> Result<Network, DockerError> {
+        self.check_remove_network(key)?;
         let i = self.network_index(key)?;
-        let n = &self.networks[i];
+        Ok(self.networks.remove(i))
+    }
+
+    /// Whether `docker network rm` would succeed, changing nothing: the network it would
+    /// remove, or Docker's refusal.
+    pub fn check_remove_network(&self, key: &str) -> Result<&Network, DockerError> {
+        let n = self.network(key)?;
         if n.predefined() {
             return Err(DockerError::PredefinedNetwork(n.name.clone()));
         }
@@ -454,7 +469,7 @@ impl Docker {
                 id: short(&n.id).to_string(),
             });
         }
-        Ok(self.networks.remove(i))
+        Ok(n)
     }
 
     /// `docker run --name NAME --network NETWORK`: the container and its first endpoint.
@@ -634,7 +649,7 @@ impl Docker {
         endpoint.gateway = Some(pool.gateway);
         endpoint.mac = Some(ids::mac_for(ip));
         endpoint.ifname = Some(next_ifname(container));
-        endpoint.host_ifname = Some(self.ids.veth_name());
+        endpoint.host_ifname = Some(self.fresh_veth_name(&|_| false));
         if net.user_defined_bridge() {
             endpoint.aliases.push(short(&container.id).to_string());
             endpoint.aliases.extend(attach.aliases.iter().cloned());
@@ -702,23 +717,86 @@ impl Docker {
 
     /// `docker rm -f`: the container, its endpoints released.
     pub fn remove_container(&mut self, key: &str) -> Result<Container, DockerError> {
+        self.check_remove_container(key)?;
         let ci = self.container_index(key)?;
-        let id = self.containers[ci].id.clone();
-        if let Some(user) = self
-            .containers
-            .iter()
-            .find(|c| c.mode == NetMode::Container(id.clone()))
-        {
-            return Err(DockerError::NamespaceInUse {
-                name: self.containers[ci].name.clone(),
-                user: user.name.clone(),
-            });
-        }
         let c = self.containers.remove(ci);
         for e in &c.endpoints {
             self.release(e);
         }
         Ok(c)
+    }
+
+    /// Whether `docker rm -f` would succeed, changing nothing: the container it would
+    /// remove, or Docker's refusal.
+    pub fn check_remove_container(&self, key: &str) -> Result<&Container, DockerError> {
+        let c = self.container(key)?;
+        if let Some(user) = self
+            .containers
+            .iter()
+            .find(|o| o.mode == NetMode::Container(c.id.clone()))
+        {
+            return Err(DockerError::NamespaceInUse {
+                name: c.name.clone(),
+                user: user.name.clone(),
+            });
+        }
+        Ok(c)
+    }
+
+    /// Whether `docker network disconnect` would succeed, changing nothing: the endpoint
+    /// it would remove, or Docker's refusal.
+    pub fn check_disconnect(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<&Endpoint, DockerError> {
+        let c = self.container(container)?;
+        let net = self.network(network)?;
+        if c.mode == NetMode::Host || net.driver == Driver::Host {
+            return Err(DockerError::HostNetwork);
+        }
+        c.endpoint(&net.id)
+            .ok_or_else(|| DockerError::NotConnected {
+                container: c.name.clone(),
+                network: net.name.clone(),
+            })
+    }
+
+    /// Gives the endpoint of `container_id` on `network_id` a new host-side veth name,
+    /// one that no endpoint has and `taken` (what the host already has) does not refuse.
+    /// The lab calls this when the name the model drew clashes with a host link.
+    pub fn renew_host_ifname(
+        &mut self,
+        container_id: &str,
+        network_id: &str,
+        taken: &dyn Fn(&str) -> bool,
+    ) -> Option<String> {
+        let name = self.fresh_veth_name(taken);
+        let e = self
+            .containers
+            .iter_mut()
+            .find(|c| c.id == container_id)?
+            .endpoints
+            .iter_mut()
+            .find(|e| e.network_id == network_id)?;
+        e.host_ifname = Some(name.clone());
+        Some(name)
+    }
+
+    /// A `veth<7 hex>` name that no endpoint uses and `taken` does not refuse (Docker draws
+    /// them at random too; checking makes a clash impossible rather than unlikely).
+    fn fresh_veth_name(&mut self, taken: &dyn Fn(&str) -> bool) -> String {
+        loop {
+            let name = self.ids.veth_name();
+            let used = self
+                .containers
+                .iter()
+                .flat_map(|c| &c.endpoints)
+                .any(|e| e.host_ifname.as_deref() == Some(name.as_str()));
+            if !used && !taken(&name) {
+                return name;
+            }
+        }
     }
 
     fn release(&mut self, endpoint: &Endpoint) {

@@ -544,3 +544,52 @@ fn published_ports() {
         }
     );
 }
+
+#[test]
+fn host_veth_names_are_drawn_again_on_a_clash() {
+    let mut d = docker();
+    // What the model would draw next, found on a copy.
+    let drawn = run(&mut d.clone(), "bb1", "bridge").endpoints[0]
+        .host_ifname
+        .clone()
+        .unwrap();
+    let c = run(&mut d, "bb1", "bridge");
+    let net = c.endpoints[0].network_id.clone();
+    assert_eq!(c.endpoints[0].host_ifname.as_deref(), Some(drawn.as_str()));
+    // The host has a link by that name: the lab asks for another.
+    let renewed = d.renew_host_ifname(&c.id, &net, &|n| n == drawn).unwrap();
+    assert_ne!(renewed, drawn);
+    assert!(
+        renewed.starts_with("veth") && renewed.len() == 11,
+        "{renewed}"
+    );
+    assert_eq!(
+        d.container("bb1").unwrap().endpoints[0]
+            .host_ifname
+            .as_deref(),
+        Some(renewed.as_str())
+    );
+    // Names the model already gave out are never drawn again, whatever `taken` says.
+    let other = run(&mut d, "bb2", "bridge");
+    let theirs = other.endpoints[0].host_ifname.clone().unwrap();
+    for _ in 0..200 {
+        let n = d.renew_host_ifname(&c.id, &net, &|_| false).unwrap();
+        assert_ne!(n, theirs);
+    }
+}
+
+#[test]
+fn removal_and_disconnect_checks_change_nothing() {
+    let mut d = docker();
+    let n = d
+        .create_network("n2", &NetworkSpec::default(), NOW)
+        .unwrap();
+    run(&mut d, "bb1", "n2");
+    let before = d.clone();
+    assert!(d.check_remove_network("n2").is_err());
+    assert_eq!(d.check_remove_container("bb1").unwrap().name, "bb1");
+    assert_eq!(d.check_disconnect("bb1", "n2").unwrap().network_id, n.id);
+    assert!(d.check_disconnect("bb1", "bridge").is_err());
+    assert_eq!(d.containers(), before.containers());
+    assert_eq!(d.networks(), before.networks());
+}

@@ -18,7 +18,7 @@ fn truthy(value: &Dynamic) -> Res<bool> {
     }
     Err(runtime(format!(
         "assert() expects a bool or a ping result, got {}",
-        value.type_name()
+        crate::script::diagnostic::type_words(value.type_name())
     )))
 }
 

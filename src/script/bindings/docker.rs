@@ -39,7 +39,7 @@ pub fn container_key(value: &Dynamic) -> Res<String> {
     }
     Err(runtime(format!(
         "expected a container (a container object or its name), got {}",
-        value.type_name()
+        crate::script::diagnostic::type_words(value.type_name())
     )))
 }
 
@@ -52,7 +52,7 @@ fn network_key(value: &Dynamic) -> Res<String> {
     }
     Err(runtime(format!(
         "expected a network (a network object or its name), got {}",
-        value.type_name()
+        crate::script::diagnostic::type_words(value.type_name())
     )))
 }
 
@@ -113,7 +113,8 @@ fn network_spec(map: &Map) -> Res<NetworkSpec> {
         None => false,
         Some(v) => v.as_bool().map_err(|t| {
             runtime(format!(
-                "network option \"internal\" must be a bool, got {t}"
+                "network option \"internal\" must be a bool, got {}",
+                crate::script::diagnostic::type_words(t)
             ))
         })?,
     };
@@ -319,6 +320,14 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     let l = lab.clone();
     engine.register_fn("brctl_show", move || -> Res<String> {
         Ok(render::docker::brctl_show(&l.links(HOST).map_err(lab_err)?))
+    });
+    let l = lab.clone();
+    engine.register_fn("nft_rules", move || -> Res<Array> {
+        let rules = l.firewall_rules().map_err(lab_err)?;
+        Ok(render::docker::nft_rules(&rules)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect())
     });
     let l = lab.clone();
     engine.register_fn("containers", move || -> Array {

@@ -44,7 +44,7 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     if !value.is_string() {
         return Err(runtime(format!(
             "expected a network namespace or a container (an object or its name), got {}",
-            value.type_name()
+            crate::script::diagnostic::type_words(value.type_name())
         )));
     }
     let name = value.to_string();
@@ -54,8 +54,24 @@ fn ns_name(lab: &Lab, value: &Dynamic) -> Res<String> {
     if let Ok(ns) = lab.container_ns(&name) {
         return Ok(ns);
     }
-    lab.check_ns(&name).map_err(lab_err)?;
-    Ok(name)
+    let mut known = vec!["host".to_string()];
+    known.extend(lab.namespaces().into_iter().rev());
+    let containers: Vec<String> = lab
+        .docker()
+        .containers()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let containers = if containers.is_empty() {
+        String::new()
+    } else {
+        format!("; containers: {}", containers.join(", "))
+    };
+    Err(runtime(format!(
+        "network namespace \"{name}\" does not exist, nor a container by that name \
+         (namespaces: {}{containers})",
+        known.join(", ")
+    )))
 }
 
 /// A string option of a `#{…}` map; `()` counts as absent.
@@ -66,7 +82,7 @@ pub(super) fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
         Some(v) if v.is_string() => Ok(Some(v.to_string())),
         Some(v) => Err(runtime(format!(
             "{what} option \"{key}\" must be a string, got {}",
-            v.type_name()
+            crate::script::diagnostic::type_words(v.type_name())
         ))),
     }
 }

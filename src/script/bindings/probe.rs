@@ -46,9 +46,12 @@ fn ms(d: Option<Duration>) -> Dynamic {
 fn options(map: &Map) -> Res<PingOptions> {
     let mut opts = PingOptions::default();
     for (key, value) in map {
-        let n = value
-            .as_int()
-            .map_err(|t| runtime(format!("ping option \"{key}\" must be an integer, got {t}")))?;
+        let n = value.as_int().map_err(|t| {
+            runtime(format!(
+                "ping option \"{key}\" must be an integer, got {}",
+                crate::script::diagnostic::type_words(t)
+            ))
+        })?;
         let positive = |what: &str| -> Res<u64> {
             u64::try_from(n)
                 .ok()

@@ -43,7 +43,7 @@ fn argv(cmd: &Dynamic) -> Res<Vec<String>> {
     if !cmd.is_string() {
         return Err(runtime(format!(
             "exec expects a command string or an array of words, got {}",
-            cmd.type_name()
+            crate::script::diagnostic::type_words(cmd.type_name())
         )));
     }
     let text = cmd.to_string();
@@ -100,7 +100,7 @@ fn payload_bytes(v: &Dynamic) -> Res<Vec<u8>> {
     }
     Err(runtime(format!(
         "a payload is a string or an array of bytes, got {}",
-        v.type_name()
+        crate::script::diagnostic::type_words(v.type_name())
     )))
 }
 
@@ -242,7 +242,10 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             let detach = match opts.get("detach") {
                 None => false,
                 Some(v) => v.as_bool().map_err(|t| {
-                    runtime(format!("exec option \"detach\" must be a bool, got {t}"))
+                    runtime(format!(
+                        "exec option \"detach\" must be a bool, got {}",
+                        crate::script::diagnostic::type_words(t)
+                    ))
                 })?,
             };
             if detach {
@@ -256,7 +259,8 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 None => 10_000,
                 Some(v) => v.as_int().map_err(|t| {
                     runtime(format!(
-                        "exec option \"timeout\" must be an integer (ms), got {t}"
+                        "exec option \"timeout\" must be an integer (ms), got {}",
+                        crate::script::diagnostic::type_words(t)
                     ))
                 })?,
             };
