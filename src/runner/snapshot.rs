@@ -15,7 +15,8 @@ pub struct Normalise {
     /// `<id>` (the IDs are random in every lab, as in Docker).
     pub ids: bool,
     /// MAC addresses other than Docker's `02:42:…` (which follow from the IPv4 address and are
-    /// stable) become `<mac>`: the kernel picks them at random.
+    /// stable) become `<mac>`: the kernel picks them at random. So do the IPv6 link-local
+    /// addresses made from them (`fe80::<mac>`, RFC 4291 appendix A).
     pub macs: bool,
     /// RFC 3339 timestamps (`Created` in inspect output) become `<time>`.
     pub timestamps: bool,
@@ -41,6 +42,7 @@ pub fn normalise(text: &str, opts: Normalise) -> String {
     static MAC: OnceLock<Regex> = OnceLock::new();
     static ID: OnceLock<Regex> = OnceLock::new();
     static VETH: OnceLock<Regex> = OnceLock::new();
+    static LINK_LOCAL: OnceLock<Regex> = OnceLock::new();
     let mut out = text.to_string();
     if opts.timestamps {
         out = re(
@@ -65,6 +67,12 @@ pub fn normalise(text: &str, opts: Normalise) -> String {
                 }
             })
             .into_owned();
+        out = re(
+            &LINK_LOCAL,
+            r"\bfe80::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,3}\b",
+        )
+        .replace_all(&out, "fe80::<mac>")
+        .into_owned();
     }
     if opts.ids {
         out = re(&ID, r"\b(?:[0-9a-f]{64}|[0-9a-f]{12})\b")
@@ -115,6 +123,7 @@ mod tests {
     #[test]
     fn volatile_parts_become_placeholders() {
         let text = "link/ether 6a:1f:03:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n\
+                    inet6 fe80::84e8:f7ff:fe6c:2734/64 scope link\n\
                     link/ether 02:42:ac:11:00:02\n\
                     \"Id\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\",\n\
                     br-0123456789ab  veth1a2b3c4 \"Created\": \"2026-11-30T16:15:31.123456789Z\"";
@@ -122,6 +131,7 @@ mod tests {
         assert_eq!(
             n,
             "link/ether <mac> brd ff:ff:ff:ff:ff:ff\n\
+             inet6 fe80::<mac>/64 scope link\n\
              link/ether 02:42:ac:11:00:02\n\
              \"Id\": \"<id>\",\n\
              br-<id>  veth<id> \"Created\": \"<time>\""
