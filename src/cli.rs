@@ -40,6 +40,75 @@ pub struct Cli {
     /// When to use colours on the terminal.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Run only the named `test("NAME", …)` of SCRIPT (how `netsh test` runs each test in a
+    /// lab of its own).
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub run_test: Option<String>,
+
+    /// Rewrite the snapshots `assert_snapshot` compares with.
+    #[arg(long, hide = true)]
+    pub update_snapshots: bool,
+}
+
+/// `netsh test`: the regression runner.
+#[derive(Debug, Parser)]
+#[command(
+    name = "netsh test",
+    about = "Run lab scripts as a test suite: each test in a fresh lab of its own, in parallel.",
+    long_about = "Finds *.rhai files under PATHs (default: the current folder; files and folders \
+starting with '_' or '.', and snapshots/, are left out) and the named tests in them, \
+test(\"name\", || { … }); a file without test(...) is one test. Every test runs in a fresh lab \
+of its own, in parallel.\n\n\
+Exit codes: 0 every test passed (or was skipped), 1 a test failed or timed out, 2 a usage \
+error, 3 a test could not run (syntax error, lab not built) and none failed.",
+    after_help = "Examples:\n  netsh test scripts/\n  netsh test --format junit > report.xml\n  netsh test --shard 1/4 --filter router\n  netsh test --update   (rewrite snapshots)"
+)]
+pub struct TestCli {
+    /// Files or folders to search for *.rhai tests.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Tests run at once (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Seconds one test may take (lab included) before it is stopped and counted as failed;
+    /// 0 for no limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub timeout: f64,
+
+    /// Run only tests whose `file::name` contains PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = crate::runner::report::Format::Pretty)]
+    pub format: crate::runner::report::Format,
+
+    /// Run only the K-th of N equal parts of the suite (for CI matrices): `--shard 1/3`.
+    #[arg(long, value_name = "K/N", value_parser = crate::runner::parse_shard)]
+    pub shard: Option<(usize, usize)>,
+
+    /// Stop starting tests after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// List the tests that would run, one `file::name` a line, and run none.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Rewrite the snapshots `assert_snapshot` compares with, instead of comparing.
+    #[arg(long)]
+    pub update: bool,
+
+    /// Print each kernel change of each test (in its output).
+    #[arg(long)]
+    pub trace: bool,
+
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

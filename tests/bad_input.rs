@@ -53,6 +53,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("link(n, 5)", "link", "link() cannot take (a namespace, an integer)"),
     ("link(\"nope\", \"x\")", "link", "network namespace \"nope\" does not exist, nor a container"),
     ("link(c, \"eth9\")", "link", "no device \"eth9\" in container \"c1\" (it has: lo, eth0)"),
+    // Tests.
+    ("test(1, || {})", "test", "test() cannot take (an integer"),
+    ("test(\"\", || {})", "test", "the name must not be empty"),
+    ("skip(1)", "skip", "skip() cannot take (an integer)"),
+    ("assert_snapshot(\"a\", \"x\")", "assert_snapshot", "needs a script file"),
     // Probes and assertions.
     ("ping(1, \"10.0.0.1\")", "ping", "got an integer"),
     ("ping(n, 5)", "ping", "ping() cannot take (a namespace, an integer)"),

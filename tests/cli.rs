@@ -73,10 +73,11 @@ fn script_from_stdin_and_args() {
 
 #[test]
 fn syntax_errors_point_at_the_position() {
+    // A script that cannot run exits 3, told apart from one that fails (1).
     netsh()
         .eval("let x = ;")
         .run()
-        .code(1)
+        .code(3)
         .stderr_has("<expr>:1:9")
         .stderr_has("let x = ;")
         .stderr_has("        ^");

@@ -33,6 +33,12 @@ pub fn message(err: &EvalAltResult) -> String {
         EvalAltResult::ErrorRuntime(v, _) if v.is::<AssertionFailed>() => {
             format!("assertion failed: {}", v.clone_cast::<AssertionFailed>().0)
         }
+        EvalAltResult::ErrorRuntime(v, _) if v.is::<super::bindings::testing::Skipped>() => {
+            format!(
+                "skipped: {}",
+                v.clone_cast::<super::bindings::testing::Skipped>().0
+            )
+        }
         EvalAltResult::ErrorRuntime(v, _) if v.is_string() => v.to_string(),
         EvalAltResult::ErrorMismatchDataType(want, got, _) => {
             let got = short_type(got);
@@ -136,7 +142,12 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
     loop {
         match e {
             EvalAltResult::ErrorInFunctionCall(f, src, inner, pos) => {
-                notes.push(format!("in call to {f}() at {}", at(&file, *pos)));
+                // Closures are compiled to functions named `anon$<hash>`: say what they are.
+                if f.starts_with("anon$") {
+                    notes.push(format!("in the closure called at {}", at(&file, *pos)));
+                } else {
+                    notes.push(format!("in call to {f}() at {}", at(&file, *pos)));
+                }
                 if !src.is_empty() {
                     file = src.clone();
                 }

@@ -27,6 +27,10 @@ pub const BINDINGS: &[Binding] = &[
     b("assert_eq", "assert_eq(left, right [, message])", "fail unless left == right"),
     b("assert_ne", "assert_ne(left, right)", "fail if left == right"),
     b("fail", "fail(message)", "fail the script with a message"),
+    // Tests (`netsh test` runs each in a lab of its own).
+    b("test", "test(name, || { … })", "a named test: netsh test runs each in a fresh lab; a plain run runs them in order"),
+    b("skip", "skip(reason)", "end the test here and report it skipped"),
+    b("assert_snapshot", "assert_snapshot(name, text [, #{ids, macs, timestamps}])", "compare text with snapshots/<script>/<name>.txt (written when missing; netsh test --update rewrites)"),
     b("sleep", "sleep(ms)", "pause for ms milliseconds"),
     b("print", "print(value)", "print a value on stdout"),
     b("links", "links(ns)", "snapshots of a namespace's or container's interfaces"),

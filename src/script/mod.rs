@@ -15,6 +15,34 @@ use crate::lab::Lab;
 /// Why a piece of script failed, already rendered for a terminal.
 pub struct Failure {
     pub rendered: String,
+    pub kind: FailureKind,
+}
+
+/// What kind of failure: it decides the exit code (`netsh SCRIPT`: 1 failed, 3 broken) and
+/// how `netsh test` reports the test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// An assertion or a runtime error: the lab did not behave as the script says.
+    Failed,
+    /// The script cannot run: a syntax error (in it or in a module it imports).
+    Broken,
+    /// `skip("reason")`.
+    Skipped(String),
+}
+
+fn kind_of(err: &rhai::EvalAltResult) -> FailureKind {
+    if let Some(reason) = bindings::testing::skipped(err) {
+        return FailureKind::Skipped(reason);
+    }
+    let mut e = err;
+    loop {
+        match e {
+            rhai::EvalAltResult::ErrorParsing(..) => return FailureKind::Broken,
+            rhai::EvalAltResult::ErrorInModule(_, inner, _)
+            | rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => e = inner,
+            _ => return FailureKind::Failed,
+        }
+    }
 }
 
 /// An engine bound to one lab, with a scope that outlives each evaluation (the REPL keeps
@@ -24,6 +52,7 @@ pub struct Session {
     scope: Scope<'static>,
     /// Functions defined so far, merged into every later evaluation.
     functions: AST,
+    tests: Rc<bindings::testing::TestContext>,
 }
 
 impl Session {
@@ -38,7 +67,8 @@ impl Session {
             (Some(src), Some(line)) => eprintln!("{src}:{line}: {s}"),
             _ => eprintln!("{s}"),
         });
-        bindings::register(&mut engine, lab);
+        let tests = Rc::new(bindings::testing::TestContext::default());
+        bindings::register(&mut engine, lab, &tests);
         let mut scope = Scope::new();
         let argv: rhai::Array = args.iter().cloned().map(Dynamic::from).collect();
         scope.push_constant("ARGS", argv);
@@ -46,7 +76,13 @@ impl Session {
             engine,
             scope,
             functions: AST::empty(),
+            tests,
         }
+    }
+
+    /// How this session runs named tests and snapshots (see `bindings::testing`).
+    pub fn tests(&self) -> &bindings::testing::TestContext {
+        &self.tests
     }
 
     /// Names of the variables and constants in scope (for completion).
@@ -70,6 +106,7 @@ impl Session {
     pub fn eval(&mut self, name: &str, source: &str) -> Result<Dynamic, Failure> {
         let render = |e: &rhai::EvalAltResult| Failure {
             rendered: diagnostic::render(e, name, source),
+            kind: kind_of(e),
         };
         let mut ast = self
             .engine

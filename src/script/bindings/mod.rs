@@ -6,6 +6,7 @@ mod docker;
 mod netns;
 mod probe;
 mod services;
+pub mod testing;
 
 use std::rc::Rc;
 
@@ -18,7 +19,8 @@ use crate::lab::{Lab, LabError};
 
 pub use netns::Netns;
 
-pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
+pub fn register(engine: &mut Engine, lab: &Rc<Lab>, tests: &Rc<testing::TestContext>) {
+    testing::register(engine, tests);
     netns::register(engine, lab);
     docker::register(engine, lab);
     services::register(engine, lab);
