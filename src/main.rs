@@ -71,7 +71,7 @@ fn main() -> ExitCode {
     match mode {
         Mode::Script { name, source } => {
             let base = Path::new(&name).parent().map(Path::to_path_buf);
-            let mut session = Session::new(&lab, base, &cli.args);
+            let mut session = Session::new(&lab, base, &cli.args, cli.limits(false));
             match session.eval(&name, &source) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(f) => {
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             }
         }
         Mode::Expr(expr) => {
-            let mut session = Session::new(&lab, None, &cli.args);
+            let mut session = Session::new(&lab, None, &cli.args, cli.limits(false));
             match session.eval("<expr>", &expr) {
                 Ok(v) => {
                     if !v.is_unit() {
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
             }
         }
         Mode::Repl => {
-            let mut session = Session::new(&lab, None, &cli.args);
+            let mut session = Session::new(&lab, None, &cli.args, cli.limits(true));
             ExitCode::from(repl::run(&mut session))
         }
     }

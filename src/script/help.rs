@@ -27,7 +27,7 @@ pub const BINDINGS: &[Binding] = &[
     b("assert_eq", "assert_eq(left, right [, message])", "fail unless left == right"),
     b("assert_ne", "assert_ne(left, right)", "fail if left == right"),
     b("fail", "fail(message)", "fail the script with a message"),
-    b("sleep", "sleep(ms)", "pause for ms milliseconds"),
+    b("sleep", "sleep(ms)", "pause for ms milliseconds (no later than the --timeout deadline)"),
     b("print", "print(value)", "print a value on stdout"),
     b("links", "links(ns)", "snapshots of a namespace's or container's interfaces"),
     b("link", "link(ns, dev)", "a snapshot of one interface of a namespace or container"),

@@ -2,6 +2,7 @@
 //! `udp` and `http_get` probes, and `outside()`.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, Map};
 
@@ -10,6 +11,7 @@ use super::{lab_err, who, Res};
 use crate::lab::Lab;
 use crate::probe::tcp;
 use crate::script::diagnostic::runtime;
+use crate::script::limits;
 use crate::services::responder::Kind;
 
 fn reply_map(r: tcp::Reply) -> Map {
@@ -213,10 +215,19 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         let timeout = u64::try_from(timeout_ms)
             .ok()
             .filter(|t| *t > 0)
+            .map(Duration::from_millis)
             .ok_or_else(|| runtime(format!("exec: invalid timeout {timeout_ms} ms")))?;
-        let out = l
-            .exec(&w, &argv, std::time::Duration::from_millis(timeout))
-            .map_err(lab_err)?;
+        // The script's deadline comes first (see script::limits): a program still running
+        // then is killed like one past its own timeout, and the script stops.
+        let (timeout, cut_by_deadline) = match limits::remaining() {
+            Some(left) if left.is_zero() => return Err(limits::timed_out()),
+            Some(left) if left < timeout => (left, true),
+            _ => (timeout, false),
+        };
+        let out = l.exec(&w, &argv, timeout).map_err(lab_err)?;
+        if cut_by_deadline && out.timed_out {
+            return Err(limits::timed_out());
+        }
         let mut m = Map::new();
         m.insert("stdout".into(), out.stdout.into());
         m.insert("stderr".into(), out.stderr.into());
