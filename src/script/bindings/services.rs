@@ -14,10 +14,12 @@ use crate::script::diagnostic::runtime;
 use crate::script::limits;
 use crate::services::responder::Kind;
 
+/// A TCP or UDP probe's result: `#{ok, reply, truncated, error}`.
 fn reply_map(r: tcp::Reply) -> Map {
     let mut m = Map::new();
     m.insert("ok".into(), r.ok.into());
     m.insert("reply".into(), r.data.into());
+    m.insert("truncated".into(), r.truncated.into());
     m.insert(
         "error".into(),
         r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
@@ -29,6 +31,7 @@ fn failed(error: String) -> Map {
     reply_map(tcp::Reply {
         ok: false,
         data: String::new(),
+        truncated: false,
         error: Some(error),
     })
 }
@@ -156,7 +159,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         let w = who(&l, &from)?;
         let (host, port, path) = tcp::parse_url(url).map_err(runtime)?;
         let addr = match l
-            .socket_addr(&w.resolver, &format!("{host}:{port}"))
+            .socket_addr(&w.resolver, &tcp::join_host_port(&host, Some(port)))
             .map_err(lab_err)?
         {
             Ok(a) => a,
@@ -167,6 +170,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         m.insert("ok".into(), r.ok.into());
         m.insert("status".into(), i64::from(r.status).into());
         m.insert("body".into(), r.body.into());
+        m.insert("truncated".into(), r.truncated.into());
         m.insert(
             "error".into(),
             r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
@@ -174,8 +178,10 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         Ok(m)
     });
 
+    // serve(at, port [, "tcp"|"http"|"udp" | #{proto, reply}]): a responder on `port` of
+    // every IPv4 and IPv6 address of `at`; `reply` replaces the greeting ("hello from NAME").
     let l = lab.clone();
-    let serve = move |at: Dynamic, port: i64, kind: &str| -> Res<()> {
+    let serve = move |at: Dynamic, port: i64, kind: &str, reply: Option<String>| -> Res<()> {
         let w = who(&l, &at)?;
         let port = u16::try_from(port)
             .ok()
@@ -190,14 +196,33 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 )))
             }
         };
-        l.serve(&w.ns, port, kind, format!("hello from {}\n", w.name))
-            .map_err(lab_err)
+        let reply = reply.unwrap_or_else(|| format!("hello from {}\n", w.name));
+        l.serve(&w.ns, port, kind, reply).map_err(lab_err)
     };
     let s = serve.clone();
-    engine.register_fn("serve", move |at: Dynamic, port: i64| s(at, port, "tcp"));
-    engine.register_fn("serve", move |at: Dynamic, port: i64, kind: &str| {
-        serve(at, port, kind)
+    engine.register_fn("serve", move |at: Dynamic, port: i64| {
+        s(at, port, "tcp", None)
     });
+    let s = serve.clone();
+    engine.register_fn("serve", move |at: Dynamic, port: i64, kind: &str| {
+        s(at, port, kind, None)
+    });
+    engine.register_fn(
+        "serve",
+        move |at: Dynamic, port: i64, opts: Map| -> Res<()> {
+            if let Some(k) = opts
+                .keys()
+                .find(|k| !["proto", "reply"].contains(&k.as_str()))
+            {
+                return Err(runtime(format!(
+                    "unknown serve option \"{k}\" (expected proto, reply)"
+                )));
+            }
+            let proto = super::str_opt(&opts, "proto", "serve")?;
+            let reply = super::str_opt(&opts, "reply", "serve")?;
+            serve(at, port, proto.as_deref().unwrap_or("tcp"), reply)
+        },
+    );
 
     let l = lab.clone();
     engine.register_fn("outside", move || -> Res<Netns> {
@@ -234,6 +259,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         m.insert("code".into(), i64::from(out.code).into());
         m.insert("ok".into(), (out.code == 0).into());
         m.insert("timed_out".into(), out.timed_out.into());
+        m.insert("truncated".into(), out.truncated.into());
         Ok(m)
     };
     let e = exec.clone();
