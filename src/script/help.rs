@@ -90,5 +90,10 @@ pub fn text() -> String {
     out.push_str(
         "\nREPL commands:\n  :help        this list\n  :quit        leave (Ctrl-D works too)\n",
     );
+    out.push_str(&format!(
+        "\nAn entry that runs longer than {} s stops with an error (start netsh with \
+         --timeout SECONDS to change that, 0 for no limit); `netsh --help` lists every limit.\n",
+        super::limits::REPL_TIMEOUT.as_secs()
+    ));
     out
 }
