@@ -133,7 +133,7 @@ fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
     say("namespaces()", "[\"n\"]");
     say(
         ":help",
-        "An entry that runs longer than 60 s stops with an error",
+        "an entry that runs longer than 60 s stops with an error",
     );
     master.write_all(&[4]).expect("Ctrl-D");
     let status = child.wait().expect("wait");

@@ -91,7 +91,7 @@ pub fn text() -> String {
         "\nREPL commands:\n  :help        this list\n  :quit        leave (Ctrl-D works too)\n",
     );
     out.push_str(&format!(
-        "\nAn entry that runs longer than {} s stops with an error (start netsh with \
+        "\nBy default an entry that runs longer than {} s stops with an error (start netsh with \
          --timeout SECONDS to change that, 0 for no limit); `netsh --help` lists every limit.\n",
         super::limits::REPL_TIMEOUT.as_secs()
     ));
