@@ -54,6 +54,15 @@ fn a_script_past_its_timeout_stops_with_an_error() {
             "let n = netns(\"n\");\nexec(n, \"sleep 1000\", #{timeout: 100000000})",
         );
         limit_error(run, "ran longer than 1 s", "--timeout").stderr_has("<expr>:2:1");
+        // A ping that nobody answers, with a wait far beyond the deadline.
+        let run = eval(
+            user,
+            &["--timeout", "1"],
+            "let a = netns(\"a\"); a.veth(\"va\", netns(\"b\"), \"vb\");\n\
+             a.addr(\"va\", \"10.0.0.1/24\"); a.up(\"va\");\n\
+             ping(a, \"10.0.0.2\", #{count: 1000, interval: 100000, timeout: 100000000})",
+        );
+        limit_error(run, "ran longer than 1 s", "--timeout").stderr_has("<expr>:3:1");
     }
 }
 
