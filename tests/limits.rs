@@ -235,3 +235,43 @@ fn deep_recursion_is_an_error_not_a_crash() {
         limit_error(run, "256 levels", "--max-expr-depth");
     }
 }
+
+#[test]
+fn a_stack_as_large_as_allowed_still_ends_a_recursion_early() {
+    use std::os::unix::process::CommandExt;
+    for user in users() {
+        let mut cmd = netsh()
+            .user(user)
+            .args(["--max-call-depth", "0"])
+            .eval("fn f(x) { f(x+1) }\nf(0)")
+            .command();
+        // SAFETY: getrlimit and setrlimit are async-signal-safe; only the child's limit changes.
+        unsafe {
+            cmd.pre_exec(|| {
+                // As large as the hard limit allows (unlimited on most machines).
+                let mut lim = nix::libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if nix::libc::getrlimit(nix::libc::RLIMIT_STACK, &mut lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                lim.rlim_cur = lim.rlim_max;
+                if nix::libc::setrlimit(nix::libc::RLIMIT_STACK, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run netsh");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        limit_error(run, "too deeply for netsh's stack", "endless recursion?");
+    }
+}

@@ -291,28 +291,41 @@ fn stack_here() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
+/// The most stack one evaluation may use, whatever the stack limit: with `ulimit -s
+/// unlimited` the main thread's stack can grow over gigabytes of memory.
+const MAX_STACK_USE: usize = 256 << 20;
+
 /// The lowest address evaluation may bring the stack to: the bottom of the calling thread's
-/// stack (for the main thread, as `RLIMIT_STACK` allows it to grow) plus a margin for what
-/// runs between two checks (a binding, one step of the parser). 0 (no check) when the
-/// thread's stack cannot be found.
+/// stack (for the main thread, as `RLIMIT_STACK` lets it grow) plus a margin for what runs
+/// between two checks (a binding, one step of the parser), and no more than
+/// [`MAX_STACK_USE`] below here. When the stack's bounds cannot be read, 6 MiB below here.
 fn stack_floor() -> usize {
+    let here = stack_here();
+    let floor = match thread_stack() {
+        Some((bottom, size)) => {
+            let margin = (size / 8).max(512 << 10).min(size / 2);
+            bottom.saturating_add(margin)
+        }
+        None => here.saturating_sub(6 << 20),
+    };
+    floor.max(here.saturating_sub(MAX_STACK_USE))
+}
+
+/// (lowest address, size) of the calling thread's stack, as glibc reports them.
+fn thread_stack() -> Option<(usize, usize)> {
     use nix::libc;
     // SAFETY: `attr` is initialised by pthread_getattr_np before it is read and destroyed
     // after; pthread_attr_getstack only writes the two out-parameters.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return 0;
+            return None;
         }
         let mut bottom: *mut libc::c_void = std::ptr::null_mut();
         let mut size: libc::size_t = 0;
         let ok = libc::pthread_attr_getstack(&attr, &mut bottom, &mut size) == 0;
         libc::pthread_attr_destroy(&mut attr);
-        if !ok {
-            return 0;
-        }
-        let margin = (size / 8).max(512 << 10).min(size / 2);
-        (bottom as usize).saturating_add(margin)
+        ok.then_some((bottom as usize, size))
     }
 }
 
