@@ -76,6 +76,11 @@ pub struct Cli {
     /// Most properties in one object map, nested maps included (0 = unlimited).
     #[arg(long, value_name = "N", default_value_t = limits::MAX_MAP_SIZE, help_heading = LIMITS)]
     pub max_map_size: usize,
+
+    /// Most heap memory netsh may hold, in MiB (0 = unlimited): a safety net for data that
+    /// grows past the other limits' checks.
+    #[arg(long, value_name = "MIB", default_value_t = limits::MAX_MEMORY_MIB, help_heading = LIMITS)]
+    pub max_memory: usize,
 }
 
 const LIMITS: &str = "Limits (a reached limit stops the script with an error naming its flag)";
@@ -100,6 +105,7 @@ impl Cli {
             max_string_size: self.max_string_size,
             max_array_size: self.max_array_size,
             max_map_size: self.max_map_size,
+            max_memory_mib: self.max_memory,
         }
     }
 }

@@ -115,6 +115,7 @@ fn bad_limit_values_are_usage_errors() {
         "--max-string-size <BYTES>",
         "--max-array-size <N>",
         "--max-map-size <N>",
+        "--max-memory <MIB>",
     ] {
         assert!(
             help.stdout.contains(flag),
@@ -165,6 +166,19 @@ fn growing_data_stops_at_the_size_limits() {
             "an array grew beyond 100 elements",
             "--max-array-size N",
         );
+        // Keys added one by one grow a map past Rhai's checks: the memory limit stops it.
+        let run = eval(
+            user,
+            &["--max-memory", "100"],
+            "let big = \"\"; big.pad(100000, \"x\"); let m = #{}; let i = 0;\n\
+             loop { m[`key ${i}`] = big + i; i += 1; }",
+        );
+        limit_error(
+            run,
+            "netsh's memory grew beyond 100 MiB, the limit",
+            "--max-memory MIB raises it, 0 removes it",
+        )
+        .stderr_has("<expr>:2:");
         let run = eval(
             user,
             &["--max-map-size", "10"],

@@ -5,15 +5,18 @@
 //! Time is checked by Rhai's `on_progress` callback, which the engine calls before every
 //! operation: no signal and no other thread is involved, so a script stopped by its deadline
 //! unwinds like any other error and the lab is freed as on every exit. Bindings that block
-//! (`sleep`, `exec`) shorten their own waits to the time left ([`remaining`]).
+//! (`sleep`, `exec`, `ping`) shorten their own waits to the time left ([`remaining`]).
 //!
 //! The same callback guards netsh's own stack: Rhai evaluates nested calls, imports and
 //! expressions by recursion on the main thread, so with a high or no `--max-call-depth` a
 //! deep recursion would overflow the stack and abort the process. The callback stops the
 //! evaluation with an error while a safety margin is left ([`Stop::Stack`]); the parser gets
-//! the same check through `on_parse_token`.
+//! the same check through `on_parse_token`. It also watches netsh's heap, which its
+//! allocator counts ([`Counting`]), against `--max-memory`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, EvalAltResult, ParseErrorType, Position};
@@ -42,6 +45,11 @@ pub const MAX_STRING_SIZE: usize = 64 << 20;
 pub const MAX_ARRAY_SIZE: usize = 1_000_000;
 /// Default most properties in one object map (nested maps count all their properties).
 pub const MAX_MAP_SIZE: usize = 100_000;
+/// Default most heap memory netsh may hold, in MiB (a lab of 1000 containers needs far less
+/// than 100). A safety net for growth Rhai does not count: it checks a map's size when the
+/// map is used, not when `m[k] = v` adds a key, so such a loop would otherwise grow until
+/// the operations limit, by gigabytes.
+pub const MAX_MEMORY_MIB: usize = 1024;
 
 /// The limits of a session; 0 in a count means "no limit", `None` for the timeout likewise.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +63,8 @@ pub struct Limits {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Heap memory netsh holds (counted by its allocator, [`Counting`]), in MiB.
+    pub max_memory_mib: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +78,7 @@ impl Default for Limits {
             max_string_size: MAX_STRING_SIZE,
             max_array_size: MAX_ARRAY_SIZE,
             max_map_size: MAX_MAP_SIZE,
+            max_memory_mib: MAX_MEMORY_MIB,
         }
     }
 }
@@ -80,6 +91,8 @@ pub enum Stop {
     Timeout(Duration),
     /// Nesting came within the safety margin of the end of the main thread's stack.
     Stack,
+    /// netsh's heap memory passed the limit (in MiB).
+    Memory(usize),
 }
 
 /// The evaluation under way on this thread (the engine runs on the main thread only).
@@ -89,6 +102,8 @@ struct Run {
     timeout: Duration,
     /// The lowest stack address evaluation may reach (the stack grows down).
     stack_floor: usize,
+    /// Most heap memory, in MiB; 0 for no limit.
+    max_memory_mib: usize,
 }
 
 thread_local! {
@@ -139,6 +154,7 @@ impl Limits {
             deadline: self.timeout.and_then(|t| now.checked_add(t)),
             timeout,
             stack_floor: stack_floor(),
+            max_memory_mib: self.max_memory_mib,
         };
         Running {
             previous: RUN.with(|r| r.replace(Some(run))),
@@ -246,6 +262,10 @@ fn stop_message(stop: Stop) -> String {
             t.as_secs_f64()
         ),
         Stop::Stack => STACK.to_string(),
+        Stop::Memory(mib) => format!(
+            "netsh's memory grew beyond {mib} MiB, the limit (data growing without end?); \
+             --max-memory MIB raises it, 0 removes it"
+        ),
     }
 }
 
@@ -253,6 +273,7 @@ fn stop_message(stop: Stop) -> String {
 /// has room. Outside an evaluation, always.
 pub fn check() -> Result<(), Stop> {
     check_stack()?;
+    check_memory()?;
     match RUN.with(Cell::get) {
         Some(Run {
             deadline: Some(deadline),
@@ -260,6 +281,63 @@ pub fn check() -> Result<(), Stop> {
             ..
         }) if Instant::now() >= deadline => Err(Stop::Timeout(timeout)),
         _ => Ok(()),
+    }
+}
+
+/// Whether netsh's heap memory is within the evaluation's limit.
+fn check_memory() -> Result<(), Stop> {
+    match RUN.with(Cell::get) {
+        Some(run)
+            if run.max_memory_mib > 0
+                && HELD.load(Ordering::Relaxed) > run.max_memory_mib.saturating_mul(1 << 20) =>
+        {
+            Err(Stop::Memory(run.max_memory_mib))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Bytes allocated and not yet freed, process-wide.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// netsh's allocator: the system's, counting the bytes it holds so the memory limit costs
+/// one atomic load per Rhai operation.
+pub struct Counting;
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+// SAFETY: every call is passed on to the system allocator unchanged; the counter is only
+// bookkeeping (updated after a successful allocation, before or after a free).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            HELD.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            HELD.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            HELD.fetch_add(new_size, Ordering::Relaxed);
+            HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        p
     }
 }
 
