@@ -32,8 +32,9 @@ pub enum Kind {
 }
 
 /// A socket on `port` of every address of `ns`: `[::]` with `IPV6_V6ONLY` off, which takes
-/// IPv4 too (as v4-mapped addresses, RFC 4291 §2.5.5.2); where IPv6 is unavailable (a
-/// container, like Docker's, has it disabled), `0.0.0.0` alone.
+/// IPv4 too (as v4-mapped addresses, RFC 4291 §2.5.5.2). This works where IPv6 is disabled
+/// on every interface (a container, as in Docker) — it just never sees IPv6 there; only a
+/// kernel without IPv6 at all refuses it, and then the socket is `0.0.0.0` alone.
 fn bound_socket(ns: BorrowedFd<'_>, port: u16, kind: Kind) -> io::Result<Socket> {
     netns::run_in(ns, move || {
         let (ty, proto) = match kind {

@@ -122,6 +122,11 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         },
     );
 
+    // udp(from, "host:port" [, payload]) and tcp(from, "host:port"): one datagram or one
+    // connection from inside `from`, the host a name, an IPv4 address or `[IPv6]`. Returns
+    // #{ok, reply, truncated, error}: at most 64 KiB of reply are kept (tcp::REPLY_LIMIT),
+    // and `truncated` says the peer sent more. A malformed target is an error; an
+    // unresolvable host, a refusal or silence is a result with `ok: false`.
     let l = lab.clone();
     engine.register_fn(
         "udp",
@@ -154,6 +159,9 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         });
     }
 
+    // http_get(from, "http://host[:port][/path]"): an HTTP/1.0 GET from inside `from`, IPv6
+    // hosts in brackets. Returns #{ok, status, body, truncated, error}; at most 64 KiB of the
+    // reply (head and body) are read, and `truncated` says there was more.
     let l = lab.clone();
     engine.register_fn("http_get", move |from: Dynamic, url: &str| -> Res<Map> {
         let w = who(&l, &from)?;
