@@ -1,8 +1,11 @@
 //! The command line: what to run and how to show it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+use crate::script::limits::{self, Limits};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +52,93 @@ pub struct Cli {
     /// Rewrite the snapshots `assert_snapshot` compares with.
     #[arg(long, hide = true)]
     pub update_snapshots: bool,
+    /// Stop a script (or one REPL entry) that runs longer than this, with an error; the lab
+    /// is freed as on any exit. Default: 600 for a script or -e, 60 per REPL entry; 0 = no
+    /// limit. Decimals work (0.5).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, help_heading = LIMITS)]
+    pub timeout: Option<Duration>,
+
+    /// Most Rhai operations one evaluation may run (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_OPERATIONS, help_heading = LIMITS)]
+    pub max_operations: u64,
+
+    /// Deepest nesting of script function calls (0 = unlimited; netsh still stops a
+    /// recursion before it overflows its own stack).
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_CALL_DEPTH, help_heading = LIMITS)]
+    pub max_call_depth: usize,
+
+    /// Deepest nesting of expressions and blocks in the source (1 to 256: Rhai's optimizer
+    /// cannot go deeper safely).
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_EXPR_DEPTH,
+          value_parser = expr_depth, help_heading = LIMITS)]
+    pub max_expr_depth: usize,
+
+    /// Longest string, in bytes (0 = unlimited).
+    #[arg(long, value_name = "BYTES", default_value_t = limits::MAX_STRING_SIZE, help_heading = LIMITS)]
+    pub max_string_size: usize,
+
+    /// Most elements in one array, nested arrays included (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_ARRAY_SIZE, help_heading = LIMITS)]
+    pub max_array_size: usize,
+
+    /// Most properties in one object map, nested maps included (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_MAP_SIZE, help_heading = LIMITS)]
+    pub max_map_size: usize,
+
+    /// Most heap memory netsh may hold, in MiB (0 = unlimited): a safety net for data that
+    /// grows past the other limits' checks.
+    #[arg(long, value_name = "MIB", default_value_t = limits::MAX_MEMORY_MIB, help_heading = LIMITS)]
+    pub max_memory: usize,
+}
+
+const LIMITS: &str = "Limits (a reached limit stops the script with an error naming its flag)";
+
+impl Cli {
+    /// The limits the flags ask for; `repl` picks the REPL's default time limit.
+    pub fn limits(&self, repl: bool) -> Limits {
+        let default_timeout = if repl {
+            limits::REPL_TIMEOUT
+        } else {
+            limits::SCRIPT_TIMEOUT
+        };
+        Limits {
+            timeout: match self.timeout {
+                None => Some(default_timeout),
+                Some(t) if t.is_zero() => None,
+                Some(t) => Some(t),
+            },
+            max_operations: self.max_operations,
+            max_call_depth: self.max_call_depth,
+            max_expr_depth: self.max_expr_depth,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            max_map_size: self.max_map_size,
+            max_memory_mib: self.max_memory,
+        }
+    }
+}
+
+/// `--max-expr-depth`: 1 to `limits::MAX_EXPR_DEPTH_CEILING`.
+fn expr_depth(text: &str) -> Result<usize, String> {
+    let max = limits::MAX_EXPR_DEPTH_CEILING;
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("expected a depth from 1 to {max}, got \"{text}\""))
+}
+
+/// `--timeout`: a non-negative number of seconds, decimals allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got \"{text}\""))?;
+    if secs.is_nan() || secs < 0.0 {
+        return Err(format!("expected 0 or more seconds, got {text}"));
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{text} seconds is too long (0 means no limit)"))
 }
 
 /// `netsh test`: the regression runner.

@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     match mode {
         Mode::Script { name, source } => {
             let base = Path::new(&name).parent().map(Path::to_path_buf);
-            let mut session = Session::new(&lab, base, &cli.args);
+            let mut session = Session::new(&lab, base, &cli.args, cli.limits(false));
             let tests = session.tests();
             if name != "<stdin>" {
                 *tests.script.borrow_mut() = Some(name.clone().into());
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Mode::Expr(expr) => {
-            let mut session = Session::new(&lab, None, &cli.args);
+            let mut session = Session::new(&lab, None, &cli.args, cli.limits(false));
             match session.eval("<expr>", &expr) {
                 Ok(v) => {
                     if !v.is_unit() {
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
             }
         }
         Mode::Repl => {
-            let mut session = Session::new(&lab, None, &cli.args);
+            let mut session = Session::new(&lab, None, &cli.args, cli.limits(true));
             ExitCode::from(repl::run(&mut session))
         }
     }
@@ -184,7 +184,9 @@ fn test_command() -> ExitCode {
     let args = std::env::args_os().skip(1);
     let t = cli::TestCli::parse_from(args);
     set_color(t.color);
-    let mut child_args = Vec::new();
+    // The runner enforces the per-test timeout (and kills a stuck lab whole); the child
+    // itself has none.
+    let mut child_args = vec!["--timeout".to_string(), "0".to_string()];
     if t.trace {
         child_args.push("--trace".to_string());
     }

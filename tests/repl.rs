@@ -31,18 +31,29 @@ fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
     }
 }
 
-#[test]
-fn a_session_keeps_its_lab_and_scope() {
+/// A REPL on a fresh pseudo-terminal, its history in a temporary state directory; returns
+/// once the first prompt is shown.
+struct Repl {
+    child: std::process::Child,
+    master: std::fs::File,
+    seen: String,
+    state: tempfile::TempDir,
+}
+
+fn start_repl(flags: &[&str]) -> Repl {
     let pty = openpty(None, None).expect("openpty");
     let slave: OwnedFd = pty.slave;
-    let mut cmd = common::netsh().args(["--color", "never"]).command();
+    let mut cmd = common::netsh()
+        .args(["--color", "never"])
+        .args(flags)
+        .command();
     let state = tempfile::tempdir().expect("state dir");
     cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
         .stdout(Stdio::from(slave.try_clone().expect("dup")))
         .stderr(Stdio::from(slave))
         .env("XDG_STATE_HOME", state.path())
         .env("TERM", "dumb");
-    let mut child = cmd.spawn().expect("spawn netsh");
+    let child = cmd.spawn().expect("spawn netsh");
     let mut master = std::fs::File::from(pty.master);
     nix::fcntl::fcntl(
         &master,
@@ -51,6 +62,22 @@ fn a_session_keeps_its_lab_and_scope() {
     .expect("nonblocking");
     let mut seen = String::new();
     read_until(&mut master, &mut seen, "netsh> ");
+    Repl {
+        child,
+        master,
+        seen,
+        state,
+    }
+}
+
+#[test]
+fn a_session_keeps_its_lab_and_scope() {
+    let Repl {
+        mut child,
+        mut master,
+        mut seen,
+        state,
+    } = start_repl(&[]);
 
     let say = |master: &mut std::fs::File, line: &str, want: &str, seen: &mut String| {
         master.write_all(line.as_bytes()).expect("type");
@@ -81,4 +108,34 @@ fn a_session_keeps_its_lab_and_scope() {
     let history = std::fs::read_to_string(state.path().join("netsh/history"))
         .expect("the history is saved in the state directory");
     assert!(history.contains("twice(21)"), "{history}");
+}
+
+#[test]
+fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
+    let Repl {
+        mut child,
+        mut master,
+        mut seen,
+        ..
+    } = start_repl(&["--timeout", "1"]);
+    let mut say = |line: &str, want: &str| {
+        master.write_all(line.as_bytes()).expect("type");
+        master.write_all(b"\r").expect("enter");
+        read_until(&mut master, &mut seen, want);
+    };
+    say("let x = 20; let n = netns(\"n\");", "netsh> ");
+    say(
+        "loop {}",
+        "the script ran longer than 1 s, its time limit; --timeout SECONDS raises it",
+    );
+    // The scope and the lab outlive the stopped entry, which had a second of its own.
+    say("x + 22", "42");
+    say("namespaces()", "[\"n\"]");
+    say(
+        ":help",
+        "an entry that runs longer than 60 s stops with an error",
+    );
+    master.write_all(&[4]).expect("Ctrl-D");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}\n{seen}");
 }

@@ -516,6 +516,8 @@ pub struct ExecOutput {
     /// The deadline passed while the program ran or something it started still held its
     /// output open; its process group was killed.
     pub timed_out: bool,
+    /// Stdout or stderr was longer than `OUTPUT_LIMIT` and was cut there.
+    pub truncated: bool,
 }
 
 /// Where `PATH` lookups go when netsh's environment has none (Docker's default `PATH`).
@@ -989,6 +991,8 @@ impl ChildSetup {
 struct Sink {
     pipe: Option<File>,
     data: Vec<u8>,
+    /// Bytes past `OUTPUT_LIMIT` were dropped.
+    cut: bool,
 }
 
 impl Sink {
@@ -996,6 +1000,7 @@ impl Sink {
         Ok(Sink {
             pipe: pipe.map(nonblocking).transpose()?,
             data: Vec::new(),
+            cut: false,
         })
     }
 
@@ -1008,6 +1013,7 @@ impl Sink {
                 Ok(n) => {
                     let room = OUTPUT_LIMIT.saturating_sub(self.data.len());
                     self.data.extend_from_slice(&chunk[..n.min(room)]);
+                    self.cut |= n > room;
                     taken += n;
                     if taken >= READ_BURST {
                         break;
@@ -1144,6 +1150,7 @@ fn collect(child: &mut Child, input: &[u8], deadline: Instant) -> io::Result<Exe
         stderr: err.text(),
         code: exit_code(status),
         timed_out: killed_at.is_some(),
+        truncated: out.cut || err.cut,
     })
 }
 

@@ -428,8 +428,10 @@ impl Lab {
                 dev: ifname.clone(),
                 up: true,
             })?;
-            // The host end's operational state follows the container end's carrier.
+            // Both ends' operational state follows the carrier, which the kernel reports a
+            // moment later (linkwatch): wait, so every view of the lab shows them UP.
             self.settle(HOST, host_if)?;
+            self.settle(&ns, ifname)?;
             if default_route && !net.internal {
                 if let Some(gw) = e.gateway {
                     self.set_default_route(&ns, gw)?;

@@ -87,22 +87,16 @@ impl Lab {
         self.dns_servers.borrow_mut().remove(ns);
     }
 
-    /// A probe's target `host:port`, the host resolved the way `resolver` would.
+    /// A probe's target `host:port` (`[v6addr]:port` for IPv6, see `tcp::parse_target`), the
+    /// host resolved the way `resolver` would.
     pub fn socket_addr(
         &self,
         resolver: &Resolver,
         target: &str,
     ) -> Result<std::result::Result<SocketAddr, String>> {
-        let (host, port) = target.rsplit_once(':').ok_or_else(|| {
-            LabError::Invalid(format!(
-                "\"{target}\": expected ADDRESS:PORT, e.g. 172.18.0.2:8080"
-            ))
-        })?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| LabError::Invalid(format!("\"{target}\": invalid port \"{port}\"")))?;
+        let (host, port) = tcp::parse_target(target).map_err(LabError::Invalid)?;
         Ok(self
-            .resolve(resolver, host)?
+            .resolve(resolver, &host)?
             .map(|ip| SocketAddr::new(ip, port))
             .ok_or_else(|| format!("bad address '{host}'")))
     }

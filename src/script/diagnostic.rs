@@ -173,8 +173,18 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
         file_text(&file)
     };
     write_location(&mut out, &file, text.as_deref().unwrap_or(""), e.position());
-    for note in notes.iter().rev() {
-        let _ = writeln!(out, "   = {note}");
+    // A recursion (a module importing itself) repeats one note many times: show it once.
+    let mut notes = notes.iter().rev().peekable();
+    while let Some(note) = notes.next() {
+        let mut times = 1;
+        while notes.next_if_eq(&note).is_some() {
+            times += 1;
+        }
+        match times {
+            1 => writeln!(out, "   = {note}"),
+            n => writeln!(out, "   = {note} ({n} times)"),
+        }
+        .ok();
     }
     out
 }

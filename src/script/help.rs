@@ -31,7 +31,7 @@ pub const BINDINGS: &[Binding] = &[
     b("test", "test(name, || { … })", "a named test: netsh test runs each in a fresh lab; a plain run runs them in order"),
     b("skip", "skip(reason)", "end the test here and report it skipped"),
     b("assert_snapshot", "assert_snapshot(name, text [, #{ids, macs, timestamps}])", "compare text with snapshots/<script>/<name>.txt (written when missing; netsh test --update rewrites)"),
-    b("sleep", "sleep(ms)", "pause for ms milliseconds"),
+    b("sleep", "sleep(ms)", "pause for ms milliseconds (no later than the --timeout deadline)"),
     b("print", "print(value)", "print a value on stdout"),
     b("links", "links(ns)", "snapshots of a namespace's or container's interfaces"),
     b("link", "link(ns, dev)", "a snapshot of one interface of a namespace or container"),
@@ -53,12 +53,12 @@ pub const BINDINGS: &[Binding] = &[
     b("port", "port(container)", "docker port: the container's published ports"),
     b("hosts_file", "hosts_file(container)", "the container's /etc/hosts"),
     // Names, programs, services.
-    b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside (its namespace, /etc files, hostname): #{stdout, stderr, code, ok}"),
+    b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside (its namespace, /etc files, hostname): #{stdout, stderr, code, ok, timed_out, truncated}; each stream kept up to 16 MiB"),
     b("resolve", "resolve(from, name)", "the address `from` resolves name to (hosts file, then its DNS server), or ()"),
-    b("serve", "serve(container, port [, \"tcp\"|\"http\"|\"udp\"])", "answer on a port inside a container (TCP/HTTP greeting, UDP echo)"),
-    b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply: #{ok, reply, error}"),
-    b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back"),
-    b("http_get", "http_get(from, url)", "HTTP GET from inside `from`: #{ok, status, body, error}"),
+    b("serve", "serve(container, port [, \"tcp\"|\"http\"|\"udp\" | #{proto, reply}])", "answer on a port of every IPv4 and IPv6 address inside (a greeting, or `reply`; over HTTP as a 200 OK body)"),
+    b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply (at most 64 KiB): #{ok, reply, truncated, error}; IPv6 as \"[fd00::2]:80\""),
+    b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back: #{ok, reply, truncated, error}"),
+    b("http_get", "http_get(from, url)", "HTTP GET from inside `from` (reply read up to 64 KiB): #{ok, status, body, truncated, error}; IPv6 as http://[fd00::2]:8080/"),
     b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254, or the next free RFC 5737 range), made on first use"),
     // Methods of a namespace object.
     b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
@@ -95,5 +95,10 @@ pub fn text() -> String {
     out.push_str(
         "\nREPL commands:\n  :help        this list\n  :quit        leave (Ctrl-D works too)\n",
     );
+    out.push_str(&format!(
+        "\nBy default an entry that runs longer than {} s stops with an error (start netsh with \
+         --timeout SECONDS to change that, 0 for no limit); `netsh --help` lists every limit.\n",
+        super::limits::REPL_TIMEOUT.as_secs()
+    ));
     out
 }

@@ -3,6 +3,7 @@
 pub mod bindings;
 pub mod diagnostic;
 pub mod help;
+pub mod limits;
 pub mod stdlib;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::rc::Rc;
 use rhai::{Dynamic, Engine, Scope, AST};
 
 use crate::lab::Lab;
+use limits::Limits;
 
 /// Why a piece of script failed, already rendered for a terminal.
 pub struct Failure {
@@ -53,12 +55,16 @@ pub struct Session {
     /// Functions defined so far, merged into every later evaluation.
     functions: AST,
     tests: Rc<bindings::testing::TestContext>,
+    /// What each evaluation may consume (time, operations, nesting, sizes).
+    limits: Limits,
 }
 
 impl Session {
-    /// `base` is where relative `import`s are looked up (the script's directory).
-    pub fn new(lab: &Rc<Lab>, base: Option<PathBuf>, args: &[String]) -> Session {
+    /// `base` is where relative `import`s are looked up (the script's directory); `limits`
+    /// apply to each call of [`Session::eval`] on its own (a script, or one REPL entry).
+    pub fn new(lab: &Rc<Lab>, base: Option<PathBuf>, args: &[String], limits: Limits) -> Session {
         let mut engine = Engine::new();
+        limits.apply(&mut engine);
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_module_resolver(stdlib::Resolver::new(base));
@@ -77,6 +83,7 @@ impl Session {
             scope,
             functions: AST::empty(),
             tests,
+            limits,
         }
     }
 
@@ -103,21 +110,28 @@ impl Session {
     }
 
     /// Compiles and runs `source`, keeping its variables and functions for later calls.
+    /// A reached limit (time, operations, nesting, size) is an error like any other: it names
+    /// the limit and the flag that raises it.
     pub fn eval(&mut self, name: &str, source: &str) -> Result<Dynamic, Failure> {
-        let render = |e: &rhai::EvalAltResult| Failure {
-            rendered: diagnostic::render(e, name, source),
-            kind: kind_of(e),
+        let _running = self.limits.start();
+        let limits = &self.limits;
+        let render = |e: Box<rhai::EvalAltResult>| {
+            let e = limits.explain(*e);
+            Failure {
+                rendered: diagnostic::render(&e, name, source),
+                kind: kind_of(&e),
+            }
         };
         let mut ast = self
             .engine
             .compile_with_scope(&self.scope, source)
-            .map_err(|e| render(&e.into()))?;
+            .map_err(|e| render(e.into()))?;
         ast.set_source(name);
         let combined = self.functions.merge(&ast);
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &combined)
-            .map_err(|e| render(&e));
+            .map_err(render);
         self.functions += ast.clone_functions_only();
         result
     }

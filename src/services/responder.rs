@@ -1,10 +1,10 @@
 //! `serve(container, port)`: a small responder inside a container, so scripts can check
 //! that a published port, a name or a route really leads there. Over TCP it answers HTTP
 //! requests with `200 OK` and anything else with a greeting line; over UDP it answers every
-//! datagram with the greeting.
+//! datagram with the greeting. It listens on IPv4 and IPv6 alike (one dual-stack socket).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
@@ -31,15 +31,37 @@ pub enum Kind {
     Udp,
 }
 
+/// A socket on `port` of every address of `ns`: `[::]` with `IPV6_V6ONLY` off, which takes
+/// IPv4 too (as v4-mapped addresses, RFC 4291 §2.5.5.2). This works where IPv6 is disabled
+/// on every interface (a container, as in Docker) — it just never sees IPv6 there; only a
+/// kernel without IPv6 at all refuses it, and then the socket is `0.0.0.0` alone.
 fn bound_socket(ns: BorrowedFd<'_>, port: u16, kind: Kind) -> io::Result<Socket> {
     netns::run_in(ns, move || {
         let (ty, proto) = match kind {
             Kind::Tcp => (Type::STREAM, Protocol::TCP),
             Kind::Udp => (Type::DGRAM, Protocol::UDP),
         };
-        let s = Socket::new(Domain::IPV4, ty, Some(proto))?;
-        s.set_reuse_address(true)?;
-        s.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())?;
+        let bind = |domain: Domain, addr: SocketAddr| -> io::Result<Socket> {
+            let s = Socket::new(domain, ty, Some(proto))?;
+            if domain == Domain::IPV6 {
+                s.set_only_v6(false)?;
+            }
+            s.set_reuse_address(true)?;
+            s.bind(&addr.into())?;
+            Ok(s)
+        };
+        let s = match bind(
+            Domain::IPV6,
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+        ) {
+            Ok(s) => s,
+            // EADDRINUSE is the port's answer for both families; anything else means no IPv6.
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
+            Err(_) => bind(
+                Domain::IPV4,
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+            )?,
+        };
         if kind == Kind::Tcp {
             s.listen(128)?;
         }
@@ -48,7 +70,8 @@ fn bound_socket(ns: BorrowedFd<'_>, port: u16, kind: Kind) -> io::Result<Socket>
     })
 }
 
-/// Starts answering on `0.0.0.0:port` inside `ns` with `greeting`.
+/// Starts answering on `port` of every IPv4 and IPv6 address inside `ns` with `greeting`
+/// (over HTTP, the body of a `200 OK`).
 pub fn start(
     rt: &tokio::runtime::Handle,
     ns: BorrowedFd<'_>,

@@ -7,6 +7,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 use super::probe::PingResult;
 use super::Res;
 use crate::script::diagnostic::{assertion, runtime};
+use crate::script::limits;
 
 /// `assert` accepts a bool, or a ping result (true when the target answered).
 fn truthy(value: &Dynamic) -> Res<bool> {
@@ -101,7 +102,17 @@ pub fn register(engine: &mut Engine) {
                     "sleep() needs a non-negative number of ms, got {ms}"
                 ))
             })?;
-            std::thread::sleep(Duration::from_millis(ms));
-            Ok(())
+            // The script's deadline comes first (see script::limits).
+            let wait = Duration::from_millis(ms);
+            match limits::remaining() {
+                Some(left) if left < wait => {
+                    std::thread::sleep(left);
+                    Err(limits::timed_out())
+                }
+                _ => {
+                    std::thread::sleep(wait);
+                    Ok(())
+                }
+            }
         });
 }

@@ -11,6 +11,7 @@ use super::{lab_err, who, Res};
 use crate::lab::Lab;
 use crate::probe::ping::{PingOptions, PingReport};
 use crate::script::diagnostic::{assertion, runtime};
+use crate::script::limits;
 
 /// What `ping()` returns: the report and who sent it.
 #[derive(Clone)]
@@ -77,8 +78,35 @@ fn options(map: &Map) -> Res<PingOptions> {
     Ok(opts)
 }
 
+/// `opts` shortened to end by the script's deadline (see script::limits): the requests that
+/// fit, then what is left of the wait; `true` when it had to be shortened.
+fn within_deadline(opts: &PingOptions) -> (PingOptions, bool) {
+    let Some(left) = limits::remaining() else {
+        return (*opts, false);
+    };
+    let sending = opts.interval.saturating_mul(opts.count.saturating_sub(1));
+    if sending.saturating_add(opts.timeout) <= left {
+        return (*opts, false);
+    }
+    let fits = match opts.interval.as_nanos() {
+        0 => opts.count,
+        step => u32::try_from(left.as_nanos() / step)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1),
+    };
+    let count = fits.clamp(1, opts.count);
+    let last = opts.interval.saturating_mul(count - 1);
+    let cut = PingOptions {
+        count,
+        timeout: left.saturating_sub(last).min(opts.timeout),
+        interval: opts.interval,
+    };
+    (cut, true)
+}
+
 /// Pings `to` — an address, or a name resolved the way the sender would — from `from`.
-/// A name the sender cannot resolve fails like busybox: `ping: bad address 'bb1'`.
+/// A name the sender cannot resolve fails like busybox: `ping: bad address 'bb1'`. A ping
+/// that would outlast the script's deadline stops there, and so does the script.
 fn do_ping(lab: &Lab, from: &Dynamic, to: &str, opts: &PingOptions) -> Res<PingResult> {
     let who = who(lab, from)?;
     let Some(ip) = lab.resolve(&who.resolver, to.trim()).map_err(lab_err)? else {
@@ -94,7 +122,11 @@ fn do_ping(lab: &Lab, from: &Dynamic, to: &str, opts: &PingOptions) -> Res<PingR
             },
         });
     };
-    let report = lab.ping(&who.ns, &ip.to_string(), opts).map_err(lab_err)?;
+    let (opts, cut) = within_deadline(opts);
+    let report = lab.ping(&who.ns, &ip.to_string(), &opts).map_err(lab_err)?;
+    if cut {
+        return Err(limits::timed_out());
+    }
     Ok(PingResult {
         from: who.label,
         to: to.to_string(),

@@ -2,6 +2,7 @@
 //! `udp` and `http_get` probes, and `outside()`.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, Map};
 
@@ -10,12 +11,15 @@ use super::{lab_err, who, Res};
 use crate::lab::Lab;
 use crate::probe::tcp;
 use crate::script::diagnostic::runtime;
+use crate::script::limits;
 use crate::services::responder::Kind;
 
+/// A TCP or UDP probe's result: `#{ok, reply, truncated, error}`.
 fn reply_map(r: tcp::Reply) -> Map {
     let mut m = Map::new();
     m.insert("ok".into(), r.ok.into());
     m.insert("reply".into(), r.data.into());
+    m.insert("truncated".into(), r.truncated.into());
     m.insert(
         "error".into(),
         r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
@@ -27,6 +31,7 @@ fn failed(error: String) -> Map {
     reply_map(tcp::Reply {
         ok: false,
         data: String::new(),
+        truncated: false,
         error: Some(error),
     })
 }
@@ -117,6 +122,11 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         },
     );
 
+    // udp(from, "host:port" [, payload]) and tcp(from, "host:port"): one datagram or one
+    // connection from inside `from`, the host a name, an IPv4 address or `[IPv6]`. Returns
+    // #{ok, reply, truncated, error}: at most 64 KiB of reply are kept (tcp::REPLY_LIMIT),
+    // and `truncated` says the peer sent more. A malformed target is an error; an
+    // unresolvable host, a refusal or silence is a result with `ok: false`.
     let l = lab.clone();
     engine.register_fn(
         "udp",
@@ -149,12 +159,15 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         });
     }
 
+    // http_get(from, "http://host[:port][/path]"): an HTTP/1.0 GET from inside `from`, IPv6
+    // hosts in brackets. Returns #{ok, status, body, truncated, error}; at most 64 KiB of the
+    // reply (head and body) are read, and `truncated` says there was more.
     let l = lab.clone();
     engine.register_fn("http_get", move |from: Dynamic, url: &str| -> Res<Map> {
         let w = who(&l, &from)?;
         let (host, port, path) = tcp::parse_url(url).map_err(runtime)?;
         let addr = match l
-            .socket_addr(&w.resolver, &format!("{host}:{port}"))
+            .socket_addr(&w.resolver, &tcp::join_host_port(&host, Some(port)))
             .map_err(lab_err)?
         {
             Ok(a) => a,
@@ -165,6 +178,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         m.insert("ok".into(), r.ok.into());
         m.insert("status".into(), i64::from(r.status).into());
         m.insert("body".into(), r.body.into());
+        m.insert("truncated".into(), r.truncated.into());
         m.insert(
             "error".into(),
             r.error.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
@@ -172,8 +186,10 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         Ok(m)
     });
 
+    // serve(at, port [, "tcp"|"http"|"udp" | #{proto, reply}]): a responder on `port` of
+    // every IPv4 and IPv6 address of `at`; `reply` replaces the greeting ("hello from NAME").
     let l = lab.clone();
-    let serve = move |at: Dynamic, port: i64, kind: &str| -> Res<()> {
+    let serve = move |at: Dynamic, port: i64, kind: &str, reply: Option<String>| -> Res<()> {
         let w = who(&l, &at)?;
         let port = u16::try_from(port)
             .ok()
@@ -188,14 +204,33 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 )))
             }
         };
-        l.serve(&w.ns, port, kind, format!("hello from {}\n", w.name))
-            .map_err(lab_err)
+        let reply = reply.unwrap_or_else(|| format!("hello from {}\n", w.name));
+        l.serve(&w.ns, port, kind, reply).map_err(lab_err)
     };
     let s = serve.clone();
-    engine.register_fn("serve", move |at: Dynamic, port: i64| s(at, port, "tcp"));
-    engine.register_fn("serve", move |at: Dynamic, port: i64, kind: &str| {
-        serve(at, port, kind)
+    engine.register_fn("serve", move |at: Dynamic, port: i64| {
+        s(at, port, "tcp", None)
     });
+    let s = serve.clone();
+    engine.register_fn("serve", move |at: Dynamic, port: i64, kind: &str| {
+        s(at, port, kind, None)
+    });
+    engine.register_fn(
+        "serve",
+        move |at: Dynamic, port: i64, opts: Map| -> Res<()> {
+            if let Some(k) = opts
+                .keys()
+                .find(|k| !["proto", "reply"].contains(&k.as_str()))
+            {
+                return Err(runtime(format!(
+                    "unknown serve option \"{k}\" (expected proto, reply)"
+                )));
+            }
+            let proto = super::str_opt(&opts, "proto", "serve")?;
+            let reply = super::str_opt(&opts, "reply", "serve")?;
+            serve(at, port, proto.as_deref().unwrap_or("tcp"), reply)
+        },
+    );
 
     let l = lab.clone();
     engine.register_fn("outside", move || -> Res<Netns> {
@@ -213,16 +248,26 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         let timeout = u64::try_from(timeout_ms)
             .ok()
             .filter(|t| *t > 0)
+            .map(Duration::from_millis)
             .ok_or_else(|| runtime(format!("exec: invalid timeout {timeout_ms} ms")))?;
-        let out = l
-            .exec(&w, &argv, std::time::Duration::from_millis(timeout))
-            .map_err(lab_err)?;
+        // The script's deadline comes first (see script::limits): a program still running
+        // then is killed like one past its own timeout, and the script stops.
+        let (timeout, cut_by_deadline) = match limits::remaining() {
+            Some(left) if left.is_zero() => return Err(limits::timed_out()),
+            Some(left) if left < timeout => (left, true),
+            _ => (timeout, false),
+        };
+        let out = l.exec(&w, &argv, timeout).map_err(lab_err)?;
+        if cut_by_deadline && out.timed_out {
+            return Err(limits::timed_out());
+        }
         let mut m = Map::new();
         m.insert("stdout".into(), out.stdout.into());
         m.insert("stderr".into(), out.stderr.into());
         m.insert("code".into(), i64::from(out.code).into());
         m.insert("ok".into(), (out.code == 0).into());
         m.insert("timed_out".into(), out.timed_out.into());
+        m.insert("truncated".into(), out.truncated.into());
         Ok(m)
     };
     let e = exec.clone();
