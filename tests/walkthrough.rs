@@ -154,14 +154,7 @@ fn sigkill_at_random_moments_leaves_nothing() {
         links.contains("docker0") && links.contains("veth-ns1"),
         "the trace names the walkthrough's links: {links:?}"
     );
-    let seed = std::env::var("NETSH_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+    let seed = common::seed("NETSH_KILL_SEED");
     let mut rng = fastrand::Rng::with_seed(seed);
     let moments: Vec<Duration> = (0..KILLS).map(|_| length.mul_f64(rng.f64())).collect();
     println!(

@@ -168,6 +168,19 @@ pub fn public_dir() -> &'static Path {
     public_copy()
 }
 
+/// A seed for a test's randomness: `$var` when set (to repeat a run), else a fresh one.
+/// Print it, so that a failure can be reproduced.
+pub fn seed(var: &str) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
 /// Waits until `cond` holds, checking it again and again; fails naming `what` when it still
 /// does not hold after `deadline`. The deadline only bounds a hang: choose it generously, a
 /// loaded machine may be slow, and the wait ends as soon as the condition holds.
