@@ -3,11 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -333,6 +334,11 @@ impl Netsh {
         cmd
     }
 
+    /// Runs netsh to its end and collects its output.
+    ///
+    /// Output is read until netsh has exited and its pipes are closed. A pipe still open long
+    /// after netsh exited means that something netsh started outlived it and holds netsh's
+    /// output: that fails the test (naming the leftover) instead of hanging it.
     pub fn run(self) -> Run {
         let mut cmd = self.command();
         cmd.stdin(if self.stdin.is_some() {
@@ -345,17 +351,37 @@ impl Netsh {
             let mut pipe = child.stdin.take().expect("stdin pipe");
             pipe.write_all(input.as_bytes()).expect("write stdin");
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = child.wait_with_output().expect("wait for netsh");
+        let stdout = read_all(child.stdout.take().expect("stdout pipe"));
+        let stderr = read_all(child.stderr.take().expect("stderr pipe"));
+        let status = child.wait().expect("wait for netsh");
+        let collect = |rx: Receiver<Vec<u8>>, which: &str| -> String {
+            let bytes = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "netsh exited ({status}) but a process it started still holds its {which} \
+                     a minute later: left behind"
+                    )
+                });
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            stdout: collect(stdout, "stdout"),
+            stderr: collect(stderr, "stderr"),
         }
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own; the bytes arrive on the channel.
+fn read_all(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = tx.send(bytes);
+    });
+    rx
 }
 
 /// The path of a script as seen from the public copy.
