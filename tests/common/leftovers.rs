@@ -161,11 +161,11 @@ fn pids() -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// `net:[N]`, `user:[N]` … targets of the namespace links of every thread of `pid` and of its
-/// descriptors that are namespaces.
-pub fn namespaces_of(pid: i32) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut look = |dir: &Path, all: bool| {
+/// The namespace links of every thread of `pid` and its descriptors that are namespaces:
+/// each path with its target (`net:[N]`, `user:[N]` …).
+fn namespace_links(pid: i32) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut look = |dir: &Path| {
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
                 if let Ok(t) = std::fs::read_link(e.path()) {
@@ -175,20 +175,26 @@ pub fn namespaces_of(pid: i32) -> BTreeSet<String> {
                             ["net", "user", "mnt", "pid", "uts", "ipc", "cgroup", "time"]
                                 .contains(&kind)
                         });
-                    if ns || (all && t.contains(":[")) {
-                        out.insert(t);
+                    if ns {
+                        out.push((e.path(), t));
                     }
                 }
             }
         }
     };
-    look(Path::new(&format!("/proc/{pid}/fd")), false);
+    look(Path::new(&format!("/proc/{pid}/fd")));
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for t in tasks.flatten() {
-            look(&t.path().join("ns"), false);
+            look(&t.path().join("ns"));
         }
     }
     out
+}
+
+/// `net:[N]`, `user:[N]` … targets of the namespace links of every thread of `pid` and of its
+/// descriptors that are namespaces.
+pub fn namespaces_of(pid: i32) -> BTreeSet<String> {
+    namespace_links(pid).into_iter().map(|(_, t)| t).collect()
 }
 
 /// The inode of the user namespace `pid` lives in, as `/proc/<pid>/ns/user` names it.
@@ -359,10 +365,34 @@ impl Lab {
         inside
     }
 
+    /// One of the lab's namespaces that `pid` holds (as a thread's namespace or a
+    /// descriptor), if any. An inode alone could be a namespace made since with a recycled
+    /// number: it counts only if the namespace it names is owned by the lab's user namespace
+    /// (which we hold, so that one cannot be recycled).
+    fn held_by(&self, pid: i32) -> Option<String> {
+        let (_, userns) = self.userns.as_ref()?;
+        namespace_links(pid).into_iter().find_map(|(path, target)| {
+            if !self.namespaces.contains(&target) {
+                return None;
+            }
+            if target == format!("user:[{userns}]") {
+                return Some(target);
+            }
+            let step = if target.starts_with("user:") {
+                NS_GET_PARENT
+            } else {
+                NS_GET_USERNS
+            };
+            let fd = OwnedFd::from(File::open(&path).ok()?);
+            within_userns(fd, *userns, step).then_some(target)
+        })
+    }
+
     /// Everything of the lab still on the machine, in words; empty when nothing is left.
     ///
-    /// - processes: netsh's recorded descendants, and any process in the lab's user
-    ///   namespace (or one nested in it), whatever its parent now;
+    /// - processes: netsh's recorded descendants, any process in the lab's user namespace
+    ///   (or one nested in it), whatever its parent now, and any process holding one of the
+    ///   lab's namespaces (found by inode in /proc/*/ns and /proc/*/fd);
     /// - namespaces: a bind mount of one of the lab's namespaces in the machine's mount
     ///   table (processes holding them are found above);
     /// - mounts: a new mount in the machine's mount table at a place the lab mounts inside
@@ -394,6 +424,11 @@ impl Lab {
             if self.in_lab_userns(pid, &mut cache) {
                 left.push(format!(
                     "process {pid} ({}) in the lab's user namespace",
+                    comm(pid)
+                ));
+            } else if let Some(ns) = self.held_by(pid) {
+                left.push(format!(
+                    "process {pid} ({}) holds the lab's {ns}",
                     comm(pid)
                 ));
             }
