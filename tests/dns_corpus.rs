@@ -33,7 +33,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 fn the_dns_server_survives_a_corpus_of_malformed_messages() {
     let seed = common::seed("NETSH_DNS_SEED");
     println!("seed {seed} (NETSH_DNS_SEED={seed} repeats it)");
-    let exe = std::env::current_exe().expect("this test binary");
+    let exe = common::public_program(&std::env::current_exe().expect("this test binary"));
     let script = format!(
         "network(\"n1\"); let a = run(\"a1\", \"n1\"); run(\"b1\", #{{network: \"n1\", aliases: [\"db\"]}});\n\
          assert_eq(resolve(a, \"{name}\"), \"{addr}\");\n\

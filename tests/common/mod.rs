@@ -163,6 +163,22 @@ pub fn netsh_binary() -> PathBuf {
     }
 }
 
+/// `program` as anyone can run it: itself when others can, else a copy in the public
+/// directory (removed at exit). For programs the lab runs with `exec`, whose identity outside
+/// may be an unprivileged one.
+pub fn public_program(program: &Path) -> PathBuf {
+    if others_can_run(program) {
+        return program.to_path_buf();
+    }
+    let copy = public_copy().join(program.file_name().expect("program file name"));
+    if !copy.exists() {
+        std::fs::copy(program, &copy).expect("copy program");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod program");
+    }
+    copy
+}
+
 /// The public directory tests may write scripts and state into (world-readable, removed at
 /// exit).
 pub fn public_dir() -> &'static Path {
