@@ -112,8 +112,8 @@ fn sweep_stale_copies(parent: &Path) {
     }
 }
 
-/// A world-readable copy of the scripts (and of the binary when `nobody` could not run it
-/// where cargo built it), so `nobody` can run them even when the checkout lives under a
+/// A world-readable copy of the scripts (and, through [`public_program`], of the binary when
+/// `nobody` could not run it where cargo built it), so `nobody` can run them even when the checkout lives under a
 /// private home directory. It lives under target/ when `nobody` can reach that, else in
 /// /tmp; either way it is removed when the test process exits.
 fn public_copy() -> &'static Path {
@@ -129,12 +129,6 @@ fn public_copy() -> &'static Path {
         unsafe { nix::libc::atexit(remove_public_copy) };
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .expect("chmod temporary directory");
-        if !others_can_run(&binary()) {
-            let bin = dir.join("netsh");
-            std::fs::copy(binary(), &bin).expect("copy netsh");
-            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
-                .expect("chmod netsh");
-        }
         let scripts = dir.join("scripts");
         std::fs::create_dir(&scripts).expect("mkdir scripts");
         std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755))
@@ -153,14 +147,10 @@ fn public_copy() -> &'static Path {
 }
 
 /// The netsh binary the tests run: the one cargo built when `nobody` can run it there, else
-/// the public copy.
+/// a copy in the public directory.
 pub fn netsh_binary() -> PathBuf {
-    let copy = public_copy().join("netsh");
-    if copy.exists() {
-        copy
-    } else {
-        binary()
-    }
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| public_program(&binary())).clone()
 }
 
 /// `program` as anyone can run it: itself when others can, else a copy in the public
@@ -170,6 +160,9 @@ pub fn public_program(program: &Path) -> PathBuf {
     if others_can_run(program) {
         return program.to_path_buf();
     }
+    // One copy at a time: a test must not run a copy another is still writing.
+    static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = COPYING.lock().unwrap_or_else(|p| p.into_inner());
     let copy = public_copy().join(program.file_name().expect("program file name"));
     if !copy.exists() {
         std::fs::copy(program, &copy).expect("copy program");
