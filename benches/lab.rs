@@ -6,6 +6,7 @@
 //! Each figure is the median wall-clock time of whole processes (start-up included).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,8 +45,14 @@ fn time_n(n: usize, mut make: impl FnMut() -> Command) -> Duration {
     median(runs)
 }
 
+/// Where the benchmark's scripts are written: cargo's scratch directory under target/, never
+/// /tmp; removed at the end of `main`.
+fn scratch_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("netsh-bench-{}", std::process::id()))
+}
+
 fn netsh(script: &str) -> Command {
-    let dir = std::env::temp_dir().join(format!("netsh-bench-{}", std::process::id()));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).expect("bench dir");
     let path = dir.join("bench.rhai");
     std::fs::File::create(&path)
@@ -148,6 +155,7 @@ fn main() {
         ),
         &docker_script(containers),
     );
+    let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
 /// What `network()` + `run()` do for each container, as `ip` commands: a namespace with lo

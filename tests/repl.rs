@@ -4,15 +4,17 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::openpty;
 
-/// Reads from the terminal until `want` shows up (or fails after a few seconds).
+/// Reads from the terminal until `want` shows up (or fails after a generous deadline that
+/// only bounds a hang).
 fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut buf = [0u8; 4096];
     while !seen.contains(want) {
         assert!(
@@ -23,7 +25,9 @@ fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
             Ok(0) => break,
             Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
+                // Wait for output (or the deadline check above, every 100 ms).
+                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                poll(&mut fds, PollTimeout::from(100u16)).expect("poll the terminal");
             }
             Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => break,
             Err(e) => panic!("reading the terminal: {e}"),
@@ -47,7 +51,7 @@ fn start_repl(flags: &[&str]) -> Repl {
         .args(["--color", "never"])
         .args(flags)
         .command();
-    let state = tempfile::tempdir().expect("state dir");
+    let state = tempfile::tempdir_in(common::public_dir()).expect("state dir");
     cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
         .stdout(Stdio::from(slave.try_clone().expect("dup")))
         .stderr(Stdio::from(slave))

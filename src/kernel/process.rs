@@ -582,14 +582,17 @@ pub fn exec(spec: &ExecSpec<'_>) -> io::Result<ExecOutput> {
     }
 }
 
-/// Starts `spec.argv` inside the container and returns at once with its process ID (as
-/// netsh sees it): for servers that run for the rest of the lab (`docker exec -d`). Stdin,
-/// stdout and stderr are `/dev/null`; `spec.timeout` and `spec.stdin` are ignored.
+/// Starts `spec.argv` inside the container and returns at once: for servers that run for
+/// the rest of the lab (`docker exec -d`). Stdin, stdout and stderr are `/dev/null`;
+/// `spec.timeout` and `spec.stdin` are ignored. Returns the relay (netsh's child, which
+/// ends when the program does: the caller reaps it, e.g. with `try_wait` from time to time)
+/// and the program's process ID as netsh sees it.
 ///
-/// The program is handed to the container's init, which reaps it when it ends (no zombie
-/// is left with netsh), and dies with the container: the init's PID namespace goes when the
-/// container is removed or netsh ends, however it ends.
-pub fn spawn_background(spec: &ExecSpec<'_>) -> io::Result<u32> {
+/// The program dies with the container: the init's PID namespace goes when the container is
+/// removed or netsh ends, however it ends. (It stays the relay's child rather than the
+/// init's: a process whose parent outside the namespace dies is adopted by the machine's
+/// reaper, not by the namespace's init.)
+pub fn spawn_background(spec: &ExecSpec<'_>) -> io::Result<(Child, u32)> {
     let mut prepared = prepare(spec, true)?;
     prepared
         .cmd
@@ -597,9 +600,16 @@ pub fn spawn_background(spec: &ExecSpec<'_>) -> io::Result<u32> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let (mut relay, pid) = prepared.spawn(spec)?;
-    // The relay leaves as soon as the program is started.
-    relay.wait()?;
-    pid.ok_or_else(|| io::Error::other("the program did not start in the container"))
+    match pid {
+        Some(pid) => Ok((relay, pid)),
+        None => {
+            kill_group(&mut relay);
+            let _ = relay.wait();
+            Err(io::Error::other(
+                "the program did not start in the container",
+            ))
+        }
+    }
 }
 
 /// A command ready to spawn: the in-child setup is attached, everything it needs is
@@ -944,12 +954,8 @@ impl ChildSetup {
             program => {
                 if self.detach {
                     let p = program.to_ne_bytes();
-                    // SAFETY: raw syscalls; the relay ends here, and the init adopts the
-                    // program.
-                    unsafe {
-                        send(self.report, &[MSG_PID, p[0], p[1], p[2], p[3]]);
-                        libc::_exit(0)
-                    }
+                    // SAFETY: a raw write on the report pipe, closed just below.
+                    unsafe { send(self.report, &[MSG_PID, p[0], p[1], p[2], p[3]]) };
                 }
                 // The relay never execs: drop every descriptor beyond stdio (the spawn's
                 // close-on-exec status pipe among them) so netsh sees a successful start.
@@ -1496,48 +1502,46 @@ mod tests {
     }
 
     #[test]
-    fn background_program_is_the_inits_and_dies_with_it() {
+    fn background_program_dies_with_its_container() {
         if !privileged() {
             return;
         }
         let c = container();
         let argv = strings(&["sleep", "300"]);
         let f = files(HOSTS);
-        let pid = spawn_background(&spec(&c, &f, &argv)).expect("spawn");
+        let (mut relay, pid) = spawn_background(&spec(&c, &f, &argv)).expect("spawn");
         let inode = nix::sys::stat::fstat(&c.0).expect("fstat netns").st_ino;
         let theirs = std::fs::metadata(format!("/proc/{pid}/ns/net"))
             .expect("program's netns")
             .ino();
         assert_eq!(theirs, inode);
-        // Its relay is gone (reaped), so no zombie is left with us: the program's parent
-        // is now the container's init.
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-        let ppid: u32 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("PPid:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("PPid");
-        assert_ne!(ppid, std::process::id());
+        assert_eq!(
+            relay.try_wait().expect("try_wait"),
+            None,
+            "the relay waits for it"
+        );
         drop(c);
         wait_for("the background program dies with its container", || {
             !alive(pid)
         });
+        // Its relay ends with it, for the caller to reap, and says how it ended (as a shell
+        // would: 128 + SIGKILL).
+        let status = relay.wait().expect("wait");
+        assert_eq!(status.code(), Some(128 + libc::SIGKILL));
     }
 
     #[test]
-    fn background_programs_are_reaped() {
+    fn background_relays_end_with_their_programs() {
         if !privileged() {
             return;
         }
         let c = container();
         let argv = strings(&["true"]);
         let f = files(HOSTS);
-        let pids: Vec<u32> = (0..5)
-            .map(|_| spawn_background(&spec(&c, &f, &argv)).expect("spawn"))
-            .collect();
-        for pid in pids {
-            // Reaped by the init: gone entirely, not a zombie.
-            wait_for("a finished background program is reaped", || {
+        for _ in 0..5 {
+            let (mut relay, pid) = spawn_background(&spec(&c, &f, &argv)).expect("spawn");
+            assert_eq!(relay.wait().expect("wait").code(), Some(0));
+            wait_for("a finished background program is gone", || {
                 !Path::new(&format!("/proc/{pid}")).exists()
             });
         }

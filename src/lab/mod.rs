@@ -81,6 +81,9 @@ pub struct Lab {
     network_views: RefCell<HashMap<String, crate::services::dns::View>>,
     /// The namespace `outside()` made, once made.
     outside: RefCell<Option<String>>,
+    /// Relays of programs started with `exec(…, #{detach: true})`: netsh's children until
+    /// their program ends (reaped by `reap_background`); they die with netsh.
+    background: RefCell<Vec<std::process::Child>>,
     /// The init of each container (and namespace) programs ran in: it holds the
     /// container's namespaces and filesystem, and reaps what its programs leave behind.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
@@ -125,6 +128,7 @@ impl Lab {
             dns_servers: RefCell::new(HashMap::new()),
             network_views: RefCell::new(HashMap::new()),
             outside: RefCell::new(None),
+            background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up.
@@ -286,6 +290,7 @@ impl Lab {
     /// background — in batches, which makes removing many containers fast. Anything that
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
+        self.reap_background();
         let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         for (ns, dev) in pending {

@@ -198,6 +198,7 @@ impl Lab {
         start: impl FnOnce(&process::ExecSpec<'_>) -> std::io::Result<T>,
     ) -> Result<T> {
         self.settle_removals()?;
+        self.reap_background();
         let (hostname, hosts, resolv) = self.exec_context(who)?;
         let files: process::ContainerFiles = [
             hosts.into_bytes(),
@@ -227,7 +228,18 @@ impl Lab {
     /// Starts a real program in the namespace of `who` and leaves it running (`docker exec
     /// -d`); it dies with its container or the lab. Returns its process ID.
     pub fn exec_detached(&self, who: &Who, argv: &[String]) -> Result<u32> {
-        self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)
+        let (relay, pid) =
+            self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)?;
+        self.background.borrow_mut().push(relay);
+        Ok(pid)
+    }
+
+    /// Reaps the relays of background programs that have ended, so no zombie piles up
+    /// (called on every `exec` and every settling of the lab).
+    pub(super) fn reap_background(&self) {
+        self.background
+            .borrow_mut()
+            .retain_mut(|relay| matches!(relay.try_wait(), Ok(None)));
     }
 
     /// The namespace beyond the host's external interface, made on first use (and again
