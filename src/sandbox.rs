@@ -19,10 +19,10 @@
 //! Supplementary groups are dropped before, so no root group membership leaks in.
 //!
 //! netsh itself keeps its own identity, so it can still read the scripts and modules it was
-//! given; the programs the lab runs become the lab's root (see `kernel::process`). netsh also
-//! makes itself undumpable: a process in the lab, root in the lab's user namespace, then
-//! cannot trace netsh or open its `/proc` entries (the kernel asks for privileges in the
-//! machine's user namespace, where netsh was started).
+//! given; the programs the lab runs become the lab's root (see `kernel::process`). Started by
+//! root, netsh also makes itself undumpable: a process in the lab, root in the lab's user
+//! namespace, then cannot trace netsh or open its `/proc` entries (the kernel asks for
+//! privileges in the machine's user namespace, where netsh was started).
 
 use std::fs;
 use std::io;
@@ -71,8 +71,12 @@ pub fn enter() -> Result<(), SandboxError> {
     } else {
         setgroups(&[]).map_err(SandboxError::Groups)?;
         map_by_helper(uid, gid)?;
+        // Started by root, netsh is the only process of the lab with root's identity outside:
+        // undumpable, it cannot be traced or inspected through /proc by the lab's processes
+        // (which also cannot see it, from their own PID namespaces). Started by a user, it
+        // stays inspectable by that user, like any of their processes.
+        nix::sys::prctl::set_dumpable(false).map_err(SandboxError::Dumpable)?;
     }
-    nix::sys::prctl::set_dumpable(false).map_err(SandboxError::Dumpable)?;
     Ok(())
 }
 
