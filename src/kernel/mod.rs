@@ -89,6 +89,15 @@ pub fn describe(e: Errno) -> String {
     }
 }
 
+/// `op` failed because `dev` does not exist in its namespace.
+fn no_device(op: &Op, dev: &str) -> KernelError {
+    KernelError {
+        what: op.to_string(),
+        errno: Some(Errno::ENODEV),
+        reason: format!("no device named \"{dev}\" in {}", op.ns()),
+    }
+}
+
 struct Namespace {
     fd: OwnedFd,
     rtnl: RefCell<Option<(Handle, tokio::task::JoinHandle<()>)>>,
@@ -166,11 +175,7 @@ impl Kernel {
     async fn index(h: &Handle, op: &Op, dev: &str) -> Result<u32> {
         match rtnl::link_index(h, dev).await {
             Ok(Some(i)) => Ok(i),
-            Ok(None) => Err(KernelError {
-                what: op.to_string(),
-                errno: Some(Errno::ENODEV),
-                reason: format!("no device named \"{dev}\" in {}", op.ns()),
-            }),
+            Ok(None) => Err(no_device(op, dev)),
             Err(e) => Err(KernelError::rtnl(op, e)),
         }
     }
@@ -179,13 +184,8 @@ impl Kernel {
     pub fn apply(&self, op: &Op) -> Result<()> {
         match op {
             Op::AddNetns { ns, sysctls } => {
-                let (fd, sock) = netns::create_with(|| {
-                    for (key, value) in sysctls {
-                        netns::write_own_sysctl(key, value)?;
-                    }
-                    rtnl::open_socket()
-                })
-                .map_err(|e| KernelError::io(op, e))?;
+                let (fd, sock) = netns::create_with_sysctls(sysctls, rtnl::open_socket)
+                    .map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
                 let rtnl = rtnl::start(sock, self.rt.handle());
                 *self.ns(ns)?.rtnl.borrow_mut() = Some(rtnl);
@@ -232,20 +232,20 @@ impl Kernel {
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;
-                rtnl::set_mac(h, Self::index(h, op, dev).await?, mac).await
+                rtnl::set_mac(h, dev, mac).await
             }
             Op::DelLink { dev, .. } => rtnl::del_link(h, Self::index(h, op, dev).await?).await,
             Op::MoveLink { dev, to, .. } => {
                 let to = self.ns(to)?;
                 rtnl::move_link(h, Self::index(h, op, dev).await?, &to.fd).await
             }
-            Op::SetUp { dev, up, .. } => rtnl::set_up(h, Self::index(h, op, dev).await?, *up).await,
+            Op::SetUp { dev, up, .. } => rtnl::set_up(h, dev, *up).await,
             Op::SetMaster { dev, master, .. } => {
                 let m = match master {
                     Some(m) => Some(Self::index(h, op, m).await?),
                     None => None,
                 };
-                rtnl::set_master(h, Self::index(h, op, dev).await?, m).await
+                rtnl::set_master(h, dev, m).await
             }
             Op::AddAddr { dev, addr, brd, .. } => {
                 rtnl::add_addr(h, Self::index(h, op, dev).await?, *addr, *brd).await
@@ -271,7 +271,14 @@ impl Kernel {
                 Ok(())
             }
         };
-        res.map_err(|e| KernelError::rtnl(op, e))
+        res.map_err(|e| match (op, rtnl::errno_of(&e)) {
+            // The setters name their device; the kernel's ENODEV says it was not there.
+            (
+                Op::SetMac { dev, .. } | Op::SetUp { dev, .. } | Op::SetMaster { dev, .. },
+                Some(Errno::ENODEV),
+            ) => no_device(op, dev),
+            _ => KernelError::rtnl(op, e),
+        })
     }
 
     /// Every link of namespace `ns`, with addresses.
@@ -288,6 +295,15 @@ impl Kernel {
         self.rt
             .block_on(rtnl::get_link(&h, dev))
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} addr show dev {dev}"), e))
+    }
+
+    /// One link of namespace `ns` by name, flags and state only (one request; no
+    /// addresses, no master's name).
+    pub fn link_brief(&self, ns: &str, dev: &str) -> Result<Option<LinkInfo>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::get_link_brief(&h, dev))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show dev {dev}"), e))
     }
 
     /// The main routing table of namespace `ns`.
