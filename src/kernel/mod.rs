@@ -101,6 +101,8 @@ fn no_device(op: &Op, dev: &str) -> KernelError {
 struct Namespace {
     fd: OwnedFd,
     rtnl: RefCell<Option<(Handle, tokio::task::JoinHandle<()>)>>,
+    /// Opened on first use and kept (see `nft::NftSocket`).
+    nft: RefCell<Option<nft::NftSocket>>,
 }
 
 impl Drop for Namespace {
@@ -139,6 +141,7 @@ impl Kernel {
             Rc::new(Namespace {
                 fd,
                 rtnl: RefCell::new(None),
+                nft: RefCell::new(None),
             }),
         );
     }
@@ -159,6 +162,23 @@ impl Kernel {
     pub fn with_fd<T>(&self, name: &str, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Result<T> {
         let ns = self.ns(name)?;
         Ok(f(ns.fd.as_fd()))
+    }
+
+    /// Runs `f` with the nftables socket of namespace `name`, opening it on first use.
+    fn with_nft<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&nft::NftSocket) -> std::io::Result<T>,
+    ) -> Result<std::io::Result<T>> {
+        let ns = self.ns(name)?;
+        if ns.nft.borrow().is_none() {
+            match nft::NftSocket::open(ns.fd.as_fd()) {
+                Ok(sock) => *ns.nft.borrow_mut() = Some(sock),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let sock = ns.nft.borrow();
+        Ok(f(sock.as_ref().expect("opened above")))
     }
 
     fn handle(&self, name: &str) -> Result<Handle> {
@@ -195,14 +215,13 @@ impl Kernel {
                 self.namespaces.borrow_mut().remove(ns);
                 Ok(())
             }
-            Op::Nft { ns, ruleset } => {
-                self.with_fd(ns, |fd| nft::apply(fd, ruleset))?
-                    .map_err(|e| KernelError {
-                        what: format!("nft -f (table ip {})", ruleset.table),
-                        errno: nft::errno(&e).map(Errno::from_raw),
-                        reason: e.to_string(),
-                    })
-            }
+            Op::Nft { ns, ruleset } => self
+                .with_nft(ns, |sock| nft::apply_on(sock, ruleset))?
+                .map_err(|e| KernelError {
+                    what: format!("nft -f (table ip {})", ruleset.table),
+                    errno: nft::errno(&e).map(Errno::from_raw),
+                    reason: e.to_string(),
+                }),
             Op::Sysctl { ns, key, value } => self
                 .with_fd(ns, |fd| netns::write_sysctl(fd, key, value))?
                 .map_err(|e| KernelError::io(op, e)),
@@ -318,7 +337,7 @@ impl Kernel {
     /// The rules of nftables table `ip table` in `ns` as the kernel holds them, in order:
     /// (chain, expression names, comment). None when the table does not exist.
     pub fn nft_rules(&self, ns: &str, table: &str) -> Result<Vec<nft::ListedRule>> {
-        self.with_fd(ns, |fd| nft::dump(fd, table))?
+        self.with_nft(ns, |sock| nft::dump_on(sock, table))?
             .map(|rules| {
                 rules
                     .into_iter()
