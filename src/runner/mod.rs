@@ -274,6 +274,7 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
     let err = child.stderr.take().map(reader);
     let report = reader_fd(report_r);
     let deadline = opts.timeout.map(|t| start + t);
+    let exited = ExitWatch::new(child.id());
     let mut timed_out = false;
     let status = loop {
         match child.try_wait() {
@@ -288,7 +289,10 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
             timed_out = true;
             break child.wait().ok();
         }
-        std::thread::sleep(Duration::from_millis(5));
+        let left = deadline.map_or(Duration::from_millis(100), |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        exited.wait(left.min(Duration::from_millis(100)));
     };
     let join = |h: Option<std::thread::JoinHandle<String>>| {
         h.and_then(|h| h.join().ok()).unwrap_or_default()
@@ -335,6 +339,36 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
             .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
         stdout,
         stderr,
+    }
+}
+
+/// Waits for a child's end without polling it: a pidfd becomes readable when the process
+/// exits (Linux 5.3 and later); without one, short sleeps.
+struct ExitWatch(Option<std::os::fd::OwnedFd>);
+
+impl ExitWatch {
+    fn new(pid: u32) -> ExitWatch {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+        ExitWatch((fd >= 0).then(|| {
+            // SAFETY: the descriptor was just made for us and nothing else owns it.
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) }
+        }))
+    }
+
+    /// Returns when the child has ended or `most` has passed (sooner is fine: the caller
+    /// checks).
+    fn wait(&self, most: Duration) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        match &self.0 {
+            Some(fd) => {
+                let ms = most.as_millis().clamp(1, 60_000) as u16;
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::from(ms));
+            }
+            None => std::thread::sleep(most.min(Duration::from_millis(5))),
+        }
     }
 }
 
