@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
-/// The 1000-container case takes a minute per shell run: fewer repetitions.
+/// The long cases (1000 containers, 100 labs): fewer repetitions.
 const LONG_RUNS: usize = 3;
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -50,6 +50,68 @@ fn time_n(n: usize, mut make: impl FnMut() -> Command) -> Duration {
 fn scratch_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("netsh-bench-{}", std::process::id()))
 }
+
+/// Runs `make()`'s command `n` times; each run prints `PHASE name seconds` lines on stdout
+/// (netsh scripts with `timestamp().elapsed`, shell scripts with `date +%s%N`). Returns the
+/// median of each phase, in the order first printed.
+fn phases_n(n: usize, mut make: impl FnMut() -> Command) -> Vec<(String, Duration)> {
+    let mut all: Vec<(String, Vec<Duration>)> = Vec::new();
+    for _ in 0..n {
+        let out = make()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("spawn");
+        assert!(
+            out.status.success(),
+            "benchmark run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut w = line.split_whitespace();
+            if w.next() != Some("PHASE") {
+                continue;
+            }
+            let (Some(name), Some(secs)) = (w.next(), w.next().and_then(|s| s.parse().ok())) else {
+                continue;
+            };
+            let d = Duration::from_secs_f64(secs);
+            match all.iter_mut().find(|(p, _)| p == name) {
+                Some((_, v)) => v.push(d),
+                None => all.push((name.to_string(), vec![d])),
+            }
+        }
+    }
+    all.into_iter().map(|(p, v)| (p, median(v))).collect()
+}
+
+/// Prints each phase of `netsh_script` beside the same phase of `ip_script` (both print
+/// `PHASE name seconds`, see [`phases_n`]).
+fn compare_phases(runs: usize, shell_runs: usize, what: &str, netsh_script: &str, ip_script: &str) {
+    let ours = phases_n(runs, || netsh(netsh_script));
+    let theirs = if have_ip() {
+        phases_n(shell_runs, || shell(ip_script))
+    } else {
+        Vec::new()
+    };
+    for (phase, d) in ours {
+        let label = format!("{what}: {phase}");
+        match theirs.iter().find(|(p, _)| *p == phase) {
+            Some((_, t)) => println!(
+                "{label:<48} netsh {}   shell   {}   ratio {:5.1}x",
+                ms(d),
+                ms(*t),
+                t.as_secs_f64() / d.as_secs_f64()
+            ),
+            None => println!("{label:<48} netsh {}   shell: skipped", ms(d)),
+        }
+    }
+}
+
+/// Shell helpers for `PHASE` lines: `t0=$(now)` … `phase NAME $t0`.
+const SHELL_CLOCK: &str = r#"now() { date +%s%N; }
+phase() { echo "PHASE $1 $(echo "$(now) $2" | awk '{ printf "%.6f", ($1 - $2) / 1e9 }')"; }
+"#;
 
 fn netsh(script: &str) -> Command {
     let dir = scratch_dir();
@@ -143,19 +205,159 @@ fn main() {
     );
 
     let containers = 1000;
-    println!("median of {LONG_RUNS} runs for {containers} containers on one user-defined network");
-    compare_n(
+    println!(
+        "{containers} containers on one user-defined network: median of {LONG_RUNS} netsh runs, \
+         1 shell run (a minute each)"
+    );
+    compare_phases(
         LONG_RUNS,
-        "1000 containers: build, then remove all",
+        1,
+        "1000 containers",
         &format!(
             "network(\"n1\");\n\
+             let t = timestamp();\n\
              for i in 0..{containers} {{ run(`c${{i}}`, \"n1\"); }}\n\
+             print(`PHASE create ${{t.elapsed}}`);\n\
+             let t = timestamp();\n\
              for i in 0..{containers} {{ rm(`c${{i}}`); }}\n\
-             network_rm(\"n1\");"
+             network_rm(\"n1\");\n\
+             print(`PHASE remove ${{t.elapsed}}`);"
         ),
         &docker_script(containers),
     );
+
+    let probes = 1000;
+    println!("{probes} TCP probes from one container to a responder in another, median of {RUNS}");
+    compare_phases(
+        RUNS,
+        1,
+        "1000 TCP probes",
+        &format!(
+            "let n = network(\"n1\");\n\
+             let srv = run(\"srv\", n);\n\
+             let cli = run(\"cli\", n);\n\
+             serve(srv, 8080);\n\
+             let to = `${{srv.ip}}:8080`;\n\
+             let t = timestamp();\n\
+             for i in 0..{probes} {{ if !tcp(cli, to).ok {{ throw \"probe failed\"; }} }}\n\
+             print(`PHASE probes ${{t.elapsed}}`);"
+        ),
+        &tcp_script(probes),
+    );
+
+    let walkthrough = walkthrough_without_failing_probes();
+    let took = time(|| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsh"));
+        cmd.arg(&walkthrough);
+        cmd
+    });
+    println!(
+        "{:<48} netsh {}   (no shell equivalent: it checks names, exec, Docker's JSON …)",
+        "walkthrough without its failing probes",
+        ms(took)
+    );
+
+    let labs = 100;
+    let dir = small_labs(labs);
+    let took = time_n(LONG_RUNS, || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsh"));
+        cmd.arg("test").arg(&dir);
+        cmd
+    });
+    println!(
+        "{:<48} netsh {}   (each test a child netsh in a lab of its own)",
+        format!("netsh test: {labs} labs, 2 containers + a ping"),
+        ms(took)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_netsh"))
+        .arg("test")
+        .arg(&dir)
+        .output()
+        .expect("netsh test");
+    if let Some(line) = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("lab start-up"))
+    {
+        println!("{:<48} {line}", "");
+    }
     let _ = std::fs::remove_dir_all(scratch_dir());
+}
+
+/// A copy of scripts/ in a scratch folder with the probes that must fail (and wait for
+/// their timeouts) taken out; returns the copy of walkthrough.rhai.
+fn walkthrough_without_failing_probes() -> std::path::PathBuf {
+    let dir = scratch_dir().join("walk");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    for entry in std::fs::read_dir(&scripts).expect("read scripts/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "rhai") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read script");
+        let kept: String = text
+            .lines()
+            .filter(|l| {
+                !(l.contains("assert_no_reach(")
+                    || l.contains("assert(!tcp(")
+                    || l.contains("assert(!p.ok)"))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.join(path.file_name().expect("name")), kept).expect("write copy");
+    }
+    dir.join("walkthrough.rhai")
+}
+
+/// `n` lab scripts, each two containers on a network and a ping between them.
+fn small_labs(n: usize) -> std::path::PathBuf {
+    let dir = scratch_dir().join("labs");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("lab{i:03}.rhai")),
+            "let n = network(\"n1\");\n\
+             let web = run(\"web\", n);\n\
+             let db = run(\"db\", n);\n\
+             assert_reach(web, db.ip);\n",
+        )
+        .expect("write lab");
+    }
+    dir
+}
+
+/// Two namespaces joined by a veth pair, a TCP server in one (python3, accepting and
+/// closing), and `n` probes from the other as a shell user writes them: one `ip netns exec`
+/// of bash's `/dev/tcp` each.
+fn tcp_script(n: usize) -> String {
+    format!(
+        r#"{SHELL_CLOCK}ip netns add srv
+ip netns add cli
+ip link add v0 netns srv type veth peer name v1 netns cli
+ip -n srv addr add 10.0.0.1/24 dev v0
+ip -n cli addr add 10.0.0.2/24 dev v1
+ip -n srv link set lo up
+ip -n srv link set v0 up
+ip -n cli link set v1 up
+ip netns exec srv python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.0.1", 8080)); s.listen(128)
+while True:
+    c, _ = s.accept(); c.close()
+' >/dev/null 2>&1 &
+server=$!
+until ip netns exec cli bash -c 'echo > /dev/tcp/10.0.0.1/8080' 2>/dev/null; do sleep 0.01; done
+t0=$(now)
+i=0
+while [ $i -lt {n} ]; do
+  ip netns exec cli bash -c 'echo > /dev/tcp/10.0.0.1/8080'
+  i=$((i + 1))
+done
+phase probes $t0
+kill $server
+"#
+    )
 }
 
 /// What `network()` + `run()` do for each container, as `ip` commands: a namespace with lo
@@ -164,9 +366,10 @@ fn main() {
 /// dismantled every veth (netsh's `network_rm` waits for that too).
 fn docker_script(n: usize) -> String {
     format!(
-        r#"ip link add br0 type bridge
+        r#"{SHELL_CLOCK}ip link add br0 type bridge
 ip addr add 172.18.0.1/16 brd + dev br0
 ip link set br0 up
+t0=$(now)
 i=2
 while [ $i -lt {end} ]; do
   a=$((i / 256)); b=$((i % 256))
@@ -182,6 +385,8 @@ while [ $i -lt {end} ]; do
   ip -n c$i route add default via 172.18.0.1
   i=$((i + 1))
 done
+phase create $t0
+t0=$(now)
 i=2
 while [ $i -lt {end} ]; do
   ip netns del c$i
@@ -189,6 +394,7 @@ while [ $i -lt {end} ]; do
 done
 while [ -n "$(ip -o link show type veth)" ]; do sleep 0.01; done
 ip link del br0
+phase remove $t0
 "#,
         end = n + 2
     )

@@ -89,9 +89,20 @@ pub fn describe(e: Errno) -> String {
     }
 }
 
+/// `op` failed because `dev` does not exist in its namespace.
+fn no_device(op: &Op, dev: &str) -> KernelError {
+    KernelError {
+        what: op.to_string(),
+        errno: Some(Errno::ENODEV),
+        reason: format!("no device named \"{dev}\" in {}", op.ns()),
+    }
+}
+
 struct Namespace {
     fd: OwnedFd,
     rtnl: RefCell<Option<(Handle, tokio::task::JoinHandle<()>)>>,
+    /// Opened on first use and kept (see `nft::NftSocket`).
+    nft: RefCell<Option<nft::NftSocket>>,
 }
 
 impl Drop for Namespace {
@@ -130,6 +141,7 @@ impl Kernel {
             Rc::new(Namespace {
                 fd,
                 rtnl: RefCell::new(None),
+                nft: RefCell::new(None),
             }),
         );
     }
@@ -152,6 +164,23 @@ impl Kernel {
         Ok(f(ns.fd.as_fd()))
     }
 
+    /// Runs `f` with the nftables socket of namespace `name`, opening it on first use.
+    fn with_nft<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&nft::NftSocket) -> std::io::Result<T>,
+    ) -> Result<std::io::Result<T>> {
+        let ns = self.ns(name)?;
+        if ns.nft.borrow().is_none() {
+            match nft::NftSocket::open(ns.fd.as_fd()) {
+                Ok(sock) => *ns.nft.borrow_mut() = Some(sock),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let sock = ns.nft.borrow();
+        Ok(f(sock.as_ref().expect("opened above")))
+    }
+
     fn handle(&self, name: &str) -> Result<Handle> {
         let ns = self.ns(name)?;
         if let Some((h, _)) = ns.rtnl.borrow().as_ref() {
@@ -166,11 +195,7 @@ impl Kernel {
     async fn index(h: &Handle, op: &Op, dev: &str) -> Result<u32> {
         match rtnl::link_index(h, dev).await {
             Ok(Some(i)) => Ok(i),
-            Ok(None) => Err(KernelError {
-                what: op.to_string(),
-                errno: Some(Errno::ENODEV),
-                reason: format!("no device named \"{dev}\" in {}", op.ns()),
-            }),
+            Ok(None) => Err(no_device(op, dev)),
             Err(e) => Err(KernelError::rtnl(op, e)),
         }
     }
@@ -179,13 +204,8 @@ impl Kernel {
     pub fn apply(&self, op: &Op) -> Result<()> {
         match op {
             Op::AddNetns { ns, sysctls } => {
-                let (fd, sock) = netns::create_with(|| {
-                    for (key, value) in sysctls {
-                        netns::write_own_sysctl(key, value)?;
-                    }
-                    rtnl::open_socket()
-                })
-                .map_err(|e| KernelError::io(op, e))?;
+                let (fd, sock) = netns::create_with_sysctls(sysctls, rtnl::open_socket)
+                    .map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
                 let rtnl = rtnl::start(sock, self.rt.handle());
                 *self.ns(ns)?.rtnl.borrow_mut() = Some(rtnl);
@@ -195,14 +215,13 @@ impl Kernel {
                 self.namespaces.borrow_mut().remove(ns);
                 Ok(())
             }
-            Op::Nft { ns, ruleset } => {
-                self.with_fd(ns, |fd| nft::apply(fd, ruleset))?
-                    .map_err(|e| KernelError {
-                        what: format!("nft -f (table ip {})", ruleset.table),
-                        errno: nft::errno(&e).map(Errno::from_raw),
-                        reason: e.to_string(),
-                    })
-            }
+            Op::Nft { ns, ruleset } => self
+                .with_nft(ns, |sock| nft::apply_on(sock, ruleset))?
+                .map_err(|e| KernelError {
+                    what: format!("nft -f (table ip {})", ruleset.table),
+                    errno: nft::errno(&e).map(Errno::from_raw),
+                    reason: e.to_string(),
+                }),
             Op::Sysctl { ns, key, value } => self
                 .with_fd(ns, |fd| netns::write_sysctl(fd, key, value))?
                 .map_err(|e| KernelError::io(op, e)),
@@ -232,20 +251,20 @@ impl Kernel {
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;
-                rtnl::set_mac(h, Self::index(h, op, dev).await?, mac).await
+                rtnl::set_mac(h, dev, mac).await
             }
             Op::DelLink { dev, .. } => rtnl::del_link(h, Self::index(h, op, dev).await?).await,
             Op::MoveLink { dev, to, .. } => {
                 let to = self.ns(to)?;
                 rtnl::move_link(h, Self::index(h, op, dev).await?, &to.fd).await
             }
-            Op::SetUp { dev, up, .. } => rtnl::set_up(h, Self::index(h, op, dev).await?, *up).await,
+            Op::SetUp { dev, up, .. } => rtnl::set_up(h, dev, *up).await,
             Op::SetMaster { dev, master, .. } => {
                 let m = match master {
                     Some(m) => Some(Self::index(h, op, m).await?),
                     None => None,
                 };
-                rtnl::set_master(h, Self::index(h, op, dev).await?, m).await
+                rtnl::set_master(h, dev, m).await
             }
             Op::AddAddr { dev, addr, brd, .. } => {
                 rtnl::add_addr(h, Self::index(h, op, dev).await?, *addr, *brd).await
@@ -271,7 +290,14 @@ impl Kernel {
                 Ok(())
             }
         };
-        res.map_err(|e| KernelError::rtnl(op, e))
+        res.map_err(|e| match (op, rtnl::errno_of(&e)) {
+            // The setters name their device; the kernel's ENODEV says it was not there.
+            (
+                Op::SetMac { dev, .. } | Op::SetUp { dev, .. } | Op::SetMaster { dev, .. },
+                Some(Errno::ENODEV),
+            ) => no_device(op, dev),
+            _ => KernelError::rtnl(op, e),
+        })
     }
 
     /// Every link of namespace `ns`, with addresses.
@@ -290,6 +316,15 @@ impl Kernel {
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} addr show dev {dev}"), e))
     }
 
+    /// One link of namespace `ns` by name, flags and state only (one request; no
+    /// addresses, no master's name).
+    pub fn link_brief(&self, ns: &str, dev: &str) -> Result<Option<LinkInfo>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::get_link_brief(&h, dev))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show dev {dev}"), e))
+    }
+
     /// The main routing table of namespace `ns`.
     pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
         let h = self.handle(ns)?;
@@ -302,7 +337,7 @@ impl Kernel {
     /// The rules of nftables table `ip table` in `ns` as the kernel holds them, in order:
     /// (chain, expression names, comment). None when the table does not exist.
     pub fn nft_rules(&self, ns: &str, table: &str) -> Result<Vec<nft::ListedRule>> {
-        self.with_fd(ns, |fd| nft::dump(fd, table))?
+        self.with_nft(ns, |sock| nft::dump_on(sock, table))?
             .map(|rules| {
                 rules
                     .into_iter()

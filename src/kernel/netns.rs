@@ -23,16 +23,37 @@ pub fn current() -> io::Result<OwnedFd> {
 /// Creates a new, empty network namespace (only `lo`, DOWN) and runs `f` inside it on the
 /// same thread (one thread, not two, for "create it and open a socket in it"). Returns a
 /// descriptor that keeps the namespace alive, and what `f` returned.
+#[cfg(test)]
 pub fn create_with<T, F>(f: F) -> io::Result<(OwnedFd, T)>
+where
+    T: Send,
+    F: FnOnce() -> io::Result<T> + Send,
+{
+    create_with_sysctls(&[], f)
+}
+
+/// [`create_with`], writing `sysctls` (`net.…` keys) in the new namespace after the lab's
+/// defaults and before `f` runs.
+pub fn create_with_sysctls<T, F>(sysctls: &[(String, String)], f: F) -> io::Result<(OwnedFd, T)>
 where
     T: Send,
     F: FnOnce() -> io::Result<T> + Send,
 {
     on_own_thread(|| {
         unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-        lab_defaults()?;
+        let mut all = defaults();
+        all.extend(sysctls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        write_own_sysctls(&all)?;
         Ok((current()?, f()?))
     })
+}
+
+/// The settings of [`lab_defaults`], as (key, value).
+fn defaults() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("net.ipv6.conf.all.accept_dad", "0"),
+        ("net.ipv6.conf.default.accept_dad", "0"),
+    ]
 }
 
 /// Settings every lab namespace gets, written from a thread inside it (`/proc/sys/net`
@@ -42,10 +63,7 @@ where
 /// second. Every address in a lab is assigned by the lab itself, so there is nothing to
 /// detect, and scripts can use an address the moment they add it.
 pub fn lab_defaults() -> io::Result<()> {
-    for key in ["all", "default"] {
-        std::fs::write(format!("/proc/sys/net/ipv6/conf/{key}/accept_dad"), "0")?;
-    }
-    Ok(())
+    write_own_sysctls(&defaults())
 }
 
 /// Runs `f` on a fresh thread that has entered the namespace `ns`.
@@ -81,6 +99,49 @@ pub fn write_sysctl(ns: BorrowedFd<'_>, key: &str, value: &str) -> io::Result<()
 /// Writes a sysctl of the calling thread's namespace.
 pub fn write_own_sysctl(key: &str, value: &str) -> io::Result<()> {
     std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value)
+}
+
+/// Writes several sysctls of the calling thread's namespace, in order.
+///
+/// Every name under `/proc/sys/net` is there once per namespace, and the kernel looks a path
+/// up component by component among all of them (telling them apart one by one), so with a
+/// thousand namespaces the lookup costs more than the write. Keys are therefore written
+/// relative to their grandparent folder (`net/ipv6/conf` for `net.ipv6.conf.all.x`), opened
+/// once for all the keys under it.
+pub fn write_own_sysctls(entries: &[(&str, &str)]) -> io::Result<()> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    use std::io::Write;
+
+    let mut dirs: Vec<(String, OwnedFd)> = Vec::new();
+    for (key, value) in entries {
+        let parts: Vec<&str> = key.split('.').collect();
+        let split = parts.len().saturating_sub(2);
+        let dir = format!("/proc/sys/{}", parts[..split].join("/"));
+        let leaf = parts[split..].join("/");
+        let at = match dirs.iter().position(|(d, _)| *d == dir) {
+            Some(i) => i,
+            None => {
+                let fd = nix::fcntl::open(
+                    dir.as_str(),
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(io::Error::from)?;
+                dirs.push((dir, fd));
+                dirs.len() - 1
+            }
+        };
+        let fd = openat(
+            dirs[at].1.as_fd(),
+            leaf.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)?;
+        File::from(fd).write_all(value.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Reads a sysctl of the namespace `ns`.

@@ -971,12 +971,46 @@ fn sock_sndbuf(sock: &Socket) -> io::Result<usize> {
 /// Replaces table `ip ruleset.table` of namespace `ns` with `ruleset`, in one transaction:
 /// afterwards the kernel holds either exactly `ruleset` or, if it refused any part of it,
 /// whatever it held before.
+#[cfg(test)]
 pub fn apply(ns: BorrowedFd<'_>, ruleset: &Ruleset) -> io::Result<()> {
+    apply_on(&NftSocket::open(ns)?, ruleset)
+}
+
+/// [`apply`] over a socket kept for the namespace (see [`NftSocket`]).
+pub fn apply_on(sock: &NftSocket, ruleset: &Ruleset) -> io::Result<()> {
     ruleset
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("nft: {e}")))?;
-    let sock = open(ns)?;
-    transact(&sock, ruleset_batch(ruleset))
+    drain(&sock.0)?;
+    transact(&sock.0, ruleset_batch(ruleset))
+}
+
+/// A NETLINK_NETFILTER socket of one namespace, kept open for the namespace's life.
+///
+/// Closing such a socket waits (`nft_rcv_nl_event` flushes the commit's destroy work) until
+/// an RCU grace period has passed since the namespace's last nftables commit — 10 to 30 ms.
+/// A socket per transaction paid that on every `network()`; one socket per namespace pays
+/// it at most once, when the namespace goes.
+pub struct NftSocket(Socket);
+
+impl NftSocket {
+    /// Opens the socket inside namespace `ns`.
+    pub fn open(ns: BorrowedFd<'_>) -> io::Result<NftSocket> {
+        open(ns).map(NftSocket)
+    }
+}
+
+/// Reads away anything a failed exchange left queued, so the next one reads its own replies.
+fn drain(sock: &Socket) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(RECV_BUF);
+    loop {
+        match recv(sock, &mut buf, true) {
+            Ok(Some(())) => {}
+            Ok(None) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Removes table `ip table` of namespace `ns`, if it is there.
@@ -1010,8 +1044,15 @@ pub type DumpedRule = (String, Vec<String>, Vec<u8>);
 
 /// Every rule of `ip table` in namespace `ns` as the kernel holds it, by a GETRULE dump;
 /// none if there is no such table.
+#[cfg(test)]
 pub fn dump(ns: BorrowedFd<'_>, table: &str) -> io::Result<Vec<DumpedRule>> {
-    let sock = open(ns)?;
+    dump_on(&NftSocket::open(ns)?, table)
+}
+
+/// [`dump`] over a socket kept for the namespace (see [`NftSocket`]).
+pub fn dump_on(sock: &NftSocket, table: &str) -> io::Result<Vec<DumpedRule>> {
+    let sock = &sock.0;
+    drain(sock)?;
     let mut m = NetlinkMessage::from(NetfilterMessage::new(
         NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
         NfTablesMessage::GetRule(RuleMessage {
@@ -1030,7 +1071,7 @@ pub fn dump(ns: BorrowedFd<'_>, table: &str) -> io::Result<Vec<DumpedRule>> {
     loop {
         // The kernel fills the next part of a dump when it is read, and always ends it
         // with NLMSG_DONE (or an error), so a blocking read cannot wait forever.
-        recv(&sock, &mut buf, false)?;
+        recv(sock, &mut buf, false)?;
         for raw in messages(&buf)? {
             if raw.message_type() == NLMSG_DONE {
                 return Ok(rules);

@@ -71,6 +71,18 @@ pub async fn link_index(h: &Handle, name: &str) -> Result<Option<u32>> {
     }
 }
 
+/// One link by name as a single request answers it: flags, state, kind — no addresses, no
+/// master's name. `None` if there is none.
+pub async fn get_link_brief(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
+    let mut req = h.link().get().match_name(name.to_string()).execute();
+    match req.try_next().await {
+        Ok(Some(msg)) => Ok(Some(link_info(&msg))),
+        Ok(None) => Ok(None),
+        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// One link by name, with its addresses and its master's name; `None` if there is none.
 pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
     let mut req = h.link().get().match_name(name.to_string()).execute();
@@ -115,10 +127,10 @@ pub async fn add_bridge(h: &Handle, name: &str, mac: Option<[u8; 6]>) -> Result<
     h.link().add(b.build()).execute().await
 }
 
-pub async fn set_mac(h: &Handle, index: u32, mac: [u8; 6]) -> Result<()> {
-    let msg = LinkUnspec::new_with_index(index)
-        .address(mac.to_vec())
-        .build();
+/// `ip link set dev DEV address MAC`. Like the other setters it names the device and lets
+/// the kernel find it (`IFLA_IFNAME`, `ENODEV` when there is none): one round trip, not two.
+pub async fn set_mac(h: &Handle, dev: &str, mac: [u8; 6]) -> Result<()> {
+    let msg = LinkUnspec::new_with_name(dev).address(mac.to_vec()).build();
     h.link().set(msg).execute().await
 }
 
@@ -143,14 +155,14 @@ pub async fn move_link(h: &Handle, index: u32, to: &OwnedFd) -> Result<()> {
     h.link().set(msg).execute().await
 }
 
-pub async fn set_up(h: &Handle, index: u32, up: bool) -> Result<()> {
-    let b = LinkUnspec::new_with_index(index);
+pub async fn set_up(h: &Handle, dev: &str, up: bool) -> Result<()> {
+    let b = LinkUnspec::new_with_name(dev);
     let msg = if up { b.up() } else { b.down() }.build();
     h.link().set(msg).execute().await
 }
 
-pub async fn set_master(h: &Handle, index: u32, master: Option<u32>) -> Result<()> {
-    let b = LinkUnspec::new_with_index(index);
+pub async fn set_master(h: &Handle, dev: &str, master: Option<u32>) -> Result<()> {
+    let b = LinkUnspec::new_with_name(dev);
     let msg = match master {
         Some(m) => b.controller(m),
         None => b.nocontroller(),

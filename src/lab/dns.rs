@@ -12,9 +12,14 @@ use crate::model::docker::{Container, Docker, NetMode};
 use crate::services::dns::{DnsServer, Records, View};
 
 /// A container's server, and whether its records are a private merge of several networks.
+///
+/// The server itself starts on first need (see [`Lab::ensure_dns`]): only something inside
+/// the container's namespace can reach 127.0.0.11, and everything that runs there — a
+/// program started by `exec`, a lookup by netsh, a responder sharing port 53 — asks for it
+/// first. A thousand containers nobody queries cost no thread, socket or task.
 pub(super) struct Served {
-    /// Held for its `Drop`, which stops the server.
-    _server: DnsServer,
+    /// Held for its `Drop`, which stops the server; `None` until something needs it.
+    server: Option<DnsServer>,
     view: View,
     private: bool,
 }
@@ -158,27 +163,57 @@ impl Lab {
             }
         }
         // A different set of records: restart the server on it (the old one lets go of
-        // 127.0.0.11:53 as it stops).
-        self.dns_servers.borrow_mut().remove(&ns);
-        let server = self
-            .kernel
-            .with_fd(&ns, |fd| {
-                DnsServer::start(self.services.handle(), fd, view.clone())
-            })?
-            .map_err(|e| {
-                LabError::Invalid(format!(
-                    "cannot start the embedded DNS server of {}: {e}",
-                    c.name
-                ))
-            })?;
+        // 127.0.0.11:53 as it stops) if it was running; otherwise it starts when needed.
+        let running = self
+            .dns_servers
+            .borrow_mut()
+            .remove(&ns)
+            .is_some_and(|s| s.server.is_some());
         self.dns_servers.borrow_mut().insert(
-            ns,
+            ns.clone(),
             Served {
-                _server: server,
+                server: None,
                 view,
                 private,
             },
         );
+        if running {
+            self.start_dns(&ns, &c.name)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the embedded DNS server of namespace `ns` if the namespace has one that is not
+    /// running yet. Called before anything runs or looks up names inside `ns`. A server that
+    /// cannot start (lo taken down by the script) is simply not there, as when it fails to
+    /// answer; the next call tries again.
+    pub(super) fn ensure_dns(&self, ns: &str) {
+        let idle = self
+            .dns_servers
+            .borrow()
+            .get(ns)
+            .is_some_and(|s| s.server.is_none());
+        if idle {
+            let _ = self.start_dns(ns, ns);
+        }
+    }
+
+    /// Starts the server of `ns` (named `who` in errors) on its current records.
+    fn start_dns(&self, ns: &str, who: &str) -> Result<()> {
+        let Some(view) = self.dns_servers.borrow().get(ns).map(|s| s.view.clone()) else {
+            return Ok(());
+        };
+        let server = self
+            .kernel
+            .with_fd(ns, |fd| DnsServer::start(self.services.handle(), fd, view))?
+            .map_err(|e| {
+                LabError::Invalid(format!(
+                    "cannot start the embedded DNS server of {who}: {e}"
+                ))
+            })?;
+        if let Some(s) = self.dns_servers.borrow_mut().get_mut(ns) {
+            s.server = Some(server);
+        }
         Ok(())
     }
 }

@@ -150,7 +150,7 @@ impl Lab {
 
     /// Whether a host interface named `name` exists (or is still being dismantled).
     fn host_name_taken(&self, name: &str) -> Result<bool> {
-        Ok(self.is_vanishing(HOST, name) || self.kernel.link(HOST, name)?.is_some())
+        Ok(self.is_vanishing(HOST, name) || self.kernel.link_brief(HOST, name)?.is_some())
     }
 
     /// Makes sure the host-side veth name the model chose for `c`'s endpoint on

@@ -294,7 +294,7 @@ impl Lab {
         let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         for (ns, dev) in pending {
-            while self.kernel.has_ns(&ns) && self.kernel.link(&ns, &dev)?.is_some() {
+            while self.kernel.has_ns(&ns) && self.kernel.link_brief(&ns, &dev)?.is_some() {
                 if Instant::now() >= deadline {
                     return Err(LabError::Invalid(format!(
                         "interface \"{dev}\" in {}, whose other end was removed, is still \
@@ -515,7 +515,10 @@ impl Lab {
     fn settle(&self, ns: &str, dev: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(1);
         loop {
-            let link = self.need_dev(ns, dev)?;
+            let link = match self.kernel.link_brief(ns, dev)? {
+                Some(link) => link,
+                None => self.need_dev(ns, dev)?,
+            };
             let lagging =
                 link.has_carrier() && link.operstate != "UP" && link.operstate != "UNKNOWN";
             if !lagging || Instant::now() >= deadline {

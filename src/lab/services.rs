@@ -32,6 +32,8 @@ impl Lab {
     /// Starts a responder on `port` inside namespace `ns`, greeting with `greeting`.
     pub fn serve(&self, ns: &str, port: u16, kind: Kind, greeting: String) -> Result<()> {
         self.check_ns(ns)?;
+        // Port 53 is shared with the embedded DNS server, which must hold 127.0.0.11 first.
+        self.ensure_dns(ns);
         let r = self
             .kernel
             .with_fd(ns, |fd| {
@@ -157,6 +159,7 @@ impl Lab {
             return Ok(None);
         };
         self.settle_removals()?;
+        self.ensure_dns(&ns);
         let server = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 11), 53));
         let answer = self
             .kernel
@@ -199,6 +202,8 @@ impl Lab {
     ) -> Result<T> {
         self.settle_removals()?;
         self.reap_background();
+        // The program may look names up: the container's DNS server answers from the start.
+        self.ensure_dns(&who.ns);
         let (hostname, hosts, resolv) = self.exec_context(who)?;
         let files: process::ContainerFiles = [
             hosts.into_bytes(),

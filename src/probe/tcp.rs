@@ -72,8 +72,8 @@ fn socket_in(
     netns::run_in(ns, move || Socket::new(domain, ty, Some(proto)))
 }
 
-/// Connects to `addr` from inside `ns`, sends `send`, and reads until the peer closes,
-/// `timeout` passes or [`REPLY_LIMIT`] bytes have come (then `truncated` says whether the
+/// Connects to `addr` from inside `ns`, sends `send` (or, when it is empty, closes its own
+/// sending side), and reads until the peer closes, `timeout` passes or [`REPLY_LIMIT`] bytes have come (then `truncated` says whether the
 /// peer had more to send).
 pub fn tcp(ns: BorrowedFd<'_>, addr: SocketAddr, send: &[u8], timeout: Duration) -> Reply {
     let stream = match socket_in(ns, &addr, Type::STREAM, Protocol::TCP)
@@ -85,7 +85,12 @@ pub fn tcp(ns: BorrowedFd<'_>, addr: SocketAddr, send: &[u8], timeout: Duration)
     let deadline = Instant::now() + timeout;
     let result = (|| -> io::Result<(Vec<u8>, bool)> {
         let mut stream = stream;
-        if !send.is_empty() {
+        if send.is_empty() {
+            // Nothing to say: half-close, so a server that waits for a request (as the
+            // responder does, to tell HTTP from anything else) sees the end at once and
+            // answers, instead of waiting for a request that never comes.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        } else {
             stream.write_all(send)?;
         }
         let mut data = Vec::new();

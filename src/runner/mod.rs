@@ -270,30 +270,80 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
         Err(e) => return failed(format!("cannot start netsh for the test: {e}\n")),
     };
     drop(report_w);
-    let out = child.stdout.take().map(reader);
-    let err = child.stderr.take().map(reader);
-    let report = reader_fd(report_r);
+    // Every source reports on one channel: the three pipes at their end, the child at its
+    // exit. A child that has reported and closed its output is done: its process may still
+    // be ending (closing a namespace's nftables socket waits for an RCU grace period), and
+    // a thread reaps it while the next test starts.
+    let (tx, rx) = mpsc::channel::<Event>();
+    let send = |make: fn(String) -> Event| {
+        let tx = tx.clone();
+        move |text: String| {
+            let _ = tx.send(make(text));
+        }
+    };
+    if let Some(p) = child.stdout.take() {
+        reader(p, send(Event::Stdout));
+    }
+    if let Some(p) = child.stderr.take() {
+        reader(p, send(Event::Stderr));
+    }
+    reader(std::fs::File::from(report_r), send(Event::Report));
+    let killer = ExitWatch::new(child.id());
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Event::Exited(child.wait().ok()));
+        });
+    }
+    drop(tx);
     let deadline = opts.timeout.map(|t| start + t);
     let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) => {}
-            Err(_) => break None,
+    let (mut stdout, mut stderr, mut report) = (None, None, None);
+    let mut status = None;
+    let mut exited = false;
+    loop {
+        let reported = report
+            .as_deref()
+            .and_then(|r: &str| r.lines().last())
+            .is_some_and(|l| serde_json::from_str::<ChildReport>(l).is_ok());
+        let streams = stdout.is_some() && stderr.is_some() && report.is_some();
+        if streams && (exited || reported) {
+            break;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            // The child's lab goes with it: the kernel frees its namespaces, and its
-            // containers' inits die with it.
-            let _ = child.kill();
-            timed_out = true;
-            break child.wait().ok();
+        let event = match deadline {
+            Some(d) if !timed_out => {
+                match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(e) => e,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // The child's lab goes with it: the kernel frees its namespaces, and
+                        // its containers' inits die with it.
+                        killer.kill();
+                        timed_out = true;
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            _ => match rx.recv() {
+                Ok(e) => e,
+                Err(_) => break,
+            },
+        };
+        match event {
+            Event::Stdout(t) => stdout = Some(t),
+            Event::Stderr(t) => stderr = Some(t),
+            Event::Report(t) => report = Some(t),
+            Event::Exited(s) => {
+                status = s;
+                exited = true;
+            }
         }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let join = |h: Option<std::thread::JoinHandle<String>>| {
-        h.and_then(|h| h.join().ok()).unwrap_or_default()
-    };
-    let (stdout, mut stderr, report) = (join(out), join(err), report.join().unwrap_or_default());
+    }
+    let (stdout, mut stderr, report) = (
+        stdout.unwrap_or_default(),
+        stderr.unwrap_or_default(),
+        report.unwrap_or_default(),
+    );
     let parsed: Option<ChildReport> = report
         .lines()
         .last()
@@ -338,16 +388,63 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
     }
 }
 
-fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+/// What a test's child sends the runner: its three pipes' contents at their end, its exit.
+enum Event {
+    Stdout(String),
+    Stderr(String),
+    Report(String),
+    Exited(Option<std::process::ExitStatus>),
+}
+
+/// Kills a child by a pidfd (Linux 5.3 and later), which never reaches another process that
+/// got the pid after the child was reaped; without one, by pid.
+struct ExitWatch {
+    pid: u32,
+    fd: Option<OwnedFd>,
+}
+
+impl ExitWatch {
+    fn new(pid: u32) -> ExitWatch {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+        ExitWatch {
+            pid,
+            fd: (fd >= 0).then(|| {
+                // SAFETY: the descriptor was just made for us and nothing else owns it.
+                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) }
+            }),
+        }
+    }
+
+    fn kill(&self) {
+        match &self.fd {
+            // SAFETY: pidfd_send_signal takes a pidfd, a signal, a null siginfo and flags.
+            Some(fd) => unsafe {
+                nix::libc::syscall(
+                    nix::libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    nix::libc::SIGKILL,
+                    std::ptr::null::<nix::libc::siginfo_t>(),
+                    0,
+                );
+            },
+            None => {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(self.pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+/// Reads `pipe` to its end on a thread of its own and hands the text to `done`.
+fn reader(mut pipe: impl Read + Send + 'static, done: impl FnOnce(String) + Send + 'static) {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-fn reader_fd(fd: OwnedFd) -> std::thread::JoinHandle<String> {
-    reader(std::fs::File::from(fd))
+        done(String::from_utf8_lossy(&buf).into_owned());
+    });
 }
 
 /// Writes a child's outcome to the runner's descriptor, when there is one (the child side of
