@@ -53,7 +53,7 @@ pub const BINDINGS: &[Binding] = &[
     b("port", "port(container)", "docker port: the container's published ports"),
     b("hosts_file", "hosts_file(container)", "the container's /etc/hosts"),
     // Names, programs, services.
-    b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside (its namespace, /etc files, hostname): #{stdout, stderr, code, ok, timed_out, truncated}; each stream kept up to 16 MiB"),
+    b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside, as the container's root, on its own filesystem and namespaces: #{stdout, stderr, code, ok, timed_out, truncated} (each stream kept up to 16 MiB); detached: #{pid}"),
     b("resolve", "resolve(from, name)", "the address `from` resolves name to (hosts file, then its DNS server), or ()"),
     b("serve", "serve(container, port [, \"tcp\"|\"http\"|\"udp\" | #{proto, reply}])", "answer on a port of every IPv4 and IPv6 address inside (a greeting, or `reply`; over HTTP as a 200 OK body)"),
     b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply (at most 64 KiB): #{ok, reply, truncated, error}; IPv6 as \"[fd00::2]:80\""),
