@@ -43,7 +43,7 @@ pub enum SandboxError {
          user.max_user_namespaces > 0)"
     )]
     Unshare(nix::Error),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write /proc/self/{path}: {source}")]
     Map {
         path: &'static str,
         source: io::Error,
@@ -63,11 +63,9 @@ pub fn enter() -> Result<(), SandboxError> {
     if !root {
         unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
             .map_err(SandboxError::Unshare)?;
-        // An unprivileged process must give up setgroups(2) before it may write a gid map
-        // (user_namespaces(7), since Linux 3.19); the lab never needs it either.
-        write_map("/proc/self/setgroups", "deny")?;
-        write_map("/proc/self/uid_map", &format!("0 {uid} 1"))?;
-        write_map("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+        for (file, content) in maps(uid, gid) {
+            write_map(file, &content)?;
+        }
     } else {
         setgroups(&[]).map_err(SandboxError::Groups)?;
         map_by_helper(uid, gid)?;
@@ -88,7 +86,7 @@ fn map_by_helper(uid: u32, gid: u32) -> Result<(), SandboxError> {
     use nix::sys::wait::waitpid;
     use nix::unistd::{fork, pipe, read, write, ForkResult};
     let failed = |e: nix::Error| SandboxError::Map {
-        path: "/proc/self/uid_map",
+        path: "uid_map",
         source: e.into(),
     };
     let (go_r, go_w) = pipe().map_err(failed)?;
@@ -101,13 +99,9 @@ fn map_by_helper(uid: u32, gid: u32) -> Result<(), SandboxError> {
             let mut byte = [0u8];
             let ok = matches!(read(&go_r, &mut byte), Ok(1)) && {
                 let parent = nix::unistd::getppid();
-                [
-                    ("setgroups", "deny".to_string()),
-                    ("uid_map", format!("0 {uid} 1")),
-                    ("gid_map", format!("0 {gid} 1")),
-                ]
-                .iter()
-                .all(|(file, map)| fs::write(format!("/proc/{parent}/{file}"), map).is_ok())
+                maps(uid, gid)
+                    .iter()
+                    .all(|(file, map)| fs::write(format!("/proc/{parent}/{file}"), map).is_ok())
             };
             let _ = write(&done_w, &[u8::from(ok)]);
             // SAFETY: ends the helper without running the parent's exit handlers.
@@ -124,7 +118,7 @@ fn map_by_helper(uid: u32, gid: u32) -> Result<(), SandboxError> {
             unshared.map_err(SandboxError::Unshare)?;
             if !mapped {
                 return Err(SandboxError::Map {
-                    path: "/proc/self/uid_map",
+                    path: "uid_map",
                     source: io::Error::other(format!(
                         "the helper could not map the lab's root to {uid}:{gid}"
                     )),
@@ -144,8 +138,21 @@ pub fn outside_identity(uid: u32, gid: u32) -> (u32, u32) {
     }
 }
 
-fn write_map(path: &'static str, content: &str) -> Result<(), SandboxError> {
-    fs::write(path, content).map_err(|source| SandboxError::Map { path, source })
+/// What goes into the lab process's `/proc/PID/` files, in the order the kernel needs: an
+/// unprivileged process must give up setgroups(2) before it may write a gid map
+/// (user_namespaces(7), since Linux 3.19); the lab never needs setgroups either.
+fn maps(uid: u32, gid: u32) -> [(&'static str, String); 3] {
+    [
+        ("setgroups", "deny".to_string()),
+        ("uid_map", format!("0 {uid} 1")),
+        ("gid_map", format!("0 {gid} 1")),
+    ]
+}
+
+/// Writes one of [`maps`] into `/proc/self/`.
+fn write_map(file: &'static str, content: &str) -> Result<(), SandboxError> {
+    fs::write(format!("/proc/self/{file}"), content)
+        .map_err(|source| SandboxError::Map { path: file, source })
 }
 
 #[cfg(test)]

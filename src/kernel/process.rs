@@ -653,7 +653,7 @@ fn prepare(spec: &ExecSpec<'_>, detach: bool) -> io::Result<Prepared> {
             rootfs::FILES
                 .iter()
                 .zip(spec.files.iter())
-                .map(|(path, content)| (c_path(path), content.clone()))
+                .map(|(path, content)| (rootfs::cstring(path), content.clone()))
                 .collect()
         }),
         detach,
@@ -682,10 +682,6 @@ fn prepare(spec: &ExecSpec<'_>, detach: bool) -> io::Result<Prepared> {
         report_tx,
         rewrites,
     })
-}
-
-fn c_path(path: &str) -> CString {
-    CString::new(path).unwrap_or_default()
 }
 
 impl Prepared {
@@ -837,7 +833,7 @@ impl ProgramSearch {
     /// it is; an empty `PATH` entry means the current folder).
     fn new(program: &str, args: &[String], path: &std::ffi::OsStr) -> ProgramSearch {
         let candidates = if program.contains('/') {
-            vec![c_path(program)]
+            vec![rootfs::cstring(program)]
         } else {
             std::env::split_paths(path)
                 .map(|dir| {
@@ -846,14 +842,13 @@ impl ProgramSearch {
                     } else {
                         dir
                     };
-                    CString::new(dir.join(program).into_os_string().into_encoded_bytes())
-                        .unwrap_or_default()
+                    rootfs::cstring(dir.join(program).into_os_string().into_encoded_bytes())
                 })
                 .collect()
         };
         let args: Vec<CString> = std::iter::once(program)
             .chain(args.iter().map(String::as_str))
-            .map(c_path)
+            .map(rootfs::cstring)
             .collect();
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());

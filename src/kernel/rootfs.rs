@@ -141,7 +141,8 @@ pub struct Plan {
     groups: Vec<Group>,
 }
 
-fn c(s: impl AsRef<[u8]>) -> CString {
+/// A path or option string for a syscall.
+pub(super) fn cstring(s: impl AsRef<[u8]>) -> CString {
     // Paths come from directory entries and constants: no NUL inside. One that had one could
     // not name a file anyway; it becomes an empty path, which every syscall refuses.
     CString::new(s.as_ref().to_vec()).unwrap_or_default()
@@ -155,11 +156,11 @@ fn mount(
     data: Option<&str>,
 ) -> Op {
     Op::Mount {
-        source: c(source),
-        target: c(target),
-        fstype: fstype.map(c),
+        source: cstring(source),
+        target: cstring(target),
+        fstype: fstype.map(cstring),
         flags,
-        data: data.map(c),
+        data: data.map(cstring),
     }
 }
 
@@ -184,13 +185,13 @@ fn join(base: &[u8], name: &[u8]) -> Vec<u8> {
 fn read_only_bind(source: &[u8], target: &[u8]) -> Vec<Op> {
     vec![
         Op::Mount {
-            source: c(source),
-            target: c(target),
+            source: cstring(source),
+            target: cstring(target),
             fstype: None,
             flags: libc::MS_BIND | libc::MS_REC,
             data: None,
         },
-        Op::ReadOnlyTree(c(target)),
+        Op::ReadOnlyTree(cstring(target)),
     ]
 }
 
@@ -213,11 +214,11 @@ impl Plan {
             Group::required(
                 Stage::Layers,
                 vec![
-                    Op::Mkdir(c(&layers), 0o700),
+                    Op::Mkdir(cstring(&layers), 0o700),
                     tmpfs(&layers, "0700"),
-                    Op::Mkdir(c(&upper), 0o755),
-                    Op::Mkdir(c(&work), 0o755),
-                    Op::Mkdir(c(&files_dir), 0o755),
+                    Op::Mkdir(cstring(&upper), 0o755),
+                    Op::Mkdir(cstring(&work), 0o755),
+                    Op::Mkdir(cstring(&files_dir), 0o755),
                 ],
             ),
         ];
@@ -243,8 +244,8 @@ impl Plan {
                     groups.push(Group::optional(
                         Stage::Folder,
                         vec![Op::Symlink {
-                            target: c(link.as_os_str().as_bytes()),
-                            path: c(&target),
+                            target: cstring(link.as_os_str().as_bytes()),
+                            path: cstring(&target),
                         }],
                     ));
                 }
@@ -259,7 +260,7 @@ impl Plan {
                 }
                 groups.push(Group::required(
                     Stage::Folder,
-                    vec![Op::Mkdir(c(&target), 0o755)],
+                    vec![Op::Mkdir(cstring(&target), 0o755)],
                 ));
                 let mut alternatives = Vec::new();
                 // Overlay options are separated by commas and lower layers by colons; a
@@ -274,14 +275,14 @@ impl Plan {
                         String::from_utf8_lossy(&wk)
                     );
                     alternatives.push(vec![
-                        Op::Mkdir(c(&up), 0o755),
-                        Op::Mkdir(c(&wk), 0o755),
+                        Op::Mkdir(cstring(&up), 0o755),
+                        Op::Mkdir(cstring(&wk), 0o755),
                         Op::Mount {
-                            source: c("overlay"),
-                            target: c(&target),
-                            fstype: Some(c("overlay")),
+                            source: cstring("overlay"),
+                            target: cstring(&target),
+                            fstype: Some(cstring("overlay")),
                             flags: 0,
-                            data: Some(c(data)),
+                            data: Some(cstring(data)),
                         },
                     ]);
                 }
@@ -292,7 +293,7 @@ impl Plan {
                     what: Stage::Folder,
                 });
             } else if kind.is_file() {
-                let mut ops = vec![Op::File(c(&target), Vec::new())];
+                let mut ops = vec![Op::File(cstring(&target), Vec::new())];
                 ops.extend(read_only_bind(&source, &target));
                 groups.push(Group::optional(Stage::Folder, ops));
             }
@@ -303,7 +304,7 @@ impl Plan {
         groups.push(Group::required(
             Stage::Proc,
             vec![
-                Op::Mkdir(c(&proc_), 0o555),
+                Op::Mkdir(cstring(&proc_), 0o555),
                 mount(
                     "proc",
                     &proc_,
@@ -315,7 +316,10 @@ impl Plan {
         ));
         // Its own /sys, showing the container's network devices; read-only as in Docker.
         let sys = join(stage, b"sys");
-        groups.push(Group::required(Stage::Sys, vec![Op::Mkdir(c(&sys), 0o555)]));
+        groups.push(Group::required(
+            Stage::Sys,
+            vec![Op::Mkdir(cstring(&sys), 0o555)],
+        ));
         groups.push(Group {
             alternatives: vec![
                 vec![mount(
@@ -335,7 +339,7 @@ impl Plan {
             let dir = join(stage, name);
             groups.push(Group::required(
                 Stage::Tmp,
-                vec![Op::Mkdir(c(&dir), 0o755), tmpfs(&dir, mode)],
+                vec![Op::Mkdir(cstring(&dir), 0o755), tmpfs(&dir, mode)],
             ));
         }
         if var_run_is_dir {
@@ -348,15 +352,15 @@ impl Plan {
             let staged = join(&files_dir, &path.as_bytes()[5..]);
             groups.push(Group::required(
                 Stage::Files,
-                vec![Op::File(c(&staged), files[i].clone())],
+                vec![Op::File(cstring(&staged), files[i].clone())],
             ));
             // A machine without the file keeps it missing (creating it would need a copy of
             // /etc the container's root may not own).
             groups.push(Group::optional(
                 Stage::Files,
                 vec![Op::Mount {
-                    source: c(&staged),
-                    target: c(join(stage, &path.as_bytes()[1..])),
+                    source: cstring(&staged),
+                    target: cstring(join(stage, &path.as_bytes()[1..])),
                     fstype: None,
                     flags: libc::MS_BIND,
                     data: None,
@@ -364,9 +368,18 @@ impl Plan {
             ));
         }
         // The overlays and bind mounts keep what they use of the layers alive.
-        groups.push(Group::required(Stage::Layers, vec![Op::Detach(c(&layers))]));
-        groups.push(Group::optional(Stage::Layers, vec![Op::Rmdir(c(&layers))]));
-        groups.push(Group::required(Stage::Pivot, vec![Op::PivotRoot(c(stage))]));
+        groups.push(Group::required(
+            Stage::Layers,
+            vec![Op::Detach(cstring(&layers))],
+        ));
+        groups.push(Group::optional(
+            Stage::Layers,
+            vec![Op::Rmdir(cstring(&layers))],
+        ));
+        groups.push(Group::required(
+            Stage::Pivot,
+            vec![Op::PivotRoot(cstring(stage))],
+        ));
         Plan { groups }
     }
 
@@ -376,14 +389,14 @@ impl Plan {
         let dev = join(stage, b"dev");
         let mut groups = vec![Group::required(
             Stage::Dev,
-            vec![Op::Mkdir(c(&dev), 0o755), tmpfs(&dev, "0755")],
+            vec![Op::Mkdir(cstring(&dev), 0o755), tmpfs(&dev, "0755")],
         )];
         for name in DEVICES {
             let node = join(&dev, name.as_bytes());
-            let mut ops = vec![Op::File(c(&node), Vec::new())];
+            let mut ops = vec![Op::File(cstring(&node), Vec::new())];
             ops.push(Op::Mount {
-                source: c(format!("/dev/{name}")),
-                target: c(&node),
+                source: cstring(format!("/dev/{name}")),
+                target: cstring(&node),
                 fstype: None,
                 flags: libc::MS_BIND,
                 data: None,
@@ -394,7 +407,7 @@ impl Plan {
         groups.push(Group::optional(
             Stage::Dev,
             vec![
-                Op::Mkdir(c(&pts), 0o755),
+                Op::Mkdir(cstring(&pts), 0o755),
                 mount(
                     "devpts",
                     &pts,
@@ -403,15 +416,15 @@ impl Plan {
                     Some("newinstance,ptmxmode=0666,mode=0620"),
                 ),
                 Op::Symlink {
-                    target: c("pts/ptmx"),
-                    path: c(join(&dev, b"ptmx")),
+                    target: cstring("pts/ptmx"),
+                    path: cstring(join(&dev, b"ptmx")),
                 },
             ],
         ));
         let shm = join(&dev, b"shm");
         groups.push(Group::optional(
             Stage::Dev,
-            vec![Op::Mkdir(c(&shm), 0o1777), tmpfs(&shm, "1777")],
+            vec![Op::Mkdir(cstring(&shm), 0o1777), tmpfs(&shm, "1777")],
         ));
         for (name, target) in [
             ("fd", "/proc/self/fd"),
@@ -422,8 +435,8 @@ impl Plan {
             groups.push(Group::optional(
                 Stage::Dev,
                 vec![Op::Symlink {
-                    target: c(target),
-                    path: c(join(&dev, name.as_bytes())),
+                    target: cstring(target),
+                    path: cstring(join(&dev, name.as_bytes())),
                 }],
             ));
         }

@@ -331,15 +331,8 @@ impl Lab {
             });
         }
         if built.namespace {
-            let ns = sandbox_ns(c);
-            self.undo(Op::DelNetns { ns: ns.clone() });
-            self.stop_services(&ns);
-            self.forget_ns(&ns);
-            self.vanishing.borrow_mut().extend(
-                c.endpoints
-                    .iter()
-                    .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),
-            );
+            self.undo(Op::DelNetns { ns: sandbox_ns(c) });
+            self.release_sandbox(c);
         }
     }
 
@@ -380,6 +373,18 @@ impl Lab {
 
     /// The veth pair of one endpoint: host end on the bridge, container end `ethN` with its
     /// MAC and address, and — for the container's first routed network — the default route.
+    /// After `c`'s namespace was let go: what netsh runs there stops, veths made into it by
+    /// hand (`veth(…, c, …)`) and the host ends of its endpoints vanish with it, and
+    /// `settle_removals` waits for them.
+    fn release_sandbox(&self, c: &Container) {
+        self.release_ns(&sandbox_ns(c));
+        self.vanishing.borrow_mut().extend(
+            c.endpoints
+                .iter()
+                .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),
+        );
+    }
+
     fn build_endpoint(&self, c: &Container, e: &Endpoint, default_route: bool) -> Result<()> {
         let (Some(ifname), Some(host_if), Some((ip, len))) = (&e.ifname, &e.host_ifname, e.ip)
         else {
@@ -599,8 +604,7 @@ impl Lab {
             })?;
         }
         if c.mode == NetMode::Own {
-            let ns = sandbox_ns(&c);
-            if let Err(e) = self.apply(Op::DelNetns { ns: ns.clone() }) {
+            if let Err(e) = self.apply(Op::DelNetns { ns: sandbox_ns(&c) }) {
                 if !c.ports.is_empty() {
                     self.undo(Op::Nft {
                         ns: HOST.into(),
@@ -609,15 +613,7 @@ impl Lab {
                 }
                 return Err(e);
             }
-            // Whatever netsh runs there would keep the namespace alive.
-            self.stop_services(&ns);
-            // Veths made into it by hand (`veth(…, c, …)`) go too.
-            self.forget_ns(&ns);
-            self.vanishing.borrow_mut().extend(
-                c.endpoints
-                    .iter()
-                    .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),
-            );
+            self.release_sandbox(&c);
         }
         self.docker.borrow_mut().remove_container(&c.id)?;
         for (network_id, n) in names {

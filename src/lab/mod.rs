@@ -259,10 +259,16 @@ impl Lab {
         self.apply(Op::DelNetns {
             ns: name.to_string(),
         })?;
-        self.stop_services(name);
+        self.release_ns(name);
         self.netns.borrow_mut().retain(|n| n != name);
-        self.forget_ns(name);
         self.settle_removals()
+    }
+
+    /// After `ns`'s namespace was let go: stops whatever netsh runs there (it would keep the
+    /// namespace alive) and forgets its veth pairs, whose other ends vanish with it.
+    fn release_ns(&self, ns: &str) {
+        self.stop_services(ns);
+        self.forget_ns(ns);
     }
 
     /// Forgets the veth pairs with an end in `ns` (whose namespace was let go); their other

@@ -201,7 +201,6 @@ impl Lab {
         start: impl FnOnce(&process::ExecSpec<'_>) -> std::io::Result<T>,
     ) -> Result<T> {
         self.settle_removals()?;
-        self.reap_background();
         // The program may look names up: the container's DNS server answers from the start.
         self.ensure_dns(&who.ns);
         let (hostname, hosts, resolv) = self.exec_context(who)?;
@@ -240,7 +239,7 @@ impl Lab {
     }
 
     /// Reaps the relays of background programs that have ended, so no zombie piles up
-    /// (called on every `exec` and every settling of the lab).
+    /// (called on every settling of the lab, which every `exec` and every read does).
     pub(super) fn reap_background(&self) {
         self.background
             .borrow_mut()

@@ -32,55 +32,54 @@ impl Default for Normalise {
     }
 }
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+/// `text` with every match of `pattern` (compiled once, into `cell`) replaced `with`.
+fn replace(
+    text: String,
+    cell: &'static OnceLock<Regex>,
+    pattern: &str,
+    with: impl regex::Replacer,
+) -> String {
     cell.get_or_init(|| Regex::new(pattern).expect("a valid pattern"))
+        .replace_all(&text, with)
+        .into_owned()
 }
 
 /// `text` with its volatile parts replaced as `opts` says.
 pub fn normalise(text: &str, opts: Normalise) -> String {
     static TIME: OnceLock<Regex> = OnceLock::new();
     static MAC: OnceLock<Regex> = OnceLock::new();
+    static LINK_LOCAL: OnceLock<Regex> = OnceLock::new();
     static ID: OnceLock<Regex> = OnceLock::new();
     static VETH: OnceLock<Regex> = OnceLock::new();
-    static LINK_LOCAL: OnceLock<Regex> = OnceLock::new();
     let mut out = text.to_string();
     if opts.timestamps {
-        out = re(
-            &TIME,
-            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})",
-        )
-        .replace_all(&out, "<time>")
-        .into_owned();
+        let rfc3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})";
+        out = replace(out, &TIME, rfc3339, "<time>");
     }
     if opts.macs {
-        out = re(&MAC, r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b")
-            .replace_all(&out, |c: &regex::Captures| {
+        out = replace(
+            out,
+            &MAC,
+            r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b",
+            |c: &regex::Captures| {
                 let mac = &c[0];
                 // Docker's own, loopback's and broadcast stay: they are not random.
-                if mac.starts_with("02:42:")
+                let stable = mac.starts_with("02:42:")
                     || mac == "00:00:00:00:00:00"
-                    || mac == "ff:ff:ff:ff:ff:ff"
-                {
+                    || mac == "ff:ff:ff:ff:ff:ff";
+                if stable {
                     mac.to_string()
                 } else {
                     "<mac>".to_string()
                 }
-            })
-            .into_owned();
-        out = re(
-            &LINK_LOCAL,
-            r"\bfe80::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,3}\b",
-        )
-        .replace_all(&out, "fe80::<mac>")
-        .into_owned();
+            },
+        );
+        let link_local = r"\bfe80::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,3}\b";
+        out = replace(out, &LINK_LOCAL, link_local, "fe80::<mac>");
     }
     if opts.ids {
-        out = re(&ID, r"\b(?:[0-9a-f]{64}|[0-9a-f]{12})\b")
-            .replace_all(&out, "<id>")
-            .into_owned();
-        out = re(&VETH, r"\bveth[0-9a-f]{7}\b")
-            .replace_all(&out, "veth<id>")
-            .into_owned();
+        out = replace(out, &ID, r"\b(?:[0-9a-f]{64}|[0-9a-f]{12})\b", "<id>");
+        out = replace(out, &VETH, r"\bveth[0-9a-f]{7}\b", "veth<id>");
     }
     out
 }
