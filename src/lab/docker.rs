@@ -32,6 +32,10 @@ impl From<DockerError> for LabError {
     fn from(e: DockerError) -> Self {
         match e {
             DockerError::UnusableSubnet { .. } => LabError::Invalid(e.to_string()),
+            // The docker CLI's own checks: Docker prints them without the daemon's prefix.
+            DockerError::GatewayWithoutSubnet | DockerError::RunAliasOnDefaultNetwork => {
+                LabError::Invalid(e.to_string())
+            }
             _ => LabError::Docker(e.to_string()),
         }
     }
@@ -178,6 +182,14 @@ impl Lab {
     /// never used: the network is drawn again (a new ID, so a new name). A failure halfway
     /// takes the bridge and the model's network back.
     pub fn create_network(&self, name: &str, spec: &NetworkSpec) -> Result<Network> {
+        // IPAM's round-robin cursor moves with every pool handed out: a network taken
+        // back must put it back too.
+        let cursor = self.docker.borrow().pool_cursor();
+        let forget = |id: &str| {
+            let mut d = self.docker.borrow_mut();
+            let _ = d.remove_network(id);
+            d.restore_pool_cursor(cursor);
+        };
         let create = || {
             self.docker
                 .borrow_mut()
@@ -188,18 +200,18 @@ impl Lab {
             match self.host_name_taken(&br) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    forget(&n.id);
                     n = create()?;
                 }
                 Err(e) => {
-                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    forget(&n.id);
                     return Err(e);
                 }
             }
         }
         // build_bridge takes its own bridge back if it fails.
         if let Err(e) = self.build_bridge(&n) {
-            let _ = self.docker.borrow_mut().remove_network(&n.id);
+            forget(&n.id);
             return Err(e);
         }
         if let Err(e) = self.refresh_firewall() {
@@ -210,7 +222,7 @@ impl Lab {
                     dev: br.clone(),
                 });
             }
-            let _ = self.docker.borrow_mut().remove_network(&n.id);
+            forget(&n.id);
             return Err(e);
         }
         Ok(n)
@@ -366,13 +378,12 @@ impl Lab {
             up: true,
         })?;
         for e in &c.endpoints {
-            self.build_endpoint(c, e, true)?;
+            self.build_endpoint(c, e)?;
         }
-        Ok(())
+        let gateway = self.docker.borrow().gateway_endpoint(c).and_then(|e| e.gateway);
+        self.move_default_route(&ns, None, gateway)
     }
 
-    /// The veth pair of one endpoint: host end on the bridge, container end `ethN` with its
-    /// MAC and address, and — for the container's first routed network — the default route.
     /// After `c`'s namespace was let go: what netsh runs there stops, veths made into it by
     /// hand (`veth(…, c, …)`) and the host ends of its endpoints vanish with it, and
     /// `settle_removals` waits for them.
@@ -385,7 +396,10 @@ impl Lab {
         );
     }
 
-    fn build_endpoint(&self, c: &Container, e: &Endpoint, default_route: bool) -> Result<()> {
+    /// The veth pair of one endpoint: host end on the bridge, container end `ethN` with its
+    /// MAC and address (the default route is the caller's: it depends on all endpoints).
+    /// A failure takes back the pair.
+    fn build_endpoint(&self, c: &Container, e: &Endpoint) -> Result<()> {
         let (Some(ifname), Some(host_if), Some((ip, len))) = (&e.ifname, &e.host_ifname, e.ip)
         else {
             return Ok(());
@@ -436,13 +450,7 @@ impl Lab {
             // Both ends' operational state follows the carrier, which the kernel reports a
             // moment later (linkwatch): wait, so every view of the lab shows them UP.
             self.settle(HOST, host_if)?;
-            self.settle(&ns, ifname)?;
-            if default_route && !net.internal {
-                if let Some(gw) = e.gateway {
-                    self.set_default_route(&ns, gw)?;
-                }
-            }
-            Ok(())
+            self.settle(&ns, ifname)
         };
         rest().inspect_err(|_| {
             self.undo(Op::DelLink {
@@ -452,32 +460,69 @@ impl Lab {
         })
     }
 
-    fn set_default_route(&self, ns: &str, gw: Ipv4Addr) -> Result<()> {
-        self.apply(default_route(ns, gw, false))
+    /// Moves the default route of `ns` from gateway `from` to gateway `to` (either may be
+    /// none): `ip route add`, `replace` or `del`, so there is no moment without a route when
+    /// both are set. Moving it back is the same call with the two swapped.
+    fn move_default_route(
+        &self,
+        ns: &str,
+        from: Option<Ipv4Addr>,
+        to: Option<Ipv4Addr>,
+    ) -> Result<()> {
+        match (from, to) {
+            (_, Some(to)) if from == Some(to) => Ok(()),
+            (None, Some(to)) => self.apply(default_route(ns, to, RouteChange::Add)),
+            (Some(_), Some(to)) => self.apply(default_route(ns, to, RouteChange::Replace)),
+            (Some(from), None) => self.apply(default_route(ns, from, RouteChange::Del)),
+            (None, None) => Ok(()),
+        }
     }
 
-    /// Whether the container's namespace has a default route now.
-    fn has_default_route(&self, ns: &str) -> Result<bool> {
-        Ok(self.routes(ns)?.iter().any(|r| r.dst.is_none() && !r.ipv6))
+    /// One step of a rollback that moves the default route back (see `undo`).
+    fn undo_route(&self, ns: &str, from: Option<Ipv4Addr>, to: Option<Ipv4Addr>) {
+        let op = match (from, to) {
+            (_, Some(to)) if from == Some(to) => return,
+            (None, Some(to)) => default_route(ns, to, RouteChange::Add),
+            (Some(_), Some(to)) => default_route(ns, to, RouteChange::Replace),
+            (Some(from), None) => default_route(ns, from, RouteChange::Del),
+            (None, None) => return,
+        };
+        self.undo(op);
     }
 
-    /// `docker network connect`: the model's endpoint, then its veth pair, then its DNS
-    /// names; a failure takes back what was built and the endpoint out of the model. An
-    /// interface name the container already has inside (made with `veth`/`move_link`) is
-    /// refused before anything is built.
+    /// The gateway of `container_id`'s default route as the model has it now (Docker's
+    /// choice: see `Docker::gateway_endpoint`).
+    fn model_gateway(&self, container_id: &str) -> Result<Option<Ipv4Addr>> {
+        let d = self.docker.borrow();
+        let c = d.container(container_id)?;
+        Ok(d.gateway_endpoint(c).and_then(|e| e.gateway))
+    }
+
+    /// `docker network connect`: the model's endpoint, then its veth pair, then the default
+    /// route (Docker re-chooses the gateway on every connect: it may move to the new
+    /// network), then its DNS names; a failure takes back what was built, in reverse, and
+    /// the model as it was. An interface name the container already has inside (made with
+    /// `veth`/`move_link`) is refused before anything is built.
     pub fn connect(&self, container: &str, network: &str, attach: &AttachSpec) -> Result<Endpoint> {
+        let before = {
+            let d = self.docker.borrow();
+            let c = d.container(container)?;
+            d.gateway_endpoint(c).and_then(|e| e.gateway)
+        };
         let (c, e) = self
             .docker
             .borrow_mut()
             .connect(container, network, attach)?;
         let forget = || {
-            let _ = self.docker.borrow_mut().disconnect(&c.id, &e.network_id);
+            self.docker
+                .borrow_mut()
+                .undo_connect(&c.id, &e.network_id);
         };
         let ns = match c.mode {
             NetMode::Own => Some(sandbox_ns(&c)),
             _ => None,
         };
-        let prepared = (|| -> Result<(Container, Endpoint, bool)> {
+        let prepared = (|| -> Result<(Container, Endpoint)> {
             if let (Some(ns), Some(ifname)) = (&ns, &e.ifname) {
                 if self.kernel.link(ns, ifname)?.is_some() {
                     let net = self.docker.borrow().network(&e.network_id)?.name.clone();
@@ -494,82 +539,93 @@ impl Lab {
                 .endpoint(&e.network_id)
                 .cloned()
                 .ok_or_else(|| LabError::Invalid("the new endpoint vanished".into()))?;
-            let routed = match &ns {
-                Some(ns) => self.has_default_route(ns)?,
-                None => true,
-            };
-            Ok((c, e, routed))
+            Ok((c, e))
         })();
-        let (c, e, routed) = match prepared {
+        let (c, e) = match prepared {
             Ok(x) => x,
             Err(err) => {
                 forget();
                 return Err(err);
             }
         };
-        // build_endpoint takes its own veth pair back if it fails.
-        if let Err(err) = self.build_endpoint(&c, &e, !routed) {
-            forget();
-            return Err(err);
-        }
-        if let Err(err) = self.dns_joined(&c, &e.network_id) {
-            let names = self.dns_names_of(&c, &e.network_id);
-            forget();
-            let _ = self.dns_left(&c, &e.network_id, names);
+        let del_veth = || {
             if let Some(host_if) = &e.host_ifname {
                 self.undo(Op::DelLink {
                     ns: HOST.into(),
                     dev: host_if.clone(),
                 });
             }
+        };
+        // build_endpoint takes its own veth pair back if it fails.
+        if let Err(err) = self.build_endpoint(&c, &e) {
+            forget();
+            return Err(err);
+        }
+        let after = match self.model_gateway(&c.id) {
+            Ok(g) => g,
+            Err(err) => {
+                del_veth();
+                forget();
+                return Err(err);
+            }
+        };
+        if let Some(ns) = &ns {
+            if let Err(err) = self.move_default_route(ns, before, after) {
+                del_veth();
+                forget();
+                return Err(err);
+            }
+        }
+        if let Err(err) = self.dns_joined(&c, &e.network_id) {
+            let names = self.dns_names_of(&c, &e.network_id);
+            if let Some(ns) = &ns {
+                self.undo_route(ns, after, before);
+            }
+            del_veth();
+            forget();
+            let _ = self.dns_left(&c, &e.network_id, names);
             return Err(err);
         }
         Ok(e)
     }
 
-    /// `docker network disconnect`. If the container loses the network its default route
-    /// went through, the next routed network takes over, as in Docker. The kernel work
-    /// comes first, the model last: the default route moves to the next gateway (`ip route
-    /// replace`, so there is no moment without one), then the veth pair goes; if that
-    /// fails, the route moves back.
+    /// `docker network disconnect`. Docker re-chooses the gateway: if the endpoint leaving
+    /// carried the default route, the next one in libnetwork's order takes it over. The
+    /// kernel work comes first, the model last: the default route moves to the new gateway
+    /// (`ip route replace`, so there is no moment without one), then the veth pair goes;
+    /// if that fails, the route moves back.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
-        let (c, e, names) = {
+        let (c, e, names, before, after) = {
             let d = self.docker.borrow();
             let e = d.check_disconnect(container, network)?.clone();
             let c = d.container(container)?.clone();
             let names = self.dns_names_of(&c, &e.network_id);
-            (c, e, names)
+            let before = d.gateway_endpoint(&c).and_then(|x| x.gateway);
+            let mut next = d.clone();
+            next.disconnect(&c.id, &e.network_id)?;
+            let after = next
+                .gateway_endpoint(next.container(&c.id)?)
+                .and_then(|x| x.gateway);
+            (c, e, names, before, after)
         };
-        let mut moved = None;
-        if let (NetMode::Own, Some(gw)) = (&c.mode, e.gateway) {
-            let ns = sandbox_ns(&c);
-            let carries = self
-                .routes(&ns)?
-                .iter()
-                .any(|r| r.dst.is_none() && !r.ipv6 && r.via == Some(std::net::IpAddr::V4(gw)));
-            let next = {
-                let d = self.docker.borrow();
-                c.endpoints
-                    .iter()
-                    .filter(|x| x.network_id != e.network_id)
-                    .find_map(|x| {
-                        let n = d.network_by_id(&x.network_id)?;
-                        (!n.internal).then_some(x.gateway).flatten()
-                    })
-            };
-            if let (true, Some(next)) = (carries, next) {
-                self.apply(default_route(&ns, next, true))?;
-                moved = Some((ns, gw));
+        let ns = (c.mode == NetMode::Own).then(|| sandbox_ns(&c));
+        // The route through the leaving endpoint goes with its veth; only a move to another
+        // gateway is ours to make (and to take back).
+        let moved = match (&ns, after) {
+            (Some(ns), Some(_)) if before != after => {
+                self.move_default_route(ns, before, after)?;
+                true
             }
-        }
+            _ => false,
+        };
         if let Some(host_if) = &e.host_ifname {
             // Deleting one end of a veth pair deletes the other, and the routes through it.
             if let Err(err) = self.apply(Op::DelLink {
                 ns: HOST.into(),
                 dev: host_if.clone(),
             }) {
-                if let Some((ns, gw)) = moved {
-                    self.undo(default_route(&ns, gw, true));
+                if let (true, Some(ns)) = (moved, &ns) {
+                    self.undo_route(ns, after, before);
                 }
                 return Err(err);
             }
@@ -641,24 +697,27 @@ impl Lab {
     }
 }
 
-/// `ip route add|replace default via GW` in `ns`.
-fn default_route(ns: &str, gw: Ipv4Addr, replace: bool) -> Op {
+/// What to do with a default route.
+#[derive(Clone, Copy)]
+enum RouteChange {
+    Add,
+    Replace,
+    Del,
+}
+
+/// `ip route add|replace|del default via GW` in `ns`.
+fn default_route(ns: &str, gw: Ipv4Addr, change: RouteChange) -> Op {
     let route = Route {
         dst: None,
         via: Some(gw.into()),
         dev: None,
         ipv6: false,
     };
-    if replace {
-        Op::ReplaceRoute {
-            ns: ns.into(),
-            route,
-        }
-    } else {
-        Op::AddRoute {
-            ns: ns.into(),
-            route,
-        }
+    let ns = ns.into();
+    match change {
+        RouteChange::Add => Op::AddRoute { ns, route },
+        RouteChange::Replace => Op::ReplaceRoute { ns, route },
+        RouteChange::Del => Op::DelRoute { ns, route },
     }
 }
 

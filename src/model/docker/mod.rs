@@ -13,7 +13,7 @@ use ipnet::Ipv4Net;
 use thiserror::Error;
 
 use ids::{short, Ids};
-use ipam::Pool;
+use ipam::{Pool, PoolCursor};
 
 /// Errors in Docker's own words (`Error response from daemon: …`).
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -28,8 +28,10 @@ pub enum DockerError {
     NameInUse { name: String, id: String },
     #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidContainerName(String),
-    #[error("invalid network name \"{0}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
-    InvalidNetworkName(String),
+    /// `docker network create` of a predefined network's name (Docker 20.10's
+    /// `runconfig.IsPreDefinedNetwork`: bridge, host, none, default).
+    #[error("operation is not permitted on predefined {0} network")]
+    PredefinedNetworkCreate(String),
     #[error("invalid pool request: Pool overlaps with other one on this address space")]
     PoolOverlap,
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
@@ -45,30 +47,46 @@ pub enum DockerError {
     UnusableSubnet { subnet: String, why: String },
     #[error("invalid gateway address {gateway}: it is not a host address of subnet {subnet}")]
     InvalidGateway { gateway: Ipv4Addr, subnet: Ipv4Net },
-    #[error("cannot specify a gateway without a subnet")]
+    /// The docker CLI's own check (no "Error response from daemon").
+    #[error("every ip-range or gateway must have a corresponding subnet")]
     GatewayWithoutSubnet,
     #[error("no available IPv4 addresses on this network's address pools: {0}")]
     NoAvailableAddress(Ipv4Net),
-    #[error("no configured subnet or ip-range contain the IP address {0}")]
+    /// `--ip` outside the network's subnet (libnetwork's endpoint address assignment).
+    #[error("Invalid address {0}: It does not belong to any of this network's subnets")]
     IpOutsideSubnet(Ipv4Addr),
-    #[error("Address already in use: {0}")]
+    /// `--ip` of an address the pool holds: a container's, the gateway, or the network
+    /// and broadcast addresses (libnetwork reserves those). Docker prints no address.
+    #[error("Address already in use")]
     AddressInUse(Ipv4Addr),
     #[error("invalid IPv4 address: {0}")]
     InvalidIp(String),
     #[error("user specified IP address is supported on user defined networks only")]
     FixedIpOnDefaultNetwork,
+    /// `--ip` on a user-defined network whose subnet the engine chose (no `subnet` given).
+    #[error("user specified IP address is supported only when connecting to networks with user configured subnets")]
+    FixedIpWithoutSubnet,
     #[error("network-scoped alias is supported only for containers in user defined networks")]
     AliasOnDefaultNetwork,
+    /// The docker CLI's check of `docker run --network-alias` (no "Error response from
+    /// daemon").
+    #[error("network-scoped aliases are only supported for user-defined networks")]
+    RunAliasOnDefaultNetwork,
+    /// `--link` with `--network host` or `container:…`.
+    #[error("conflicting options: {0} can't be used with links. This would result in undefined behavior")]
+    LinksWithMode(&'static str),
     #[error("plugin \"{0}\" not found")]
     UnknownDriver(String),
     #[error("only one instance of \"{0}\" network is allowed")]
     SingleInstance(String),
     #[error("{0} is a pre-defined network and cannot be removed")]
     PredefinedNetwork(String),
+    /// `id` is the network's full ID, as Docker prints it.
     #[error("error while removing network: network {name} id {id} has active endpoints")]
     ActiveEndpoints { name: String, id: String },
     #[error("endpoint with name {container} already exists in network {network}")]
     AlreadyConnected { container: String, network: String },
+    /// `container` is the container's full ID, as Docker prints it.
     #[error("container {container} is not connected to network {network}")]
     NotConnected { container: String, network: String },
     #[error("container cannot be disconnected from host network or connected to host network")]
@@ -126,11 +144,21 @@ pub struct Network {
     pub internal: bool,
     /// The predefined `bridge` network (no name resolution, `--link` instead).
     pub default_bridge: bool,
+    /// The subnet was given (`subnet`), not drawn from the default pools: only then does
+    /// Docker take a fixed address (`ip`) on the network (the daemon's
+    /// `validateNetworkingConfig` looks for a configured `PreferredPool`).
+    pub user_subnet: bool,
 }
 
 impl Network {
+    /// One of the three networks every engine starts with (`bridge`, `host`, `none`).
     pub fn predefined(&self) -> bool {
         matches!(self.name.as_str(), "bridge" | "host" | "none")
+    }
+    /// Docker's `NetworkMode(name).IsUserDefined()`: any network but the predefined ones.
+    /// Only these take fixed addresses and network-scoped aliases.
+    pub fn user_defined(&self) -> bool {
+        !self.predefined()
     }
     pub fn user_defined_bridge(&self) -> bool {
         self.driver == Driver::Bridge && !self.default_bridge
@@ -185,8 +213,12 @@ pub struct Container {
     pub mode: NetMode,
     /// What `docker run --network` said (HostConfig.NetworkMode).
     pub network_mode: String,
-    /// In join order: the first one's gateway is the default route.
+    /// In join order (its /etc/hosts lines follow it); the default route is chosen by
+    /// [`Docker::gateway_endpoint`].
     pub endpoints: Vec<Endpoint>,
+    /// The index of the next `ethN` inside its namespace: Docker's sandbox counts up and
+    /// never reuses a name, even after a disconnect.
+    pub next_ifindex: u32,
     /// `--link NAME[:ALIAS]`: (target container ID, alias) — entries in its /etc/hosts.
     pub links: Vec<(String, String)>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
@@ -279,6 +311,14 @@ impl Container {
     pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network_id == network_id)
     }
+    /// Records a new endpoint (last in join order); one with an interface uses up the
+    /// next `ethN` index for good.
+    pub fn add_endpoint(&mut self, e: Endpoint) {
+        if e.ifname.is_some() {
+            self.next_ifindex += 1;
+        }
+        self.endpoints.push(e);
+    }
 }
 
 /// `docker network create` options.
@@ -303,6 +343,8 @@ pub struct Docker {
     networks: Vec<Network>,
     containers: Vec<Container>,
     ids: Ids,
+    /// Where IPAM's next search of the default pools starts (round-robin).
+    pool_cursor: PoolCursor,
 }
 
 impl Docker {
@@ -312,6 +354,7 @@ impl Docker {
             networks: Vec::new(),
             containers: Vec::new(),
             ids: Ids::with_seed(seed),
+            pool_cursor: PoolCursor::default(),
         };
         let subnet = ipam::default_pools().next();
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
@@ -325,6 +368,7 @@ impl Docker {
             bridge_mac: Some(d.ids.bridge_mac()),
             internal: false,
             default_bridge: true,
+            user_subnet: false,
         };
         d.networks.push(bridge);
         for (name, driver) in [("host", Driver::Host), ("none", Driver::Null)] {
@@ -339,6 +383,7 @@ impl Docker {
                 bridge_mac: None,
                 internal: false,
                 default_bridge: false,
+                user_subnet: false,
             });
         }
         d
@@ -393,17 +438,25 @@ impl Docker {
             .collect()
     }
 
-    /// `docker network create`.
+    /// `docker network create`: a bridge network, its subnet given or the next default
+    /// pool (round-robin, see [`ipam::next_pool`]).
+    ///
+    /// Names: Docker 20.10 takes any name (spaces, `/`, `:`, non-ASCII) except the
+    /// predefined ones (`bridge`, `host`, `none`, `default`: [`DockerError::
+    /// PredefinedNetworkCreate`]) and one a network has ([`DockerError::NetworkExists`];
+    /// the empty name gets that too, as from Docker's API). Errors also for an unknown or
+    /// single-instance driver, a subnet that does not parse, overlaps or cannot hold a
+    /// container, a gateway outside it or without one, and exhausted default pools.
     pub fn create_network(
         &mut self,
         name: &str,
         spec: &NetworkSpec,
         created: &str,
     ) -> Result<Network, DockerError> {
-        if !names::valid(name) {
-            return Err(DockerError::InvalidNetworkName(name.to_string()));
+        if matches!(name, "bridge" | "host" | "none" | "default") {
+            return Err(DockerError::PredefinedNetworkCreate(name.to_string()));
         }
-        if self.networks.iter().any(|n| n.name == name) {
+        if name.is_empty() || self.networks.iter().any(|n| n.name == name) {
             return Err(DockerError::NetworkExists(name.to_string()));
         }
         match spec.driver.as_deref().unwrap_or("bridge") {
@@ -412,6 +465,7 @@ impl Docker {
             other => return Err(DockerError::UnknownDriver(other.to_string())),
         }
         let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
+        let mut cursor = self.pool_cursor;
         let subnet = match &spec.subnet {
             Some(s) => {
                 let s: Ipv4Net = s
@@ -428,7 +482,9 @@ impl Docker {
                 if spec.gateway.is_some() {
                     return Err(DockerError::GatewayWithoutSubnet);
                 }
-                ipam::next_pool(&taken)?
+                let (subnet, next) = ipam::next_pool(&taken, cursor)?;
+                cursor = next;
+                subnet
             }
         };
         let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
@@ -444,9 +500,23 @@ impl Docker {
             pool: Some(pool),
             internal: spec.internal,
             default_bridge: false,
+            user_subnet: spec.subnet.is_some(),
         };
         self.networks.push(network.clone());
+        self.pool_cursor = cursor;
         Ok(network)
+    }
+
+    /// Where IPAM's next search of the default pools starts; the lab saves it before a
+    /// `network create` it may have to take back, and restores it with
+    /// [`Docker::restore_pool_cursor`], so a failed create changes nothing.
+    pub fn pool_cursor(&self) -> PoolCursor {
+        self.pool_cursor
+    }
+
+    /// See [`Docker::pool_cursor`].
+    pub fn restore_pool_cursor(&mut self, cursor: PoolCursor) {
+        self.pool_cursor = cursor;
     }
 
     /// `docker network rm`.
@@ -466,7 +536,7 @@ impl Docker {
         if !self.members(&n.id).is_empty() {
             return Err(DockerError::ActiveEndpoints {
                 name: n.name.clone(),
-                id: short(&n.id).to_string(),
+                id: n.id.clone(),
             });
         }
         Ok(n)
@@ -512,6 +582,24 @@ impl Docker {
                 Ok((t.id.clone(), alias.to_string()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
+        // The docker CLI refuses aliases off user-defined networks before anything else.
+        let user_defined = !network.starts_with("container:")
+            && self.network(network).is_ok_and(Network::user_defined);
+        if !attach.aliases.is_empty() && !user_defined {
+            return Err(DockerError::RunAliasOnDefaultNetwork);
+        }
+        if let Some(ip) = &attach.ip {
+            parse_ip(ip)?;
+        }
+        // runconfig's validateNetMode: links, then published ports.
+        if !links.is_empty() {
+            if network.starts_with("container:") {
+                return Err(DockerError::LinksWithMode("container type network"));
+            }
+            if network == "host" {
+                return Err(DockerError::LinksWithMode("host type networking"));
+            }
+        }
         if network.starts_with("container:") && !ports.is_empty() {
             return Err(DockerError::PublishWithContainerMode);
         }
@@ -571,6 +659,7 @@ impl Docker {
             mode: NetMode::Own,
             network_mode: network.to_string(),
             endpoints: Vec::new(),
+            next_ifindex: 0,
             links: Vec::new(),
             ports: Vec::new(),
         };
@@ -597,12 +686,30 @@ impl Docker {
             container.mode = NetMode::Host;
         }
         let endpoint = self.attach(&container, &net, attach, true)?;
-        container.endpoints.push(endpoint);
+        container.add_endpoint(endpoint);
         self.containers.push(container.clone());
         Ok(container)
     }
 
-    /// Allocates an endpoint of `container` on `net` (not yet recorded anywhere).
+    /// Docker's `validateNetworkingConfig`: a fixed address or aliases only on user-defined
+    /// networks, and a fixed address only where the subnet was given.
+    fn check_attach(net: &Network, attach: &AttachSpec) -> Result<(), DockerError> {
+        let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
+        if !net.user_defined() {
+            if fixed.is_some() {
+                return Err(DockerError::FixedIpOnDefaultNetwork);
+            }
+            if !attach.aliases.is_empty() {
+                return Err(DockerError::AliasOnDefaultNetwork);
+            }
+        } else if fixed.is_some() && !net.user_subnet {
+            return Err(DockerError::FixedIpWithoutSubnet);
+        }
+        Ok(())
+    }
+
+    /// Allocates an endpoint of `container` on `net` (not yet recorded anywhere; the
+    /// caller adds it with [`Container::add_endpoint`]).
     fn attach(
         &mut self,
         container: &Container,
@@ -610,15 +717,8 @@ impl Docker {
         attach: &AttachSpec,
         at_run: bool,
     ) -> Result<Endpoint, DockerError> {
+        Self::check_attach(net, attach)?;
         let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
-        if net.driver != Driver::Bridge || net.default_bridge {
-            if fixed.is_some() {
-                return Err(DockerError::FixedIpOnDefaultNetwork);
-            }
-            if !attach.aliases.is_empty() {
-                return Err(DockerError::AliasOnDefaultNetwork);
-            }
-        }
         let mut endpoint = Endpoint {
             id: self.ids.id(),
             network_id: net.id.clone(),
@@ -648,16 +748,27 @@ impl Docker {
         endpoint.ip = Some((ip, pool.subnet.prefix_len()));
         endpoint.gateway = Some(pool.gateway);
         endpoint.mac = Some(ids::mac_for(ip));
-        endpoint.ifname = Some(next_ifname(container));
+        endpoint.ifname = Some(format!("eth{}", container.next_ifindex));
         endpoint.host_ifname = Some(self.fresh_veth_name(&|_| false));
         if net.user_defined_bridge() {
-            endpoint.aliases.push(short(&container.id).to_string());
+            // Docker lists the aliases asked for, then the short ID.
             endpoint.aliases.extend(attach.aliases.iter().cloned());
+            endpoint.aliases.push(short(&container.id).to_string());
         }
         Ok(endpoint)
     }
 
-    /// `docker network connect NETWORK CONTAINER`.
+    /// `docker network connect NETWORK CONTAINER`: the new endpoint (recorded), and the
+    /// container as it is now.
+    ///
+    /// Refusals in the daemon's order (20.10's `connectToNetwork`,
+    /// `updateNetworkConfig`, `updateNetworkSettings`, then libnetwork's
+    /// `CreateEndpoint`): a `container:` container cannot join anything; a fixed address or
+    /// aliases off user-defined networks, a fixed address without a configured subnet; the
+    /// host network for any container not in host mode; for each network the container is
+    /// on already — the same one skips to "endpoint … already exists", a host one refuses
+    /// sharing, `none` on either side refuses private mode; then the address (outside the
+    /// subnet, or in use).
     pub fn connect(
         &mut self,
         container: &str,
@@ -665,25 +776,29 @@ impl Docker {
         attach: &AttachSpec,
     ) -> Result<(Container, Endpoint), DockerError> {
         let ci = self.container_index(container)?;
-        let net = self.network(network)?.clone();
         let c = self.containers[ci].clone();
-        match c.mode {
-            NetMode::Host => return Err(DockerError::HostNetwork),
-            NetMode::Container(_) => return Err(DockerError::SharedNamespace),
-            NetMode::Own => {}
+        if c.network_mode.starts_with("container:") {
+            return Err(DockerError::SharedNamespace);
         }
-        if net.driver == Driver::Host {
+        let net = self.network(network)?.clone();
+        Self::check_attach(&net, attach)?;
+        if c.network_mode != "host" && net.driver == Driver::Host {
             return Err(DockerError::HostNetwork);
         }
-        let on_none = |c: &Container, docker: &Docker| {
-            c.endpoints.iter().any(|e| {
-                docker
-                    .network_by_id(&e.network_id)
-                    .is_some_and(|n| n.driver == Driver::Null)
-            })
-        };
-        if (net.driver == Driver::Null || on_none(&c, self)) && c.endpoint(&net.id).is_none() {
-            return Err(DockerError::NoneNetwork);
+        let private = |d: Driver| d != Driver::Host;
+        for e in &c.endpoints {
+            let Some(sn) = self.network_by_id(&e.network_id) else {
+                continue;
+            };
+            if sn.id == net.id {
+                break;
+            }
+            if !private(sn.driver) || !private(net.driver) {
+                return Err(DockerError::SharedNamespace);
+            }
+            if sn.driver == Driver::Null || net.driver == Driver::Null {
+                return Err(DockerError::NoneNetwork);
+            }
         }
         if c.endpoint(&net.id).is_some() {
             return Err(DockerError::AlreadyConnected {
@@ -692,25 +807,38 @@ impl Docker {
             });
         }
         let endpoint = self.attach(&c, &net, attach, false)?;
-        self.containers[ci].endpoints.push(endpoint.clone());
+        self.containers[ci].add_endpoint(endpoint.clone());
         Ok((self.containers[ci].clone(), endpoint))
     }
 
-    /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
-    pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
-        let ci = self.container_index(container)?;
-        let net = self.network(network)?.clone();
-        let c = &self.containers[ci];
-        if c.mode == NetMode::Host || net.driver == Driver::Host {
-            return Err(DockerError::HostNetwork);
-        }
-        let Some(pos) = c.endpoints.iter().position(|e| e.network_id == net.id) else {
-            return Err(DockerError::NotConnected {
-                container: c.name.clone(),
-                network: net.name.clone(),
-            });
+    /// Takes back a `connect` whose kernel side failed: the endpoint goes, its address is
+    /// released, and the interface index it took is given back, so the model is as before.
+    pub fn undo_connect(&mut self, container_id: &str, network_id: &str) {
+        let Some(c) = self.containers.iter_mut().find(|c| c.id == container_id) else {
+            return;
         };
-        let endpoint = self.containers[ci].endpoints.remove(pos);
+        let Some(pos) = c.endpoints.iter().position(|e| e.network_id == network_id) else {
+            return;
+        };
+        let e = c.endpoints.remove(pos);
+        if e.ifname.is_some() {
+            c.next_ifindex = c.next_ifindex.saturating_sub(1);
+        }
+        self.release(&e);
+    }
+
+    /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
+    /// Errors as [`Docker::check_disconnect`].
+    pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
+        let network_id = self.check_disconnect(container, network)?.network_id.clone();
+        let ci = self.container_index(container)?;
+        let c = &mut self.containers[ci];
+        let pos = c
+            .endpoints
+            .iter()
+            .position(|e| e.network_id == network_id)
+            .unwrap_or_default();
+        let endpoint = c.endpoints.remove(pos);
         self.release(&endpoint);
         Ok(endpoint)
     }
@@ -744,7 +872,11 @@ impl Docker {
     }
 
     /// Whether `docker network disconnect` would succeed, changing nothing: the endpoint
-    /// it would remove, or Docker's refusal.
+    /// it would remove, or Docker's refusal (20.10's `DisconnectFromNetwork`): unknown
+    /// container or network; a host-mode container and the host network
+    /// ([`DockerError::HostNetwork`]); a network the container is not on
+    /// ([`DockerError::NotConnected`], with the container's full ID) — `container:`
+    /// containers are on none. A container on `none` may leave it.
     pub fn check_disconnect(
         &self,
         container: &str,
@@ -752,12 +884,12 @@ impl Docker {
     ) -> Result<&Endpoint, DockerError> {
         let c = self.container(container)?;
         let net = self.network(network)?;
-        if c.mode == NetMode::Host || net.driver == Driver::Host {
+        if c.network_mode == "host" && net.driver == Driver::Host {
             return Err(DockerError::HostNetwork);
         }
         c.endpoint(&net.id)
             .ok_or_else(|| DockerError::NotConnected {
-                container: c.name.clone(),
+                container: c.id.clone(),
                 network: net.name.clone(),
             })
     }
@@ -834,7 +966,11 @@ impl Docker {
             .find_map(|e| e.ip.map(|(ip, _)| ip))
     }
 
-    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, its own line.
+    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, then one
+    /// `<address>\t<short id>` line per network it is on, in the order it joined them
+    /// (Docker appends a line on connect and removes that network's line on disconnect;
+    /// Docker 20.10 then also drops the container's other lines — a known bug netsh does
+    /// not copy).
     pub fn hosts_file(&self, c: &Container) -> String {
         let mut out = String::from(HOSTS_HEADER);
         for (target, alias) in &c.links {
@@ -851,10 +987,25 @@ impl Docker {
             }
         }
         let owner = self.namespace_owner(c);
-        if let Some(ip) = self.primary_ip(owner) {
+        for (ip, _) in owner.endpoints.iter().filter_map(|e| e.ip) {
             out.push_str(&format!("{ip}\t{}\n", owner.hostname()));
         }
         out
+    }
+
+    /// The endpoint whose gateway is the default route of `c`'s namespace, if any:
+    /// libnetwork keeps a sandbox's endpoints sorted (`Endpoint.Less`: non-internal
+    /// networks before internal ones, then by network name, bytewise) and routes through
+    /// the first one with a gateway. So the choice moves on every connect and disconnect,
+    /// and a container whose only network is internal still has a default route.
+    pub fn gateway_endpoint<'a>(&'a self, c: &'a Container) -> Option<&'a Endpoint> {
+        self.namespace_owner(c)
+            .endpoints
+            .iter()
+            .filter(|e| e.gateway.is_some())
+            .filter_map(|e| Some((self.network_by_id(&e.network_id)?, e)))
+            .min_by(|(a, _), (b, _)| (a.internal, &a.name).cmp(&(b.internal, &b.name)))
+            .map(|(_, e)| e)
     }
 
     /// Whether the container's namespace is on a user-defined network (and so has the
@@ -940,13 +1091,6 @@ fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
         .map_err(|_| DockerError::InvalidIp(text.to_string()))
 }
 
-/// `eth0`, `eth1` …: the lowest index the container does not use.
-fn next_ifname(c: &Container) -> String {
-    (0..)
-        .map(|i| format!("eth{i}"))
-        .find(|n| !c.endpoints.iter().any(|e| e.ifname.as_deref() == Some(n)))
-        .unwrap_or_else(|| "eth0".into())
-}
 
 #[cfg(test)]
 mod tests;
