@@ -380,7 +380,11 @@ impl Lab {
         for e in &c.endpoints {
             self.build_endpoint(c, e)?;
         }
-        let gateway = self.docker.borrow().gateway_endpoint(c).and_then(|e| e.gateway);
+        let gateway = self
+            .docker
+            .borrow()
+            .gateway_endpoint(c)
+            .and_then(|e| e.gateway);
         self.move_default_route(&ns, None, gateway)
     }
 
@@ -514,9 +518,7 @@ impl Lab {
             .borrow_mut()
             .connect(container, network, attach)?;
         let forget = || {
-            self.docker
-                .borrow_mut()
-                .undo_connect(&c.id, &e.network_id);
+            self.docker.borrow_mut().undo_connect(&c.id, &e.network_id);
         };
         let ns = match c.mode {
             NetMode::Own => Some(sandbox_ns(&c)),

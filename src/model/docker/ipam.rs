@@ -284,10 +284,7 @@ mod tests {
         ));
         // The network and broadcast addresses are held by the pool, as in libnetwork.
         for held in [Ipv4Addr::new(10, 1, 0, 0), Ipv4Addr::new(10, 1, 0, 255)] {
-            assert!(matches!(
-                p.reserve(held),
-                Err(DockerError::AddressInUse(_))
-            ));
+            assert!(matches!(p.reserve(held), Err(DockerError::AddressInUse(_))));
         }
     }
 

@@ -830,7 +830,10 @@ impl Docker {
     /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
     /// Errors as [`Docker::check_disconnect`].
     pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
-        let network_id = self.check_disconnect(container, network)?.network_id.clone();
+        let network_id = self
+            .check_disconnect(container, network)?
+            .network_id
+            .clone();
         let ci = self.container_index(container)?;
         let c = &mut self.containers[ci];
         let pos = c
@@ -1090,7 +1093,6 @@ fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
         .parse()
         .map_err(|_| DockerError::InvalidIp(text.to_string()))
 }
-
 
 #[cfg(test)]
 mod tests;

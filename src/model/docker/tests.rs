@@ -259,8 +259,10 @@ fn the_gateway_is_re_chosen_on_every_connect_and_disconnect() {
 #[test]
 fn hosts_file_lines_follow_the_networks() {
     let mut d = docker();
-    d.create_network("h1", &NetworkSpec::default(), NOW).unwrap();
-    d.create_network("h2", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("h1", &NetworkSpec::default(), NOW)
+        .unwrap();
+    d.create_network("h2", &NetworkSpec::default(), NOW)
+        .unwrap();
     let c = run(&mut d, "hc", "h1");
     let own = |d: &Docker| {
         let c = d.container("hc").unwrap();
@@ -290,7 +292,8 @@ fn hosts_file_lines_follow_the_networks() {
 #[test]
 fn fixed_addresses_follow_dockers_ipam_rules() {
     let mut d = docker();
-    d.create_network("auto", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("auto", &NetworkSpec::default(), NOW)
+        .unwrap();
     let spec = NetworkSpec {
         subnet: Some("10.77.0.0/16".into()),
         ..Default::default()
@@ -319,11 +322,20 @@ fn fixed_addresses_follow_dockers_ipam_rules() {
         "Invalid address 10.99.0.5: It does not belong to any of this network's subnets"
     );
     for held in ["10.77.0.1", "10.77.0.0", "10.77.255.255"] {
-        assert_eq!(words(d.run("c1", "sub", &at(held), NOW)), "Address already in use");
+        assert_eq!(
+            words(d.run("c1", "sub", &at(held), NOW)),
+            "Address already in use"
+        );
     }
     d.run("c1", "sub", &at("10.77.0.9"), NOW).unwrap();
-    assert_eq!(words(d.run("c2", "sub", &at("10.77.0.9"), NOW)), "Address already in use");
-    assert_eq!(words(d.run("c2", "sub", &at("bogus"), NOW)), "invalid IPv4 address: bogus");
+    assert_eq!(
+        words(d.run("c2", "sub", &at("10.77.0.9"), NOW)),
+        "Address already in use"
+    );
+    assert_eq!(
+        words(d.run("c2", "sub", &at("bogus"), NOW)),
+        "invalid IPv4 address: bogus"
+    );
     // connect alike.
     run(&mut d, "c3", "auto");
     let connect = |d: &mut Docker, net: &str, ip: &str| {
@@ -333,7 +345,10 @@ fn fixed_addresses_follow_dockers_ipam_rules() {
         connect(&mut d, "bridge", "172.17.0.77"),
         "user specified IP address is supported on user defined networks only"
     );
-    assert_eq!(connect(&mut d, "sub", "10.77.0.9"), "Address already in use");
+    assert_eq!(
+        connect(&mut d, "sub", "10.77.0.9"),
+        "Address already in use"
+    );
     assert_eq!(
         connect(&mut d, "sub", "10.99.0.5"),
         "Invalid address 10.99.0.5: It does not belong to any of this network's subnets"
@@ -371,7 +386,10 @@ fn default_pools_are_handed_out_round_robin_over_the_labs_life() {
     }
     assert_eq!(create(&mut d, "last172"), "172.31.0.0/16");
     for i in 0..16 {
-        assert_eq!(create(&mut d, &format!("c{i}")), format!("192.168.{}.0/20", i * 16));
+        assert_eq!(
+            create(&mut d, &format!("c{i}")),
+            format!("192.168.{}.0/20", i * 16)
+        );
     }
     assert_eq!(create(&mut d, "round"), "172.19.0.0/16");
 }
@@ -379,7 +397,8 @@ fn default_pools_are_handed_out_round_robin_over_the_labs_life() {
 #[test]
 fn aliases_list_the_asked_ones_then_the_short_id() {
     let mut d = docker();
-    d.create_network("an", &NetworkSpec::default(), NOW).unwrap();
+    d.create_network("an", &NetworkSpec::default(), NOW)
+        .unwrap();
     let spec = AttachSpec {
         aliases: vec!["zz".into(), "aa".into()],
         ..Default::default()
@@ -550,11 +569,13 @@ fn modes_none_host_and_container() {
     assert_eq!(host.endpoints[0].mac, None);
     // Docker 20.10's words for every mode (daemon's updateNetworkSettings and
     // DisconnectFromNetwork), as the reference engine prints them.
-    let connect = |d: &mut Docker, c: &str, n: &str| {
-        d.connect(c, n, &AttachSpec::default()).unwrap_err()
-    };
+    let connect =
+        |d: &mut Docker, c: &str, n: &str| d.connect(c, n, &AttachSpec::default()).unwrap_err();
     let disconnect = |d: &mut Docker, c: &str, n: &str| d.disconnect(c, n).unwrap_err();
-    assert_eq!(connect(&mut d, "bb4", "bridge"), DockerError::SharedNamespace);
+    assert_eq!(
+        connect(&mut d, "bb4", "bridge"),
+        DockerError::SharedNamespace
+    );
     assert!(matches!(
         connect(&mut d, "bb4", "host"),
         DockerError::AlreadyConnected { .. }
@@ -565,9 +586,17 @@ fn modes_none_host_and_container() {
         connect(&mut d, "bb3", "none"),
         DockerError::AlreadyConnected { .. }
     ));
-    assert_eq!(connect(&mut d, "bb1-1", "host"), DockerError::SharedNamespace);
+    assert_eq!(
+        connect(&mut d, "bb1-1", "host"),
+        DockerError::SharedNamespace
+    );
     assert_eq!(disconnect(&mut d, "bb4", "host"), DockerError::HostNetwork);
-    for (c, n) in [("bb1", "host"), ("bb1", "none"), ("bb1-1", "bridge"), ("bb4", "bridge")] {
+    for (c, n) in [
+        ("bb1", "host"),
+        ("bb1", "none"),
+        ("bb1-1", "bridge"),
+        ("bb4", "bridge"),
+    ] {
         let id = d.container(c).unwrap().id.clone();
         assert_eq!(
             disconnect(&mut d, c, n).to_string(),
