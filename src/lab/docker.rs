@@ -12,15 +12,16 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::Ipv4Net;
 
 use super::{clock, Lab, LabError, Result};
 use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset, L4};
 use crate::kernel::{Op, Route, HOST};
+use crate::model::docker::driver::Plan;
 use crate::model::docker::ids::short;
 use crate::model::docker::{
-    AttachSpec, Container, Docker, DockerError, Driver, Endpoint, NetMode, Network, NetworkSpec,
-    Proto, RunExtras,
+    AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, Proto,
+    RunExtras,
 };
 
 /// The nftables table that holds Docker's rules in the lab host.
@@ -75,7 +76,7 @@ impl Lab {
             value: "1".into(),
         })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
-        self.build_bridge(&bridge)?;
+        self.build_network(&bridge)?;
         self.refresh_firewall()
     }
 
@@ -96,41 +97,32 @@ impl Lab {
         })
     }
 
-    fn build_bridge(&self, n: &Network) -> Result<()> {
-        let (Some(br), Some(pool)) = (&n.bridge, &n.pool) else {
-            return Ok(());
+    /// Carries out a driver's plan: its `create` step, then the rest; if a later step
+    /// fails, its `undo` takes the whole step back and the error is returned.
+    fn carry_out(&self, plan: Plan) -> Result<()> {
+        self.apply(plan.create)?;
+        let rest = || -> Result<()> {
+            for op in plan.configure {
+                self.apply(op)?;
+            }
+            // A link's operational state follows its carrier, which the kernel reports a
+            // moment later (linkwatch): wait, so every view of the lab shows it UP.
+            for (ns, dev) in &plan.settle {
+                self.settle(ns, dev)?;
+            }
+            Ok(())
         };
-        self.apply(Op::AddBridge {
-            ns: HOST.into(),
-            name: br.clone(),
-            mac: n.bridge_mac.clone(),
-        })?;
-        let gateway = IpNet::V4(
-            Ipv4Net::new(pool.gateway, pool.subnet.prefix_len())
-                .map_err(|e| LabError::Invalid(e.to_string()))?,
-        );
-        let configured = self
-            .apply(Op::AddAddr {
-                ns: HOST.into(),
-                dev: br.clone(),
-                addr: gateway,
-                brd: true,
-            })
-            .and_then(|()| {
-                self.apply(Op::SetUp {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                    up: true,
-                })
-            });
-        if let Err(e) = configured {
-            self.undo(Op::DelLink {
-                ns: HOST.into(),
-                dev: br.clone(),
-            });
-            return Err(e);
+        rest().inspect_err(|_| self.undo(plan.undo))
+    }
+
+    /// The kernel side of network `n`, as its driver plans it (a bridge with the gateway
+    /// address for the bridge driver; nothing for host and null). A failure takes back
+    /// what was built.
+    fn build_network(&self, n: &Network) -> Result<()> {
+        match n.driver.network_plan(n) {
+            Some(plan) => self.carry_out(plan),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// One step of rolling back a request that failed halfway; the original error is what
@@ -209,18 +201,15 @@ impl Lab {
                 }
             }
         }
-        // build_bridge takes its own bridge back if it fails.
-        if let Err(e) = self.build_bridge(&n) {
+        // build_network takes its own device back if it fails.
+        if let Err(e) = self.build_network(&n) {
             forget(&n.id);
             return Err(e);
         }
         if let Err(e) = self.refresh_firewall() {
             // The firewall is replaced atomically: a failed refresh left the old one.
-            if let Some(br) = &n.bridge {
-                self.undo(Op::DelLink {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                });
+            if let Some(op) = n.driver.network_teardown(&n) {
+                self.undo(op);
             }
             forget(&n.id);
             return Err(e);
@@ -243,11 +232,8 @@ impl Lab {
             ns: HOST.into(),
             ruleset: firewall(&next),
         })?;
-        if let Some(br) = &n.bridge {
-            if let Err(e) = self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: br.clone(),
-            }) {
+        if let Some(teardown) = n.driver.network_teardown(&n) {
+            if let Err(e) = self.apply(teardown) {
                 self.undo(Op::Nft {
                     ns: HOST.into(),
                     ruleset: firewall(&self.docker.borrow()),
@@ -404,64 +390,16 @@ impl Lab {
     /// MAC and address (the default route is the caller's: it depends on all endpoints).
     /// A failure takes back the pair.
     fn build_endpoint(&self, c: &Container, e: &Endpoint) -> Result<()> {
-        let (Some(ifname), Some(host_if), Some((ip, len))) = (&e.ifname, &e.host_ifname, e.ip)
-        else {
-            return Ok(());
-        };
         let net = self
             .docker
             .borrow()
             .network_by_id(&e.network_id)
             .cloned()
             .ok_or_else(|| LabError::Invalid(format!("network {} vanished", e.network_id)))?;
-        let ns = sandbox_ns(c);
-        self.apply(Op::AddVeth {
-            ns: HOST.into(),
-            name: host_if.clone(),
-            peer: ifname.clone(),
-            peer_ns: Some(ns.clone()),
-        })?;
-        let rest = || -> Result<()> {
-            self.apply(Op::SetMaster {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                master: net.bridge.clone(),
-            })?;
-            self.apply(Op::SetUp {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                up: true,
-            })?;
-            if let Some(mac) = &e.mac {
-                self.apply(Op::SetMac {
-                    ns: ns.clone(),
-                    dev: ifname.clone(),
-                    mac: mac.clone(),
-                })?;
-            }
-            let addr = Ipv4Net::new(ip, len).map_err(|e| LabError::Invalid(e.to_string()))?;
-            self.apply(Op::AddAddr {
-                ns: ns.clone(),
-                dev: ifname.clone(),
-                addr: IpNet::V4(addr),
-                brd: true,
-            })?;
-            self.apply(Op::SetUp {
-                ns: ns.clone(),
-                dev: ifname.clone(),
-                up: true,
-            })?;
-            // Both ends' operational state follows the carrier, which the kernel reports a
-            // moment later (linkwatch): wait, so every view of the lab shows them UP.
-            self.settle(HOST, host_if)?;
-            self.settle(&ns, ifname)
-        };
-        rest().inspect_err(|_| {
-            self.undo(Op::DelLink {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-            })
-        })
+        match net.driver.endpoint_plan(&net, &sandbox_ns(c), e) {
+            Some(plan) => self.carry_out(plan),
+            None => Ok(()),
+        }
     }
 
     /// Moves the default route of `ns` from gateway `from` to gateway `to` (either may be
@@ -550,12 +488,14 @@ impl Lab {
                 return Err(err);
             }
         };
+        let teardown = self
+            .docker
+            .borrow()
+            .network_by_id(&e.network_id)
+            .and_then(|n| n.driver.endpoint_teardown(&e));
         let del_veth = || {
-            if let Some(host_if) = &e.host_ifname {
-                self.undo(Op::DelLink {
-                    ns: HOST.into(),
-                    dev: host_if.clone(),
-                });
+            if let Some(op) = teardown.clone() {
+                self.undo(op);
             }
         };
         // build_endpoint takes its own veth pair back if it fails.
@@ -620,12 +560,13 @@ impl Lab {
             }
             _ => false,
         };
-        if let Some(host_if) = &e.host_ifname {
-            // Deleting one end of a veth pair deletes the other, and the routes through it.
-            if let Err(err) = self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-            }) {
+        let teardown = self
+            .docker
+            .borrow()
+            .network_by_id(&e.network_id)
+            .and_then(|n| n.driver.endpoint_teardown(&e));
+        if let Some(teardown) = teardown {
+            if let Err(err) = self.apply(teardown) {
                 if let (true, Some(ns)) = (moved, &ns) {
                     self.undo_route(ns, after, before);
                 }
@@ -759,7 +700,7 @@ pub fn firewall(d: &Docker) -> Ruleset {
     let bridges: Vec<(&str, Ipv4Net, bool)> = d
         .networks()
         .iter()
-        .filter(|n| n.driver == Driver::Bridge)
+        .filter(|n| n.driver == crate::model::docker::driver::BRIDGE)
         .filter_map(|n| Some((n.bridge.as_deref()?, n.subnet()?, n.internal)))
         .collect();
     let mut forward = Vec::new();

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ids::short;
-use super::{Container, Docker, Driver, Endpoint, NetMode, Network};
+use super::{Container, Docker, Endpoint, NetMode, Network};
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -44,26 +44,13 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
     } else {
         Value::Null
     };
-    let options = if n.default_bridge {
-        sorted(
-            [
-                ("com.docker.network.bridge.default_bridge", "true"),
-                ("com.docker.network.bridge.enable_icc", "true"),
-                ("com.docker.network.bridge.enable_ip_masquerade", "true"),
-                ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
-                (
-                    "com.docker.network.bridge.name",
-                    n.bridge.as_deref().unwrap_or("docker0"),
-                ),
-                ("com.docker.network.driver.mtu", "1500"),
-            ]
+    let options = sorted(
+        n.driver
+            .inspect_options(n)
             .into_iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect(),
-        )
-    } else {
-        json!({})
-    };
+    );
     json!({
         "Name": n.name,
         "Id": n.id,
@@ -208,7 +195,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         || c.endpoints.iter().any(|e| {
             docker
                 .network_by_id(&e.network_id)
-                .is_some_and(|n| n.driver == Driver::Host)
+                .is_some_and(|n| n.driver.shares_host_namespace())
         });
     json!({
         "Id": c.id,

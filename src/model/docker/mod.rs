@@ -1,7 +1,12 @@
 //! Docker's container network model (CNM), pure: networks, endpoints, containers
 //! (sandboxes) and IPAM, with Docker's rules and Docker's error messages. The lab asks it
 //! what to build and builds it; nothing here touches the kernel.
+//!
+//! The engine here is generic: what depends on a network's driver (addresses, devices,
+//! interfaces, name resolution, the kernel work) is asked of the driver, through the
+//! [`driver::NetworkDriver`] interface.
 
+pub mod driver;
 pub mod ids;
 pub mod inspect;
 pub mod ipam;
@@ -12,6 +17,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use thiserror::Error;
 
+pub use driver::DriverRef as Driver;
 use ids::{short, Ids};
 use ipam::{Pool, PoolCursor};
 
@@ -113,32 +119,16 @@ pub enum DockerError {
     PublishWithContainerMode,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Driver {
-    Bridge,
-    Host,
-    Null,
-}
-
-impl Driver {
-    pub fn name(self) -> &'static str {
-        match self {
-            Driver::Bridge => "bridge",
-            Driver::Host => "host",
-            Driver::Null => "null",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     pub id: String,
     pub name: String,
     pub driver: Driver,
     pub created: String,
-    /// Bridge networks only.
+    /// Networks of drivers that use IPAM only.
     pub pool: Option<Pool>,
-    /// The Linux bridge: `docker0` for the default network, `br-<short id>` otherwise.
+    /// The kernel device the driver builds the network on (the bridge driver's Linux
+    /// bridge: `docker0` for the default network, `br-<short id>` otherwise).
     pub bridge: Option<String>,
     pub bridge_mac: Option<String>,
     pub internal: bool,
@@ -160,8 +150,10 @@ impl Network {
     pub fn user_defined(&self) -> bool {
         !self.predefined()
     }
+    /// Whether containers on it get the embedded DNS server and network-scoped names
+    /// (the driver decides: Docker's user-defined bridge networks).
     pub fn user_defined_bridge(&self) -> bool {
-        self.driver == Driver::Bridge && !self.default_bridge
+        self.driver.service_discovery(self)
     }
     pub fn subnet(&self) -> Option<Ipv4Net> {
         self.pool.as_ref().map(|p| p.subnet)
@@ -358,20 +350,21 @@ impl Docker {
         };
         let subnet = ipam::default_pools().next();
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
+        let id = d.ids.id();
         let bridge = Network {
-            id: d.ids.id(),
+            bridge: driver::BRIDGE.device_name(&id, true),
+            id,
             name: "bridge".into(),
-            driver: Driver::Bridge,
+            driver: driver::BRIDGE,
             created: created.into(),
             pool,
-            bridge: Some("docker0".into()),
             bridge_mac: Some(d.ids.bridge_mac()),
             internal: false,
             default_bridge: true,
             user_subnet: false,
         };
         d.networks.push(bridge);
-        for (name, driver) in [("host", Driver::Host), ("none", Driver::Null)] {
+        for (name, driver) in [("host", driver::HOST), ("none", driver::NULL)] {
             let id = d.ids.id();
             d.networks.push(Network {
                 id,
@@ -459,11 +452,8 @@ impl Docker {
         if name.is_empty() || self.networks.iter().any(|n| n.name == name) {
             return Err(DockerError::NetworkExists(name.to_string()));
         }
-        match spec.driver.as_deref().unwrap_or("bridge") {
-            "bridge" => {}
-            d @ ("host" | "null") => return Err(DockerError::SingleInstance(d.to_string())),
-            other => return Err(DockerError::UnknownDriver(other.to_string())),
-        }
+        let driver = driver::by_name(spec.driver.as_deref().unwrap_or("bridge"))?;
+        driver.check_create()?;
         let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
         let mut cursor = self.pool_cursor;
         let subnet = match &spec.subnet {
@@ -490,14 +480,15 @@ impl Docker {
         let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
         let pool = Pool::new(subnet, gateway)?;
         let id = self.ids.id();
+        let bridge = driver.device_name(&id, false);
         let network = Network {
-            bridge: Some(ids::bridge_name(&id)),
-            bridge_mac: Some(self.ids.bridge_mac()),
+            bridge_mac: bridge.as_ref().map(|_| self.ids.bridge_mac()),
+            bridge,
             id,
             name: name.to_string(),
-            driver: Driver::Bridge,
+            driver,
             created: created.to_string(),
-            pool: Some(pool),
+            pool: driver.uses_ipam().then_some(pool),
             internal: spec.internal,
             default_bridge: false,
             user_subnet: spec.subnet.is_some(),
@@ -682,7 +673,7 @@ impl Docker {
             // `docker run` without --network says "default".
             container.network_mode = "default".into();
         }
-        if net.driver == Driver::Host {
+        if net.driver.shares_host_namespace() {
             container.mode = NetMode::Host;
         }
         let endpoint = self.attach(&container, &net, attach, true)?;
@@ -731,7 +722,7 @@ impl Docker {
             fixed_ip: fixed,
             at_run,
         };
-        if net.driver != Driver::Bridge {
+        if !net.driver.endpoint_interface() {
             return Ok(endpoint);
         }
         let i = self.network_index(&net.id)?;
@@ -782,10 +773,9 @@ impl Docker {
         }
         let net = self.network(network)?.clone();
         Self::check_attach(&net, attach)?;
-        if c.network_mode != "host" && net.driver == Driver::Host {
+        if c.network_mode != "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
-        let private = |d: Driver| d != Driver::Host;
         for e in &c.endpoints {
             let Some(sn) = self.network_by_id(&e.network_id) else {
                 continue;
@@ -793,10 +783,10 @@ impl Docker {
             if sn.id == net.id {
                 break;
             }
-            if !private(sn.driver) || !private(net.driver) {
+            if sn.driver.shares_host_namespace() || net.driver.shares_host_namespace() {
                 return Err(DockerError::SharedNamespace);
             }
-            if sn.driver == Driver::Null || net.driver == Driver::Null {
+            if sn.driver.exclusive() || net.driver.exclusive() {
                 return Err(DockerError::NoneNetwork);
             }
         }
@@ -887,7 +877,7 @@ impl Docker {
     ) -> Result<&Endpoint, DockerError> {
         let c = self.container(container)?;
         let net = self.network(network)?;
-        if c.network_mode == "host" && net.driver == Driver::Host {
+        if c.network_mode == "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
         c.endpoint(&net.id)

@@ -24,8 +24,8 @@ fn three_predefined_networks() {
     assert_eq!(bridge.bridge.as_deref(), Some("docker0"));
     assert_eq!(bridge.subnet().unwrap().to_string(), "172.17.0.0/16");
     assert_eq!(bridge.gateway().unwrap(), ip("172.17.0.1"));
-    assert_eq!(d.network("host").unwrap().driver, Driver::Host);
-    assert_eq!(d.network("none").unwrap().driver, Driver::Null);
+    assert_eq!(d.network("host").unwrap().driver, driver::HOST);
+    assert_eq!(d.network("none").unwrap().driver, driver::NULL);
 }
 
 #[test]
