@@ -573,9 +573,11 @@ impl Docker {
                 Ok((t.id.clone(), alias.to_string()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
-        // The docker CLI refuses aliases off user-defined networks before anything else.
+        // The docker CLI refuses aliases off user-defined networks before anything else,
+        // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
+        // network is left to the daemon's "not found".
         let user_defined = !network.starts_with("container:")
-            && self.network(network).is_ok_and(Network::user_defined);
+            && !matches!(network, "bridge" | "host" | "none" | "default");
         if !attach.aliases.is_empty() && !user_defined {
             return Err(DockerError::RunAliasOnDefaultNetwork);
         }
@@ -737,7 +739,7 @@ impl Docker {
             None => pool.allocate()?,
         };
         endpoint.ip = Some((ip, pool.subnet.prefix_len()));
-        endpoint.gateway = Some(pool.gateway);
+        endpoint.gateway = net.driver.provides_gateway(net).then_some(pool.gateway);
         endpoint.mac = Some(ids::mac_for(ip));
         endpoint.ifname = Some(format!("eth{}", container.next_ifindex));
         endpoint.host_ifname = Some(self.fresh_veth_name(&|_| false));

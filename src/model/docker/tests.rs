@@ -464,6 +464,11 @@ fn fixed_ip_and_aliases_need_a_user_defined_network() {
             DockerError::RunAliasOnDefaultNetwork
         );
     }
+    // An unknown network is the daemon's to refuse.
+    assert_eq!(
+        d.run("c5", "nonet", &spec, NOW).unwrap_err(),
+        DockerError::NoSuchNetwork("nonet".into())
+    );
     run(&mut d, "c6", "n1");
     assert_eq!(
         d.connect("c6", "bridge", &spec).unwrap_err(),

@@ -33,6 +33,10 @@ impl NetworkDriver for Bridge {
         true
     }
 
+    fn provides_gateway(&self, _n: &Network) -> bool {
+        true
+    }
+
     fn service_discovery(&self, n: &Network) -> bool {
         !n.default_bridge
     }

@@ -76,6 +76,14 @@ pub trait NetworkDriver: Send + Sync {
         false
     }
 
+    /// Whether an endpoint on network `n` offers its gateway as a default route (libnetwork:
+    /// the driver's `Join` sets it). The engine then picks one among all the container's
+    /// endpoints (see `Docker::gateway_endpoint`). The bridge driver offers it on internal
+    /// networks too, as Docker 20.10 does.
+    fn provides_gateway(&self, _n: &Network) -> bool {
+        false
+    }
+
     /// Whether containers on network `n` get the embedded DNS server (127.0.0.11) and
     /// network-scoped names (their name, aliases and short ID). Docker: user-defined
     /// bridge networks only.
