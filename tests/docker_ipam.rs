@@ -8,22 +8,9 @@ mod common;
 
 use common::netsh;
 
-/// Runs `setup`, then `refused` (which must fail with exactly `message`), then checks that
-/// the lab's Docker views are what they were before `refused`.
-fn refused(setup: &str, refused: &str, message: &str) {
-    let script = format!(
-        "{setup}\n\
-         let before = [network_ls(), containers(), host().link_names(), brctl_show()];\n\
-         let failed = false;\n\
-         try {{ {refused}; }} catch (e) {{ print(`REFUSED: ${{e}}|`); failed = true; }}\n\
-         assert(failed, \"the operation was accepted\");\n\
-         assert_eq([network_ls(), containers(), host().link_names(), brctl_show()], before, \"the lab changed\");"
-    );
-    netsh()
-        .eval(&script)
-        .run()
-        .success()
-        .stdout_has(&format!("REFUSED: {message}|"));
+/// `setup`, then `op`, which must fail with exactly `message` and change nothing.
+fn refused(setup: &str, op: &str, message: &str) {
+    common::refused(setup, &[(op, message)]);
 }
 
 #[test]
