@@ -201,6 +201,16 @@ fn run_options_that_the_modes_refuse() {
             "{MODES}\n\
              run(\"p2\", #{{network: \"host\", publish: [\"8099:80\"]}});\n\
              assert_eq(port(\"p2\"), \"\");\n\
+             assert_eq(inspect(\"p2\").NetworkSettings.Ports.len(), 0);\n\
+             assert_eq(inspect(\"p2\").HostConfig.PortBindings[\"80/tcp\"], [#{{HostIp: \"\", HostPort: \"8099\"}}]);\n\
+             // On none, Docker takes them without a word and maps nothing.\n\
+             run(\"p3\", #{{network: \"none\", publish: [\"8099:80\"]}});\n\
+             assert_eq(port(\"p3\"), \"\");\n\
+             assert_eq(inspect(\"p3\").NetworkSettings.Ports.len(), 0);\n\
+             assert_eq(inspect(\"p3\").HostConfig.PortBindings[\"80/tcp\"][0].HostPort, \"8099\");\n\
+             // Neither holds the host port.\n\
+             let web = run(\"web\", #{{network: \"s\", publish: [\"8099:80\"]}});\n\
+             assert_eq(port(web), \"80/tcp -> 0.0.0.0:8099\\n\");\n\
              run(\"p6\", #{{network: \"container:b1\", ip: \"1.2.3.4\"}});\n\
              print(\"DONE\");"
         ))

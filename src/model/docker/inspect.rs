@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ids::short;
-use super::{Container, Docker, Endpoint, NetMode, Network};
+use super::{Container, Docker, Endpoint, NetMode, Network, PortBinding};
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -134,7 +134,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "Bridge": "",
         "SandboxID": sandbox_id,
         "SandboxKey": sandbox_key,
-        "Ports": ports(c, false),
+        "Ports": ports(docker.published_ports(c), false),
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -154,9 +154,9 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
 
 /// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}` — `NetworkSettings.Ports` shows the
 /// address bound (0.0.0.0 for all), `HostConfig.PortBindings` what was asked ("" for all).
-fn ports(c: &Container, asked: bool) -> Value {
+fn ports(bindings: &[PortBinding], asked: bool) -> Value {
     let mut entries: Vec<(String, Value)> = Vec::new();
-    for p in &c.ports {
+    for p in bindings {
         let key = format!("{}/{}", p.container_port, p.proto.name());
         let ip = match (p.host_ip, asked) {
             (Some(ip), _) => ip.to_string(),
@@ -219,7 +219,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Driver": "netsh",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": ports(c, true),
+            "PortBindings": ports(&c.ports, true),
             "Links": links(docker, c),
         },
         "Config": {

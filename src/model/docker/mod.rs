@@ -557,7 +557,7 @@ impl Docker {
         created: &str,
     ) -> Result<(Container, Vec<String>), DockerError> {
         let mut warnings = Vec::new();
-        let mut ports = extras
+        let ports = extras
             .publish
             .iter()
             .map(|p| PortBinding::parse(p))
@@ -597,12 +597,16 @@ impl Docker {
             return Err(DockerError::PublishWithContainerMode);
         }
         if network == "host" && !ports.is_empty() {
+            // Docker keeps them in HostConfig.PortBindings, and publishes nothing.
             warnings
                 .push("WARNING: Published ports are discarded when using host network mode".into());
-            ports.clear();
         }
-        for p in &ports {
-            let taken = self.containers.iter().flat_map(|c| &c.ports).any(|q| {
+        let publishes = self
+            .network(network)
+            .is_ok_and(|n| n.driver.endpoint_interface());
+        for p in ports.iter().filter(|_| publishes) {
+            let mut published = self.containers.iter().flat_map(|c| self.published_ports(c));
+            let taken = published.any(|q| {
                 q.host_port == p.host_port
                     && q.proto == p.proto
                     && (q.host_ip.is_none() || p.host_ip.is_none() || q.host_ip == p.host_ip)
@@ -1043,9 +1047,24 @@ impl Docker {
         out
     }
 
-    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines.
+    /// The ports `c` really publishes: those it asked for (`HostConfig.PortBindings`)
+    /// when it has an interface to forward them to; none on `host` (Docker warns and
+    /// discards them) or `none` (Docker takes them silently and maps nothing).
+    pub fn published_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
+        let has_interface = c.endpoints.iter().any(|e| {
+            self.network_by_id(&e.network_id)
+                .is_some_and(|n| n.driver.endpoint_interface())
+        });
+        if has_interface {
+            &c.ports
+        } else {
+            &[]
+        }
+    }
+
+    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines, for the ports it publishes.
     pub fn port_lines(&self, c: &Container) -> String {
-        c.ports
+        self.published_ports(c)
             .iter()
             .map(|p| {
                 format!(

@@ -831,7 +831,21 @@ fn published_ports() {
         warnings,
         ["WARNING: Published ports are discarded when using host network mode"]
     );
-    assert!(host.ports.is_empty());
+    // Docker keeps them as asked (HostConfig.PortBindings) and publishes nothing, so
+    // they take no host port either.
+    assert_eq!(host.ports.len(), 1);
+    assert!(d.published_ports(&host).is_empty());
+    assert_eq!(d.port_lines(&host), "");
+    let v = inspect::container(&d, &host);
+    assert_eq!(v["NetworkSettings"]["Ports"], json!({}));
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostPort"],
+        "8081"
+    );
+    // On none, Docker takes them silently and maps nothing.
+    let (none, warnings) = run_x(&mut d, "web4", "none", &[], &["8081:80"]).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(d.port_lines(&none), "");
     for bad in ["80", "x:80", "80:0", "80:80/sctp", "1.2.3:80:80"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }
