@@ -358,7 +358,7 @@ impl Docker {
             driver: driver::BRIDGE,
             created: created.into(),
             pool,
-            bridge_mac: Some(d.ids.bridge_mac()),
+            bridge_mac: driver::BRIDGE.device_mac(&mut d.ids),
             internal: false,
             default_bridge: true,
             user_subnet: false,
@@ -482,7 +482,7 @@ impl Docker {
         let id = self.ids.id();
         let bridge = driver.device_name(&id, false);
         let network = Network {
-            bridge_mac: bridge.as_ref().map(|_| self.ids.bridge_mac()),
+            bridge_mac: driver.device_mac(&mut self.ids),
             bridge,
             id,
             name: name.to_string(),
@@ -744,9 +744,9 @@ impl Docker {
         };
         endpoint.ip = Some((ip, pool.subnet.prefix_len()));
         endpoint.gateway = net.driver.provides_gateway(net).then_some(pool.gateway);
-        endpoint.mac = Some(ids::mac_for(ip));
+        endpoint.mac = net.driver.endpoint_mac(ip);
         endpoint.ifname = Some(format!("eth{}", container.next_ifindex));
-        endpoint.host_ifname = Some(self.fresh_veth_name(&|_| false));
+        endpoint.host_ifname = self.fresh_peer_name(net.driver, &|_| false);
         if net.user_defined_bridge() {
             // Docker lists the aliases asked for, then the short ID.
             endpoint.aliases.extend(attach.aliases.iter().cloned());
@@ -893,16 +893,18 @@ impl Docker {
             })
     }
 
-    /// Gives the endpoint of `container_id` on `network_id` a new host-side veth name,
+    /// Gives the endpoint of `container_id` on `network_id` a new host-side peer name,
     /// one that no endpoint has and `taken` (what the host already has) does not refuse.
-    /// The lab calls this when the name the model drew clashes with a host link.
+    /// The lab calls this when the name the model drew clashes with a host link. `None`
+    /// for an unknown endpoint or one without a host-side peer.
     pub fn renew_host_ifname(
         &mut self,
         container_id: &str,
         network_id: &str,
         taken: &dyn Fn(&str) -> bool,
     ) -> Option<String> {
-        let name = self.fresh_veth_name(taken);
+        let driver = self.network_by_id(network_id)?.driver;
+        let name = self.fresh_peer_name(driver, taken)?;
         let e = self
             .containers
             .iter_mut()
@@ -914,18 +916,20 @@ impl Docker {
         Some(name)
     }
 
-    /// A `veth<7 hex>` name that no endpoint uses and `taken` does not refuse (Docker draws
-    /// them at random too; checking makes a clash impossible rather than unlikely).
-    fn fresh_veth_name(&mut self, taken: &dyn Fn(&str) -> bool) -> String {
+    /// A host-side peer name from `driver` (the bridge's `veth<7 hex>`) that no endpoint
+    /// uses and `taken` does not refuse (Docker draws them at random too; checking makes a
+    /// clash impossible rather than unlikely). `None` if the driver's endpoints have no
+    /// host-side peer.
+    fn fresh_peer_name(&mut self, driver: Driver, taken: &dyn Fn(&str) -> bool) -> Option<String> {
         loop {
-            let name = self.ids.veth_name();
+            let name = driver.host_peer_name(&mut self.ids)?;
             let used = self
                 .containers
                 .iter()
                 .flat_map(|c| &c.endpoints)
                 .any(|e| e.host_ifname.as_deref() == Some(name.as_str()));
             if !used && !taken(&name) {
-                return name;
+                return Some(name);
             }
         }
     }

@@ -3,11 +3,13 @@
 //! pair whose host end is a port of the bridge and whose container end is `ethN` with its
 //! `02:42:…` MAC and address. User-defined bridge networks get the embedded DNS server.
 
+use std::net::Ipv4Addr;
+
 use ipnet::{IpNet, Ipv4Net};
 
 use super::{NetworkDriver, Plan};
 use crate::kernel::{Op, HOST};
-use crate::model::docker::ids::bridge_name;
+use crate::model::docker::ids::{bridge_name, mac_for, Ids};
 use crate::model::docker::{Endpoint, Network};
 
 pub struct Bridge;
@@ -31,6 +33,18 @@ impl NetworkDriver for Bridge {
 
     fn endpoint_interface(&self) -> bool {
         true
+    }
+
+    fn device_mac(&self, ids: &mut Ids) -> Option<String> {
+        Some(ids.bridge_mac())
+    }
+
+    fn endpoint_mac(&self, ip: Ipv4Addr) -> Option<String> {
+        Some(mac_for(ip))
+    }
+
+    fn host_peer_name(&self, ids: &mut Ids) -> Option<String> {
+        Some(ids.veth_name())
     }
 
     fn provides_gateway(&self, _n: &Network) -> bool {

@@ -15,10 +15,12 @@ pub mod host;
 pub mod null;
 
 use std::fmt;
+use std::net::Ipv4Addr;
 use std::ops::Deref;
 
 use crate::kernel::Op;
 
+use super::ids::Ids;
 use super::{DockerError, Endpoint, Network};
 
 /// Kernel work of one driver step, carried out by the lab in this order: `create` makes
@@ -56,6 +58,25 @@ pub trait NetworkDriver: Send + Sync {
     /// The kernel device a network of this driver is built on, if any: for the bridge
     /// driver `docker0` for the default network, `br-<12 hex of the ID>` otherwise.
     fn device_name(&self, _network_id: &str, _default: bool) -> Option<String> {
+        None
+    }
+
+    /// A MAC for the network's device (the bridge driver: `02:42:` and four random
+    /// bytes), drawn from `ids`.
+    fn device_mac(&self, _ids: &mut Ids) -> Option<String> {
+        None
+    }
+
+    /// The MAC of an endpoint with address `ip` (the bridge driver: `02:42:` and the
+    /// address's four bytes).
+    fn endpoint_mac(&self, _ip: Ipv4Addr) -> Option<String> {
+        None
+    }
+
+    /// A name for an endpoint's host-side peer, drawn from `ids` (the bridge driver:
+    /// `veth` and 7 hex digits); the engine draws again until no endpoint and no host
+    /// link has it. `None`: the driver's endpoints have no host-side peer.
+    fn host_peer_name(&self, _ids: &mut Ids) -> Option<String> {
         None
     }
 
