@@ -1,5 +1,6 @@
-//! The Docker engine of the lab: the pure model (`model::docker`) decides what exists; this
-//! file builds it with kernel operations — the bridge driver for real — and keeps the
+//! The Docker engine of the lab: the pure model (`model::docker`) decides what exists and
+//! its drivers (`model::docker::driver`) plan the kernel work; this file carries the plans
+//! out, keeps each container's default route on the gateway the model chose, and keeps the
 //! firewall in step.
 //!
 //! Every operation is all or nothing, for the model and the kernel alike. The model is

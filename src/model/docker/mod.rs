@@ -547,7 +547,15 @@ impl Docker {
             .map(|(c, _)| c)
     }
 
-    /// `run` with links and published ports; also returns Docker's warnings.
+    /// `run` with links and published ports: the container (recorded) and Docker's
+    /// warnings (published ports on `host`).
+    ///
+    /// Refusals in Docker's order: a bad `-p` or `--link` target; the CLI's check of
+    /// aliases off user-defined networks (judged by the name given); a malformed `--ip`;
+    /// links with `host` or `container:` and published ports with `container:`
+    /// (runconfig's `validateNetMode`); a host port another container publishes; then the
+    /// name, the network or target container, and the endpoint's own refusals (see
+    /// [`Docker::connect`]). A `container:` container ignores `--ip`, as Docker does.
     pub fn run_with(
         &mut self,
         name: &str,
