@@ -34,6 +34,10 @@ pub enum DockerError {
     NameInUse { name: String, id: String },
     #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidContainerName(String),
+    /// An empty network name: Docker's API answers "network with name  already exists",
+    /// which gives no reason; netsh says why, in its own words.
+    #[error("invalid network name \"\": a network needs a name")]
+    EmptyNetworkName,
     /// `docker network create` of a predefined network's name (Docker 20.10's
     /// `runconfig.IsPreDefinedNetwork`: bridge, host, none, default).
     #[error("operation is not permitted on predefined {0} network")]
@@ -436,8 +440,8 @@ impl Docker {
     ///
     /// Names: Docker 20.10 takes any name (spaces, `/`, `:`, non-ASCII) except the
     /// predefined ones (`bridge`, `host`, `none`, `default`: [`DockerError::
-    /// PredefinedNetworkCreate`]) and one a network has ([`DockerError::NetworkExists`];
-    /// the empty name gets that too, as from Docker's API). Errors also for an unknown or
+    /// PredefinedNetworkCreate`]) and one a network has ([`DockerError::NetworkExists`]);
+    /// the empty name is refused in netsh's words ([`DockerError::EmptyNetworkName`]). Errors also for an unknown or
     /// single-instance driver, a subnet that does not parse, overlaps or cannot hold a
     /// container, a gateway outside it or without one, and exhausted default pools.
     pub fn create_network(
@@ -449,7 +453,10 @@ impl Docker {
         if matches!(name, "bridge" | "host" | "none" | "default") {
             return Err(DockerError::PredefinedNetworkCreate(name.to_string()));
         }
-        if name.is_empty() || self.networks.iter().any(|n| n.name == name) {
+        if name.is_empty() {
+            return Err(DockerError::EmptyNetworkName);
+        }
+        if self.networks.iter().any(|n| n.name == name) {
             return Err(DockerError::NetworkExists(name.to_string()));
         }
         let driver = driver::by_name(spec.driver.as_deref().unwrap_or("bridge"))?;

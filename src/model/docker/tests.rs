@@ -107,7 +107,7 @@ fn network_creation_errors() {
     let e = d
         .create_network("", &NetworkSpec::default(), NOW)
         .unwrap_err();
-    assert_eq!(e.to_string(), "network with name  already exists");
+    assert_eq!(e, DockerError::EmptyNetworkName);
     let spec = NetworkSpec {
         driver: Some("overlay".into()),
         ..Default::default()
