@@ -389,9 +389,10 @@ impl Lab {
         );
     }
 
-    /// The veth pair of one endpoint: host end on the bridge, container end `ethN` with its
-    /// MAC and address (the default route is the caller's: it depends on all endpoints).
-    /// A failure takes back the pair.
+    /// The kernel side of one endpoint, as its network's driver plans it (the bridge
+    /// driver: a veth pair, host end on the bridge, container end `ethN` with its MAC and
+    /// address). The default route is the caller's: it depends on all endpoints. A failure
+    /// takes back what was built.
     fn build_endpoint(&self, c: &Container, e: &Endpoint) -> Result<()> {
         let net = self
             .docker
@@ -405,34 +406,25 @@ impl Lab {
         }
     }
 
-    /// Moves the default route of `ns` from gateway `from` to gateway `to` (either may be
-    /// none): `ip route add`, `replace` or `del`, so there is no moment without a route when
-    /// both are set. Moving it back is the same call with the two swapped.
+    /// Moves the default route of `ns` from gateway `from` to gateway `to` (see
+    /// `route_move`).
     fn move_default_route(
         &self,
         ns: &str,
         from: Option<Ipv4Addr>,
         to: Option<Ipv4Addr>,
     ) -> Result<()> {
-        match (from, to) {
-            (_, Some(to)) if from == Some(to) => Ok(()),
-            (None, Some(to)) => self.apply(default_route(ns, to, RouteChange::Add)),
-            (Some(_), Some(to)) => self.apply(default_route(ns, to, RouteChange::Replace)),
-            (Some(from), None) => self.apply(default_route(ns, from, RouteChange::Del)),
-            (None, None) => Ok(()),
+        match route_move(ns, from, to) {
+            Some(op) => self.apply(op),
+            None => Ok(()),
         }
     }
 
     /// One step of a rollback that moves the default route back (see `undo`).
     fn undo_route(&self, ns: &str, from: Option<Ipv4Addr>, to: Option<Ipv4Addr>) {
-        let op = match (from, to) {
-            (_, Some(to)) if from == Some(to) => return,
-            (None, Some(to)) => default_route(ns, to, RouteChange::Add),
-            (Some(_), Some(to)) => default_route(ns, to, RouteChange::Replace),
-            (Some(from), None) => default_route(ns, from, RouteChange::Del),
-            (None, None) => return,
-        };
-        self.undo(op);
+        if let Some(op) = route_move(ns, from, to) {
+            self.undo(op);
+        }
     }
 
     /// The gateway of `container_id`'s default route as the model has it now (Docker's
@@ -643,6 +635,19 @@ impl Lab {
     }
 }
 
+/// The operation that moves the default route of `ns` from gateway `from` to gateway `to`
+/// (either may be none): `ip route add`, `replace` (no moment without a route) or `del`;
+/// none when nothing changes. Moving it back is the same call with the two swapped.
+fn route_move(ns: &str, from: Option<Ipv4Addr>, to: Option<Ipv4Addr>) -> Option<Op> {
+    match (from, to) {
+        (_, Some(to)) if from == Some(to) => None,
+        (None, Some(to)) => Some(default_route(ns, to, RouteChange::Add)),
+        (Some(_), Some(to)) => Some(default_route(ns, to, RouteChange::Replace)),
+        (Some(from), None) => Some(default_route(ns, from, RouteChange::Del)),
+        (None, None) => None,
+    }
+}
+
 /// What to do with a default route.
 #[derive(Clone, Copy)]
 enum RouteChange {
@@ -780,5 +785,32 @@ pub fn firewall(d: &Docker) -> Ruleset {
                 rules: postrouting,
             },
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_route_moves_with_one_command_and_back_with_the_reverse() {
+        let g = |s: &str| Some(s.parse::<Ipv4Addr>().unwrap());
+        let cmd = |from, to| route_move("sb", from, to).map(|op| op.to_string());
+        let add = cmd(None, g("172.18.0.1")).unwrap();
+        assert!(add.ends_with("route add default via 172.18.0.1"), "{add}");
+        let replace = cmd(g("172.18.0.1"), g("172.19.0.1")).unwrap();
+        assert!(
+            replace.ends_with("route replace default via 172.19.0.1"),
+            "{replace}"
+        );
+        let back = cmd(g("172.19.0.1"), g("172.18.0.1")).unwrap();
+        assert!(
+            back.ends_with("route replace default via 172.18.0.1"),
+            "{back}"
+        );
+        let del = cmd(g("172.18.0.1"), None).unwrap();
+        assert!(del.ends_with("route del default via 172.18.0.1"), "{del}");
+        assert_eq!(cmd(g("172.18.0.1"), g("172.18.0.1")), None);
+        assert_eq!(cmd(None, None), None);
     }
 }
