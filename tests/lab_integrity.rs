@@ -358,6 +358,16 @@ fn a_failed_connect_or_disconnect_leaves_the_lab_as_it_was() {
         "network(\"n2\"); network(\"n3\"); run(\"c1\", \"n2\"); connect(\"c1\", \"n3\");",
         "disconnect(\"c1\", \"n2\")",
     );
+    // The default route moves to the new network ("a2" sorts before "n2"), and back on
+    // disconnect; the retried connect gets the same eth1 (a failed one uses no index).
+    every_step_rolls_back(
+        "network(\"n2\"); network(\"a2\"); run(\"c1\", \"n2\");",
+        "connect(\"c1\", \"a2\"); assert_eq(links(\"c1\").map(|l| l.name), [\"lo\", \"eth0\", \"eth1\"])",
+    );
+    every_step_rolls_back(
+        "network(\"n2\"); network(\"a2\"); run(\"c1\", \"n2\"); connect(\"c1\", \"a2\");",
+        "disconnect(\"c1\", \"a2\")",
+    );
 }
 
 #[test]
@@ -375,6 +385,12 @@ fn a_failed_network_or_network_rm_leaves_the_lab_as_it_was() {
         "network(\"n2\", #{subnet: \"10.5.0.0/24\"})",
     );
     every_step_rolls_back("network(\"n2\"); run(\"c1\");", "network_rm(\"n2\")");
+    // A failed network gives its default pool back to IPAM's round-robin: the retry gets
+    // the same one.
+    every_step_rolls_back(
+        "run(\"c1\");",
+        "assert_eq(network(\"n3\").subnet, \"172.18.0.0/16\")",
+    );
 }
 
 #[test]

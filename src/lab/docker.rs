@@ -1,5 +1,6 @@
-//! The Docker engine of the lab: the pure model (`model::docker`) decides what exists; this
-//! file builds it with kernel operations — the bridge driver for real — and keeps the
+//! The Docker engine of the lab: the pure model (`model::docker`) decides what exists and
+//! its drivers (`model::docker::driver`) plan the kernel work; this file carries the plans
+//! out, keeps each container's default route on the gateway the model chose, and keeps the
 //! firewall in step.
 //!
 //! Every operation is all or nothing, for the model and the kernel alike. The model is
@@ -12,15 +13,16 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::Ipv4Net;
 
 use super::{clock, Lab, LabError, Result};
 use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset, L4};
 use crate::kernel::{Op, Route, HOST};
+use crate::model::docker::driver::Plan;
 use crate::model::docker::ids::short;
 use crate::model::docker::{
-    AttachSpec, Container, Docker, DockerError, Driver, Endpoint, NetMode, Network, NetworkSpec,
-    Proto, RunExtras,
+    AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, Proto,
+    RunExtras,
 };
 
 /// The nftables table that holds Docker's rules in the lab host.
@@ -31,7 +33,13 @@ impl From<DockerError> for LabError {
     /// own refusals of what Docker would take are plain errors.
     fn from(e: DockerError) -> Self {
         match e {
-            DockerError::UnusableSubnet { .. } => LabError::Invalid(e.to_string()),
+            DockerError::UnusableSubnet { .. } | DockerError::EmptyNetworkName => {
+                LabError::Invalid(e.to_string())
+            }
+            // The docker CLI's own checks: Docker prints them without the daemon's prefix.
+            DockerError::GatewayWithoutSubnet | DockerError::RunAliasOnDefaultNetwork => {
+                LabError::Invalid(e.to_string())
+            }
             _ => LabError::Docker(e.to_string()),
         }
     }
@@ -71,7 +79,7 @@ impl Lab {
             value: "1".into(),
         })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
-        self.build_bridge(&bridge)?;
+        self.build_network(&bridge)?;
         self.refresh_firewall()
     }
 
@@ -92,41 +100,32 @@ impl Lab {
         })
     }
 
-    fn build_bridge(&self, n: &Network) -> Result<()> {
-        let (Some(br), Some(pool)) = (&n.bridge, &n.pool) else {
-            return Ok(());
+    /// Carries out a driver's plan: its `create` step, then the rest; if a later step
+    /// fails, its `undo` takes the whole step back and the error is returned.
+    fn carry_out(&self, plan: Plan) -> Result<()> {
+        self.apply(plan.create)?;
+        let rest = || -> Result<()> {
+            for op in plan.configure {
+                self.apply(op)?;
+            }
+            // A link's operational state follows its carrier, which the kernel reports a
+            // moment later (linkwatch): wait, so every view of the lab shows it UP.
+            for (ns, dev) in &plan.settle {
+                self.settle(ns, dev)?;
+            }
+            Ok(())
         };
-        self.apply(Op::AddBridge {
-            ns: HOST.into(),
-            name: br.clone(),
-            mac: n.bridge_mac.clone(),
-        })?;
-        let gateway = IpNet::V4(
-            Ipv4Net::new(pool.gateway, pool.subnet.prefix_len())
-                .map_err(|e| LabError::Invalid(e.to_string()))?,
-        );
-        let configured = self
-            .apply(Op::AddAddr {
-                ns: HOST.into(),
-                dev: br.clone(),
-                addr: gateway,
-                brd: true,
-            })
-            .and_then(|()| {
-                self.apply(Op::SetUp {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                    up: true,
-                })
-            });
-        if let Err(e) = configured {
-            self.undo(Op::DelLink {
-                ns: HOST.into(),
-                dev: br.clone(),
-            });
-            return Err(e);
+        rest().inspect_err(|_| self.undo(plan.undo))
+    }
+
+    /// The kernel side of network `n`, as its driver plans it (a bridge with the gateway
+    /// address for the bridge driver; nothing for host and null). A failure takes back
+    /// what was built.
+    fn build_network(&self, n: &Network) -> Result<()> {
+        match n.driver.network_plan(n) {
+            Some(plan) => self.carry_out(plan),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// One step of rolling back a request that failed halfway; the original error is what
@@ -178,6 +177,14 @@ impl Lab {
     /// never used: the network is drawn again (a new ID, so a new name). A failure halfway
     /// takes the bridge and the model's network back.
     pub fn create_network(&self, name: &str, spec: &NetworkSpec) -> Result<Network> {
+        // IPAM's round-robin cursor moves with every pool handed out: a network taken
+        // back must put it back too.
+        let cursor = self.docker.borrow().pool_cursor();
+        let forget = |id: &str| {
+            let mut d = self.docker.borrow_mut();
+            let _ = d.remove_network(id);
+            d.restore_pool_cursor(cursor);
+        };
         let create = || {
             self.docker
                 .borrow_mut()
@@ -188,29 +195,26 @@ impl Lab {
             match self.host_name_taken(&br) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    forget(&n.id);
                     n = create()?;
                 }
                 Err(e) => {
-                    let _ = self.docker.borrow_mut().remove_network(&n.id);
+                    forget(&n.id);
                     return Err(e);
                 }
             }
         }
-        // build_bridge takes its own bridge back if it fails.
-        if let Err(e) = self.build_bridge(&n) {
-            let _ = self.docker.borrow_mut().remove_network(&n.id);
+        // build_network takes its own device back if it fails.
+        if let Err(e) = self.build_network(&n) {
+            forget(&n.id);
             return Err(e);
         }
         if let Err(e) = self.refresh_firewall() {
             // The firewall is replaced atomically: a failed refresh left the old one.
-            if let Some(br) = &n.bridge {
-                self.undo(Op::DelLink {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                });
+            if let Some(op) = n.driver.network_teardown(&n) {
+                self.undo(op);
             }
-            let _ = self.docker.borrow_mut().remove_network(&n.id);
+            forget(&n.id);
             return Err(e);
         }
         Ok(n)
@@ -231,11 +235,8 @@ impl Lab {
             ns: HOST.into(),
             ruleset: firewall(&next),
         })?;
-        if let Some(br) = &n.bridge {
-            if let Err(e) = self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: br.clone(),
-            }) {
+        if let Some(teardown) = n.driver.network_teardown(&n) {
+            if let Err(e) = self.apply(teardown) {
                 self.undo(Op::Nft {
                     ns: HOST.into(),
                     ruleset: firewall(&self.docker.borrow()),
@@ -366,13 +367,16 @@ impl Lab {
             up: true,
         })?;
         for e in &c.endpoints {
-            self.build_endpoint(c, e, true)?;
+            self.build_endpoint(c, e)?;
         }
-        Ok(())
+        let gateway = self
+            .docker
+            .borrow()
+            .gateway_endpoint(c)
+            .and_then(|e| e.gateway);
+        self.move_default_route(&ns, None, gateway)
     }
 
-    /// The veth pair of one endpoint: host end on the bridge, container end `ethN` with its
-    /// MAC and address, and — for the container's first routed network — the default route.
     /// After `c`'s namespace was let go: what netsh runs there stops, veths made into it by
     /// hand (`veth(…, c, …)`) and the host ends of its endpoints vanish with it, and
     /// `settle_removals` waits for them.
@@ -385,99 +389,75 @@ impl Lab {
         );
     }
 
-    fn build_endpoint(&self, c: &Container, e: &Endpoint, default_route: bool) -> Result<()> {
-        let (Some(ifname), Some(host_if), Some((ip, len))) = (&e.ifname, &e.host_ifname, e.ip)
-        else {
-            return Ok(());
-        };
+    /// The kernel side of one endpoint, as its network's driver plans it (the bridge
+    /// driver: a veth pair, host end on the bridge, container end `ethN` with its MAC and
+    /// address). The default route is the caller's: it depends on all endpoints. A failure
+    /// takes back what was built.
+    fn build_endpoint(&self, c: &Container, e: &Endpoint) -> Result<()> {
         let net = self
             .docker
             .borrow()
             .network_by_id(&e.network_id)
             .cloned()
             .ok_or_else(|| LabError::Invalid(format!("network {} vanished", e.network_id)))?;
-        let ns = sandbox_ns(c);
-        self.apply(Op::AddVeth {
-            ns: HOST.into(),
-            name: host_if.clone(),
-            peer: ifname.clone(),
-            peer_ns: Some(ns.clone()),
-        })?;
-        let rest = || -> Result<()> {
-            self.apply(Op::SetMaster {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                master: net.bridge.clone(),
-            })?;
-            self.apply(Op::SetUp {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                up: true,
-            })?;
-            if let Some(mac) = &e.mac {
-                self.apply(Op::SetMac {
-                    ns: ns.clone(),
-                    dev: ifname.clone(),
-                    mac: mac.clone(),
-                })?;
-            }
-            let addr = Ipv4Net::new(ip, len).map_err(|e| LabError::Invalid(e.to_string()))?;
-            self.apply(Op::AddAddr {
-                ns: ns.clone(),
-                dev: ifname.clone(),
-                addr: IpNet::V4(addr),
-                brd: true,
-            })?;
-            self.apply(Op::SetUp {
-                ns: ns.clone(),
-                dev: ifname.clone(),
-                up: true,
-            })?;
-            // Both ends' operational state follows the carrier, which the kernel reports a
-            // moment later (linkwatch): wait, so every view of the lab shows them UP.
-            self.settle(HOST, host_if)?;
-            self.settle(&ns, ifname)?;
-            if default_route && !net.internal {
-                if let Some(gw) = e.gateway {
-                    self.set_default_route(&ns, gw)?;
-                }
-            }
-            Ok(())
-        };
-        rest().inspect_err(|_| {
-            self.undo(Op::DelLink {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-            })
-        })
+        match net.driver.endpoint_plan(&net, &sandbox_ns(c), e) {
+            Some(plan) => self.carry_out(plan),
+            None => Ok(()),
+        }
     }
 
-    fn set_default_route(&self, ns: &str, gw: Ipv4Addr) -> Result<()> {
-        self.apply(default_route(ns, gw, false))
+    /// Moves the default route of `ns` from gateway `from` to gateway `to` (see
+    /// `route_move`).
+    fn move_default_route(
+        &self,
+        ns: &str,
+        from: Option<Ipv4Addr>,
+        to: Option<Ipv4Addr>,
+    ) -> Result<()> {
+        match route_move(ns, from, to) {
+            Some(op) => self.apply(op),
+            None => Ok(()),
+        }
     }
 
-    /// Whether the container's namespace has a default route now.
-    fn has_default_route(&self, ns: &str) -> Result<bool> {
-        Ok(self.routes(ns)?.iter().any(|r| r.dst.is_none() && !r.ipv6))
+    /// One step of a rollback that moves the default route back (see `undo`).
+    fn undo_route(&self, ns: &str, from: Option<Ipv4Addr>, to: Option<Ipv4Addr>) {
+        if let Some(op) = route_move(ns, from, to) {
+            self.undo(op);
+        }
     }
 
-    /// `docker network connect`: the model's endpoint, then its veth pair, then its DNS
-    /// names; a failure takes back what was built and the endpoint out of the model. An
-    /// interface name the container already has inside (made with `veth`/`move_link`) is
-    /// refused before anything is built.
+    /// The gateway of `container_id`'s default route as the model has it now (Docker's
+    /// choice: see `Docker::gateway_endpoint`).
+    fn model_gateway(&self, container_id: &str) -> Result<Option<Ipv4Addr>> {
+        let d = self.docker.borrow();
+        let c = d.container(container_id)?;
+        Ok(d.gateway_endpoint(c).and_then(|e| e.gateway))
+    }
+
+    /// `docker network connect`: the model's endpoint, then its veth pair, then the default
+    /// route (Docker re-chooses the gateway on every connect: it may move to the new
+    /// network), then its DNS names; a failure takes back what was built, in reverse, and
+    /// the model as it was. An interface name the container already has inside (made with
+    /// `veth`/`move_link`) is refused before anything is built.
     pub fn connect(&self, container: &str, network: &str, attach: &AttachSpec) -> Result<Endpoint> {
+        let before = {
+            let d = self.docker.borrow();
+            let c = d.container(container)?;
+            d.gateway_endpoint(c).and_then(|e| e.gateway)
+        };
         let (c, e) = self
             .docker
             .borrow_mut()
             .connect(container, network, attach)?;
         let forget = || {
-            let _ = self.docker.borrow_mut().disconnect(&c.id, &e.network_id);
+            self.docker.borrow_mut().undo_connect(&c.id, &e.network_id);
         };
         let ns = match c.mode {
             NetMode::Own => Some(sandbox_ns(&c)),
             _ => None,
         };
-        let prepared = (|| -> Result<(Container, Endpoint, bool)> {
+        let prepared = (|| -> Result<(Container, Endpoint)> {
             if let (Some(ns), Some(ifname)) = (&ns, &e.ifname) {
                 if self.kernel.link(ns, ifname)?.is_some() {
                     let net = self.docker.borrow().network(&e.network_id)?.name.clone();
@@ -494,82 +474,96 @@ impl Lab {
                 .endpoint(&e.network_id)
                 .cloned()
                 .ok_or_else(|| LabError::Invalid("the new endpoint vanished".into()))?;
-            let routed = match &ns {
-                Some(ns) => self.has_default_route(ns)?,
-                None => true,
-            };
-            Ok((c, e, routed))
+            Ok((c, e))
         })();
-        let (c, e, routed) = match prepared {
+        let (c, e) = match prepared {
             Ok(x) => x,
             Err(err) => {
                 forget();
                 return Err(err);
             }
         };
+        let teardown = self
+            .docker
+            .borrow()
+            .network_by_id(&e.network_id)
+            .and_then(|n| n.driver.endpoint_teardown(&e));
+        let del_veth = || {
+            if let Some(op) = teardown.clone() {
+                self.undo(op);
+            }
+        };
         // build_endpoint takes its own veth pair back if it fails.
-        if let Err(err) = self.build_endpoint(&c, &e, !routed) {
+        if let Err(err) = self.build_endpoint(&c, &e) {
             forget();
             return Err(err);
         }
+        let after = match self.model_gateway(&c.id) {
+            Ok(g) => g,
+            Err(err) => {
+                del_veth();
+                forget();
+                return Err(err);
+            }
+        };
+        if let Some(ns) = &ns {
+            if let Err(err) = self.move_default_route(ns, before, after) {
+                del_veth();
+                forget();
+                return Err(err);
+            }
+        }
         if let Err(err) = self.dns_joined(&c, &e.network_id) {
             let names = self.dns_names_of(&c, &e.network_id);
+            if let Some(ns) = &ns {
+                self.undo_route(ns, after, before);
+            }
+            del_veth();
             forget();
             let _ = self.dns_left(&c, &e.network_id, names);
-            if let Some(host_if) = &e.host_ifname {
-                self.undo(Op::DelLink {
-                    ns: HOST.into(),
-                    dev: host_if.clone(),
-                });
-            }
             return Err(err);
         }
         Ok(e)
     }
 
-    /// `docker network disconnect`. If the container loses the network its default route
-    /// went through, the next routed network takes over, as in Docker. The kernel work
-    /// comes first, the model last: the default route moves to the next gateway (`ip route
-    /// replace`, so there is no moment without one), then the veth pair goes; if that
-    /// fails, the route moves back.
+    /// `docker network disconnect`. Docker re-chooses the gateway: if the endpoint leaving
+    /// carried the default route, the next one in libnetwork's order takes it over. The
+    /// kernel work comes first, the model last: the default route moves to the new gateway
+    /// (`ip route replace`, so there is no moment without one), then the veth pair goes;
+    /// if that fails, the route moves back.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
-        let (c, e, names) = {
+        let (c, e, names, before, after) = {
             let d = self.docker.borrow();
             let e = d.check_disconnect(container, network)?.clone();
             let c = d.container(container)?.clone();
             let names = self.dns_names_of(&c, &e.network_id);
-            (c, e, names)
+            let before = d.gateway_endpoint(&c).and_then(|x| x.gateway);
+            let mut next = d.clone();
+            next.disconnect(&c.id, &e.network_id)?;
+            let after = next
+                .gateway_endpoint(next.container(&c.id)?)
+                .and_then(|x| x.gateway);
+            (c, e, names, before, after)
         };
-        let mut moved = None;
-        if let (NetMode::Own, Some(gw)) = (&c.mode, e.gateway) {
-            let ns = sandbox_ns(&c);
-            let carries = self
-                .routes(&ns)?
-                .iter()
-                .any(|r| r.dst.is_none() && !r.ipv6 && r.via == Some(std::net::IpAddr::V4(gw)));
-            let next = {
-                let d = self.docker.borrow();
-                c.endpoints
-                    .iter()
-                    .filter(|x| x.network_id != e.network_id)
-                    .find_map(|x| {
-                        let n = d.network_by_id(&x.network_id)?;
-                        (!n.internal).then_some(x.gateway).flatten()
-                    })
-            };
-            if let (true, Some(next)) = (carries, next) {
-                self.apply(default_route(&ns, next, true))?;
-                moved = Some((ns, gw));
+        let ns = (c.mode == NetMode::Own).then(|| sandbox_ns(&c));
+        // The route through the leaving endpoint goes with its veth; only a move to another
+        // gateway is ours to make (and to take back).
+        let moved = match (&ns, after) {
+            (Some(ns), Some(_)) if before != after => {
+                self.move_default_route(ns, before, after)?;
+                true
             }
-        }
-        if let Some(host_if) = &e.host_ifname {
-            // Deleting one end of a veth pair deletes the other, and the routes through it.
-            if let Err(err) = self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-            }) {
-                if let Some((ns, gw)) = moved {
-                    self.undo(default_route(&ns, gw, true));
+            _ => false,
+        };
+        let teardown = self
+            .docker
+            .borrow()
+            .network_by_id(&e.network_id)
+            .and_then(|n| n.driver.endpoint_teardown(&e));
+        if let Some(teardown) = teardown {
+            if let Err(err) = self.apply(teardown) {
+                if let (true, Some(ns)) = (moved, &ns) {
+                    self.undo_route(ns, after, before);
                 }
                 return Err(err);
             }
@@ -641,24 +635,40 @@ impl Lab {
     }
 }
 
-/// `ip route add|replace default via GW` in `ns`.
-fn default_route(ns: &str, gw: Ipv4Addr, replace: bool) -> Op {
+/// The operation that moves the default route of `ns` from gateway `from` to gateway `to`
+/// (either may be none): `ip route add`, `replace` (no moment without a route) or `del`;
+/// none when nothing changes. Moving it back is the same call with the two swapped.
+fn route_move(ns: &str, from: Option<Ipv4Addr>, to: Option<Ipv4Addr>) -> Option<Op> {
+    match (from, to) {
+        (_, Some(to)) if from == Some(to) => None,
+        (None, Some(to)) => Some(default_route(ns, to, RouteChange::Add)),
+        (Some(_), Some(to)) => Some(default_route(ns, to, RouteChange::Replace)),
+        (Some(from), None) => Some(default_route(ns, from, RouteChange::Del)),
+        (None, None) => None,
+    }
+}
+
+/// What to do with a default route.
+#[derive(Clone, Copy)]
+enum RouteChange {
+    Add,
+    Replace,
+    Del,
+}
+
+/// `ip route add|replace|del default via GW` in `ns`.
+fn default_route(ns: &str, gw: Ipv4Addr, change: RouteChange) -> Op {
     let route = Route {
         dst: None,
         via: Some(gw.into()),
         dev: None,
         ipv6: false,
     };
-    if replace {
-        Op::ReplaceRoute {
-            ns: ns.into(),
-            route,
-        }
-    } else {
-        Op::AddRoute {
-            ns: ns.into(),
-            route,
-        }
+    let ns = ns.into();
+    match change {
+        RouteChange::Add => Op::AddRoute { ns, route },
+        RouteChange::Replace => Op::ReplaceRoute { ns, route },
+        RouteChange::Del => Op::DelRoute { ns, route },
     }
 }
 
@@ -698,7 +708,7 @@ pub fn firewall(d: &Docker) -> Ruleset {
     let bridges: Vec<(&str, Ipv4Net, bool)> = d
         .networks()
         .iter()
-        .filter(|n| n.driver == Driver::Bridge)
+        .filter(|n| n.driver == crate::model::docker::driver::BRIDGE)
         .filter_map(|n| Some((n.bridge.as_deref()?, n.subnet()?, n.internal)))
         .collect();
     let mut forward = Vec::new();
@@ -775,5 +785,32 @@ pub fn firewall(d: &Docker) -> Ruleset {
                 rules: postrouting,
             },
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_route_moves_with_one_command_and_back_with_the_reverse() {
+        let g = |s: &str| Some(s.parse::<Ipv4Addr>().unwrap());
+        let cmd = |from, to| route_move("sb", from, to).map(|op| op.to_string());
+        let add = cmd(None, g("172.18.0.1")).unwrap();
+        assert!(add.ends_with("route add default via 172.18.0.1"), "{add}");
+        let replace = cmd(g("172.18.0.1"), g("172.19.0.1")).unwrap();
+        assert!(
+            replace.ends_with("route replace default via 172.19.0.1"),
+            "{replace}"
+        );
+        let back = cmd(g("172.19.0.1"), g("172.18.0.1")).unwrap();
+        assert!(
+            back.ends_with("route replace default via 172.18.0.1"),
+            "{back}"
+        );
+        let del = cmd(g("172.18.0.1"), None).unwrap();
+        assert!(del.ends_with("route del default via 172.18.0.1"), "{del}");
+        assert_eq!(cmd(g("172.18.0.1"), g("172.18.0.1")), None);
+        assert_eq!(cmd(None, None), None);
     }
 }

@@ -38,8 +38,8 @@ pub const BINDINGS: &[Binding] = &[
     // Docker.
     b("network", "network(name [, #{driver, subnet, gateway, internal}])", "docker network create: a bridge network (br-<id>)"),
     b("run", "run(name [, network | #{network, ip, aliases}])", "docker run: a container on a network (default: bridge; also host, none, container:NAME)"),
-    b("connect", "connect(container, network [, #{ip, aliases}])", "docker network connect: one more interface (eth1 …)"),
-    b("disconnect", "disconnect(container, network)", "docker network disconnect"),
+    b("connect", "connect(container, network [, #{ip, aliases}])", "docker network connect: one more interface (the next ethN, never reused); the default route may move to it"),
+    b("disconnect", "disconnect(container, network)", "docker network disconnect: the default route moves to the next gateway in Docker's order"),
     b("rm", "rm(container)", "docker rm -f"),
     b("network_rm", "network_rm(network)", "docker network rm (refused while containers are attached)"),
     b("network_ls", "network_ls()", "docker network ls, as Docker prints it"),

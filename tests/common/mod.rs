@@ -408,3 +408,26 @@ pub fn public_script(path: &Path) -> PathBuf {
         .join("scripts")
         .join(path.file_name().expect("script file name"))
 }
+
+/// Runs `setup`, then each of `cases` (an operation and the exact message it must fail
+/// with), checking after each that the lab's Docker views are unchanged.
+pub fn refused(setup: &str, cases: &[(&str, &str)]) {
+    let mut script = format!(
+        "{setup}\n\
+         fn views() {{ [network_ls(), containers(), host().link_names(), brctl_show()] }}\n\
+         let before = views();\n"
+    );
+    for (i, (op, _)) in cases.iter().enumerate() {
+        script.push_str(&format!(
+            "let failed = false;\n\
+             try {{ {op}; }} catch (e) {{ print(`REFUSED {i}: ${{e}}|`); failed = true; }}\n\
+             assert(failed, \"accepted: {}\");\n\
+             assert_eq(views(), before, \"the lab changed\");\n",
+            op.replace('"', "\\\"")
+        ));
+    }
+    let mut run = netsh().eval(&script).run().success();
+    for (i, (_, message)) in cases.iter().enumerate() {
+        run = run.stdout_has(&format!("REFUSED {i}: {message}|"));
+    }
+}

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ids::short;
-use super::{Container, Docker, Driver, Endpoint, NetMode, Network};
+use super::{Container, Docker, Endpoint, NetMode, Network, PortBinding};
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -44,26 +44,13 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
     } else {
         Value::Null
     };
-    let options = if n.default_bridge {
-        sorted(
-            [
-                ("com.docker.network.bridge.default_bridge", "true"),
-                ("com.docker.network.bridge.enable_icc", "true"),
-                ("com.docker.network.bridge.enable_ip_masquerade", "true"),
-                ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
-                (
-                    "com.docker.network.bridge.name",
-                    n.bridge.as_deref().unwrap_or("docker0"),
-                ),
-                ("com.docker.network.driver.mtu", "1500"),
-            ]
+    let options = sorted(
+        n.driver
+            .inspect_options(n)
             .into_iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect(),
-        )
-    } else {
-        json!({})
-    };
+    );
     json!({
         "Name": n.name,
         "Id": n.id,
@@ -147,7 +134,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "Bridge": "",
         "SandboxID": sandbox_id,
         "SandboxKey": sandbox_key,
-        "Ports": ports(c, false),
+        "Ports": ports(docker.published_ports(c), false),
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -167,9 +154,9 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
 
 /// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}` — `NetworkSettings.Ports` shows the
 /// address bound (0.0.0.0 for all), `HostConfig.PortBindings` what was asked ("" for all).
-fn ports(c: &Container, asked: bool) -> Value {
+fn ports(bindings: &[PortBinding], asked: bool) -> Value {
     let mut entries: Vec<(String, Value)> = Vec::new();
-    for p in &c.ports {
+    for p in bindings {
         let key = format!("{}/{}", p.container_port, p.proto.name());
         let ip = match (p.host_ip, asked) {
             (Some(ip), _) => ip.to_string(),
@@ -208,7 +195,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         || c.endpoints.iter().any(|e| {
             docker
                 .network_by_id(&e.network_id)
-                .is_some_and(|n| n.driver == Driver::Host)
+                .is_some_and(|n| n.driver.shares_host_namespace())
         });
     json!({
         "Id": c.id,
@@ -232,7 +219,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Driver": "netsh",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": ports(c, true),
+            "PortBindings": ports(&c.ports, true),
             "Links": links(docker, c),
         },
         "Config": {

@@ -78,11 +78,35 @@ pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// The first default pool that overlaps none of `taken`.
-pub fn next_pool(taken: &[Ipv4Net]) -> Result<Ipv4Net, DockerError> {
-    default_pools()
-        .find(|p| !taken.iter().any(|t| overlaps(p, t)))
-        .ok_or(DockerError::PoolsExhausted)
+/// Where the next search of the default pools starts: Docker's IPAM hands the predefined
+/// pools out round-robin (libnetwork's `addrSpace.predefinedStartIndex`), so a removed
+/// network's pool is not handed out again until the search has gone round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCursor(usize);
+
+/// The next default pool for a network without a `subnet`: the first pool, searching from
+/// `cursor` and wrapping round the list once, that overlaps none of `taken`. Returns it
+/// and the cursor after it: the search index past the pool given, relative to the old
+/// start, and back to 0 when that passes the end of the list (libnetwork 20.10's
+/// `updatePredefinedStartIndex`, which does not take a modulo). `docker0`'s pool is chosen
+/// by the daemon, not by this search, and does not move the cursor.
+///
+/// Errors: [`DockerError::PoolsExhausted`] when every default pool overlaps `taken`.
+pub fn next_pool(
+    taken: &[Ipv4Net],
+    cursor: PoolCursor,
+) -> Result<(Ipv4Net, PoolCursor), DockerError> {
+    let pools: Vec<Ipv4Net> = default_pools().collect();
+    let start = if cursor.0 >= pools.len() { 0 } else { cursor.0 };
+    let rotated = pools[start..].iter().chain(&pools[..start]);
+    for (i, p) in rotated.enumerate() {
+        if !taken.iter().any(|t| overlaps(p, t)) {
+            let next = start + i + 1;
+            let next = if next >= pools.len() { 0 } else { next };
+            return Ok((*p, PoolCursor(next)));
+        }
+    }
+    Err(DockerError::PoolsExhausted)
 }
 
 /// One network's address space: its subnet, its gateway, the addresses in use.
@@ -133,14 +157,19 @@ impl Pool {
     }
 
     /// Takes a fixed address (`--ip`).
+    ///
+    /// Errors, in Docker's words: [`DockerError::IpOutsideSubnet`] for an address outside
+    /// the subnet; [`DockerError::AddressInUse`] for one a container holds, the gateway,
+    /// and the network and broadcast addresses, which libnetwork's bitmask reserves.
     pub fn reserve(&mut self, ip: Ipv4Addr) -> Result<(), DockerError> {
-        if !self.subnet.contains(&ip)
-            || ip == self.subnet.network()
-            || ip == self.subnet.broadcast()
-        {
+        if !self.subnet.contains(&ip) {
             return Err(DockerError::IpOutsideSubnet(ip));
         }
-        if ip == self.gateway || self.used.contains(&ip) {
+        if ip == self.subnet.network()
+            || ip == self.subnet.broadcast()
+            || ip == self.gateway
+            || self.used.contains(&ip)
+        {
             return Err(DockerError::AddressInUse(ip));
         }
         self.used.insert(ip);
@@ -174,20 +203,44 @@ mod tests {
         assert_eq!(pools.len(), 15 + 16);
     }
 
+    fn first(taken: &[Ipv4Net]) -> Ipv4Net {
+        next_pool(taken, PoolCursor::default()).unwrap().0
+    }
+
     #[test]
     fn next_pool_skips_taken_and_overlapping_ones() {
-        assert_eq!(next_pool(&[]).unwrap(), net("172.17.0.0/16"));
-        assert_eq!(
-            next_pool(&[net("172.17.0.0/16")]).unwrap(),
-            net("172.18.0.0/16")
-        );
+        assert_eq!(first(&[]), net("172.17.0.0/16"));
+        assert_eq!(first(&[net("172.17.0.0/16")]), net("172.18.0.0/16"));
         // A user subnet inside 172.18/16 makes that whole pool unavailable.
         assert_eq!(
-            next_pool(&[net("172.17.0.0/16"), net("172.18.5.0/24")]).unwrap(),
+            first(&[net("172.17.0.0/16"), net("172.18.5.0/24")]),
             net("172.19.0.0/16")
         );
         let all: Vec<_> = default_pools().collect();
-        assert!(matches!(next_pool(&all), Err(DockerError::PoolsExhausted)));
+        assert!(matches!(
+            next_pool(&all, PoolCursor::default()),
+            Err(DockerError::PoolsExhausted)
+        ));
+    }
+
+    #[test]
+    fn pools_are_handed_out_round_robin() {
+        let docker0 = net("172.17.0.0/16");
+        let (a, c) = next_pool(&[docker0], PoolCursor::default()).unwrap();
+        assert_eq!((a, c), (net("172.18.0.0/16"), PoolCursor(2)));
+        let (b, c) = next_pool(&[docker0, a], c).unwrap();
+        assert_eq!((b, c), (net("172.19.0.0/16"), PoolCursor(3)));
+        // a is released, but the search goes on from 172.20.
+        let (d, c) = next_pool(&[docker0, b], c).unwrap();
+        assert_eq!((d, c), (net("172.20.0.0/16"), PoolCursor(4)));
+        // At the end of the list the search wraps round to the freed pools.
+        let pools: Vec<_> = default_pools().collect();
+        let last = pools.len() - 1;
+        let (e, c) = next_pool(&[docker0], PoolCursor(last)).unwrap();
+        assert_eq!((e, c), (pools[last], PoolCursor(0)));
+        let (f, c) = next_pool(&[docker0, pools[last]], PoolCursor(last)).unwrap();
+        // Passing the end resets the start to 0, not to the index after the pool given.
+        assert_eq!((f, c), (net("172.18.0.0/16"), PoolCursor(0)));
     }
 
     #[test]
@@ -229,6 +282,10 @@ mod tests {
             p.reserve(Ipv4Addr::new(10, 2, 0, 2)),
             Err(DockerError::IpOutsideSubnet(_))
         ));
+        // The network and broadcast addresses are held by the pool, as in libnetwork.
+        for held in [Ipv4Addr::new(10, 1, 0, 0), Ipv4Addr::new(10, 1, 0, 255)] {
+            assert!(matches!(p.reserve(held), Err(DockerError::AddressInUse(_))));
+        }
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! Docker's container network model (CNM), pure: networks, endpoints, containers
 //! (sandboxes) and IPAM, with Docker's rules and Docker's error messages. The lab asks it
 //! what to build and builds it; nothing here touches the kernel.
+//!
+//! The engine here is generic: what depends on a network's driver (addresses, devices,
+//! interfaces, name resolution, the kernel work) is asked of the driver, through the
+//! [`driver::NetworkDriver`] interface.
 
+pub mod driver;
 pub mod ids;
 pub mod inspect;
 pub mod ipam;
@@ -12,8 +17,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use thiserror::Error;
 
+pub use driver::DriverRef as Driver;
 use ids::{short, Ids};
-use ipam::Pool;
+use ipam::{Pool, PoolCursor};
 
 /// Errors in Docker's own words (`Error response from daemon: …`).
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -28,8 +34,14 @@ pub enum DockerError {
     NameInUse { name: String, id: String },
     #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidContainerName(String),
-    #[error("invalid network name \"{0}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
-    InvalidNetworkName(String),
+    /// An empty network name: Docker's API answers "network with name  already exists",
+    /// which gives no reason; netsh says why, in its own words.
+    #[error("invalid network name \"\": a network needs a name")]
+    EmptyNetworkName,
+    /// `docker network create` of a predefined network's name (Docker 20.10's
+    /// `runconfig.IsPreDefinedNetwork`: bridge, host, none, default).
+    #[error("operation is not permitted on predefined {0} network")]
+    PredefinedNetworkCreate(String),
     #[error("invalid pool request: Pool overlaps with other one on this address space")]
     PoolOverlap,
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
@@ -45,30 +57,46 @@ pub enum DockerError {
     UnusableSubnet { subnet: String, why: String },
     #[error("invalid gateway address {gateway}: it is not a host address of subnet {subnet}")]
     InvalidGateway { gateway: Ipv4Addr, subnet: Ipv4Net },
-    #[error("cannot specify a gateway without a subnet")]
+    /// The docker CLI's own check (no "Error response from daemon").
+    #[error("every ip-range or gateway must have a corresponding subnet")]
     GatewayWithoutSubnet,
     #[error("no available IPv4 addresses on this network's address pools: {0}")]
     NoAvailableAddress(Ipv4Net),
-    #[error("no configured subnet or ip-range contain the IP address {0}")]
+    /// `--ip` outside the network's subnet (libnetwork's endpoint address assignment).
+    #[error("Invalid address {0}: It does not belong to any of this network's subnets")]
     IpOutsideSubnet(Ipv4Addr),
-    #[error("Address already in use: {0}")]
+    /// `--ip` of an address the pool holds: a container's, the gateway, or the network
+    /// and broadcast addresses (libnetwork reserves those). Docker prints no address.
+    #[error("Address already in use")]
     AddressInUse(Ipv4Addr),
     #[error("invalid IPv4 address: {0}")]
     InvalidIp(String),
     #[error("user specified IP address is supported on user defined networks only")]
     FixedIpOnDefaultNetwork,
+    /// `--ip` on a user-defined network whose subnet the engine chose (no `subnet` given).
+    #[error("user specified IP address is supported only when connecting to networks with user configured subnets")]
+    FixedIpWithoutSubnet,
     #[error("network-scoped alias is supported only for containers in user defined networks")]
     AliasOnDefaultNetwork,
+    /// The docker CLI's check of `docker run --network-alias` (no "Error response from
+    /// daemon").
+    #[error("network-scoped aliases are only supported for user-defined networks")]
+    RunAliasOnDefaultNetwork,
+    /// `--link` with `--network host` or `container:…`.
+    #[error("conflicting options: {0} can't be used with links. This would result in undefined behavior")]
+    LinksWithMode(&'static str),
     #[error("plugin \"{0}\" not found")]
     UnknownDriver(String),
     #[error("only one instance of \"{0}\" network is allowed")]
     SingleInstance(String),
     #[error("{0} is a pre-defined network and cannot be removed")]
     PredefinedNetwork(String),
+    /// `id` is the network's full ID, as Docker prints it.
     #[error("error while removing network: network {name} id {id} has active endpoints")]
     ActiveEndpoints { name: String, id: String },
     #[error("endpoint with name {container} already exists in network {network}")]
     AlreadyConnected { container: String, network: String },
+    /// `container` is the container's full ID, as Docker prints it.
     #[error("container {container} is not connected to network {network}")]
     NotConnected { container: String, network: String },
     #[error("container cannot be disconnected from host network or connected to host network")]
@@ -95,45 +123,41 @@ pub enum DockerError {
     PublishWithContainerMode,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Driver {
-    Bridge,
-    Host,
-    Null,
-}
-
-impl Driver {
-    pub fn name(self) -> &'static str {
-        match self {
-            Driver::Bridge => "bridge",
-            Driver::Host => "host",
-            Driver::Null => "null",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     pub id: String,
     pub name: String,
     pub driver: Driver,
     pub created: String,
-    /// Bridge networks only.
+    /// Networks of drivers that use IPAM only.
     pub pool: Option<Pool>,
-    /// The Linux bridge: `docker0` for the default network, `br-<short id>` otherwise.
+    /// The kernel device the driver builds the network on (the bridge driver's Linux
+    /// bridge: `docker0` for the default network, `br-<short id>` otherwise).
     pub bridge: Option<String>,
     pub bridge_mac: Option<String>,
     pub internal: bool,
     /// The predefined `bridge` network (no name resolution, `--link` instead).
     pub default_bridge: bool,
+    /// The subnet was given (`subnet`), not drawn from the default pools: only then does
+    /// Docker take a fixed address (`ip`) on the network (the daemon's
+    /// `validateNetworkingConfig` looks for a configured `PreferredPool`).
+    pub user_subnet: bool,
 }
 
 impl Network {
+    /// One of the three networks every engine starts with (`bridge`, `host`, `none`).
     pub fn predefined(&self) -> bool {
         matches!(self.name.as_str(), "bridge" | "host" | "none")
     }
+    /// Docker's `NetworkMode(name).IsUserDefined()`: any network but the predefined ones.
+    /// Only these take fixed addresses and network-scoped aliases.
+    pub fn user_defined(&self) -> bool {
+        !self.predefined()
+    }
+    /// Whether containers on it get the embedded DNS server and network-scoped names
+    /// (the driver decides: Docker's user-defined bridge networks).
     pub fn user_defined_bridge(&self) -> bool {
-        self.driver == Driver::Bridge && !self.default_bridge
+        self.driver.service_discovery(self)
     }
     pub fn subnet(&self) -> Option<Ipv4Net> {
         self.pool.as_ref().map(|p| p.subnet)
@@ -185,8 +209,12 @@ pub struct Container {
     pub mode: NetMode,
     /// What `docker run --network` said (HostConfig.NetworkMode).
     pub network_mode: String,
-    /// In join order: the first one's gateway is the default route.
+    /// In join order (its /etc/hosts lines follow it); the default route is chosen by
+    /// [`Docker::gateway_endpoint`].
     pub endpoints: Vec<Endpoint>,
+    /// The index of the next `ethN` inside its namespace: Docker's sandbox counts up and
+    /// never reuses a name, even after a disconnect.
+    pub next_ifindex: u32,
     /// `--link NAME[:ALIAS]`: (target container ID, alias) — entries in its /etc/hosts.
     pub links: Vec<(String, String)>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
@@ -279,6 +307,14 @@ impl Container {
     pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network_id == network_id)
     }
+    /// Records a new endpoint (last in join order); one with an interface uses up the
+    /// next `ethN` index for good.
+    pub fn add_endpoint(&mut self, e: Endpoint) {
+        if e.ifname.is_some() {
+            self.next_ifindex += 1;
+        }
+        self.endpoints.push(e);
+    }
 }
 
 /// `docker network create` options.
@@ -303,6 +339,8 @@ pub struct Docker {
     networks: Vec<Network>,
     containers: Vec<Container>,
     ids: Ids,
+    /// Where IPAM's next search of the default pools starts (round-robin).
+    pool_cursor: PoolCursor,
 }
 
 impl Docker {
@@ -312,22 +350,25 @@ impl Docker {
             networks: Vec::new(),
             containers: Vec::new(),
             ids: Ids::with_seed(seed),
+            pool_cursor: PoolCursor::default(),
         };
         let subnet = ipam::default_pools().next();
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
+        let id = d.ids.id();
         let bridge = Network {
-            id: d.ids.id(),
+            bridge: driver::BRIDGE.device_name(&id, true),
+            id,
             name: "bridge".into(),
-            driver: Driver::Bridge,
+            driver: driver::BRIDGE,
             created: created.into(),
             pool,
-            bridge: Some("docker0".into()),
-            bridge_mac: Some(d.ids.bridge_mac()),
+            bridge_mac: driver::BRIDGE.device_mac(&mut d.ids),
             internal: false,
             default_bridge: true,
+            user_subnet: false,
         };
         d.networks.push(bridge);
-        for (name, driver) in [("host", Driver::Host), ("none", Driver::Null)] {
+        for (name, driver) in [("host", driver::HOST), ("none", driver::NULL)] {
             let id = d.ids.id();
             d.networks.push(Network {
                 id,
@@ -339,6 +380,7 @@ impl Docker {
                 bridge_mac: None,
                 internal: false,
                 default_bridge: false,
+                user_subnet: false,
             });
         }
         d
@@ -393,25 +435,34 @@ impl Docker {
             .collect()
     }
 
-    /// `docker network create`.
+    /// `docker network create`: a bridge network, its subnet given or the next default
+    /// pool (round-robin, see [`ipam::next_pool`]).
+    ///
+    /// Names: Docker 20.10 takes any name (spaces, `/`, `:`, non-ASCII) except the
+    /// predefined ones (`bridge`, `host`, `none`, `default`: [`DockerError::
+    /// PredefinedNetworkCreate`]) and one a network has ([`DockerError::NetworkExists`]);
+    /// the empty name is refused in netsh's words ([`DockerError::EmptyNetworkName`]). Errors also for an unknown or
+    /// single-instance driver, a subnet that does not parse, overlaps or cannot hold a
+    /// container, a gateway outside it or without one, and exhausted default pools.
     pub fn create_network(
         &mut self,
         name: &str,
         spec: &NetworkSpec,
         created: &str,
     ) -> Result<Network, DockerError> {
-        if !names::valid(name) {
-            return Err(DockerError::InvalidNetworkName(name.to_string()));
+        if matches!(name, "bridge" | "host" | "none" | "default") {
+            return Err(DockerError::PredefinedNetworkCreate(name.to_string()));
+        }
+        if name.is_empty() {
+            return Err(DockerError::EmptyNetworkName);
         }
         if self.networks.iter().any(|n| n.name == name) {
             return Err(DockerError::NetworkExists(name.to_string()));
         }
-        match spec.driver.as_deref().unwrap_or("bridge") {
-            "bridge" => {}
-            d @ ("host" | "null") => return Err(DockerError::SingleInstance(d.to_string())),
-            other => return Err(DockerError::UnknownDriver(other.to_string())),
-        }
+        let driver = driver::by_name(spec.driver.as_deref().unwrap_or("bridge"))?;
+        driver.check_create()?;
         let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
+        let mut cursor = self.pool_cursor;
         let subnet = match &spec.subnet {
             Some(s) => {
                 let s: Ipv4Net = s
@@ -428,25 +479,42 @@ impl Docker {
                 if spec.gateway.is_some() {
                     return Err(DockerError::GatewayWithoutSubnet);
                 }
-                ipam::next_pool(&taken)?
+                let (subnet, next) = ipam::next_pool(&taken, cursor)?;
+                cursor = next;
+                subnet
             }
         };
         let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
         let pool = Pool::new(subnet, gateway)?;
         let id = self.ids.id();
+        let bridge = driver.device_name(&id, false);
         let network = Network {
-            bridge: Some(ids::bridge_name(&id)),
-            bridge_mac: Some(self.ids.bridge_mac()),
+            bridge_mac: driver.device_mac(&mut self.ids),
+            bridge,
             id,
             name: name.to_string(),
-            driver: Driver::Bridge,
+            driver,
             created: created.to_string(),
-            pool: Some(pool),
+            pool: driver.uses_ipam().then_some(pool),
             internal: spec.internal,
             default_bridge: false,
+            user_subnet: spec.subnet.is_some(),
         };
         self.networks.push(network.clone());
+        self.pool_cursor = cursor;
         Ok(network)
+    }
+
+    /// Where IPAM's next search of the default pools starts; the lab saves it before a
+    /// `network create` it may have to take back, and restores it with
+    /// [`Docker::restore_pool_cursor`], so a failed create changes nothing.
+    pub fn pool_cursor(&self) -> PoolCursor {
+        self.pool_cursor
+    }
+
+    /// See [`Docker::pool_cursor`].
+    pub fn restore_pool_cursor(&mut self, cursor: PoolCursor) {
+        self.pool_cursor = cursor;
     }
 
     /// `docker network rm`.
@@ -466,7 +534,7 @@ impl Docker {
         if !self.members(&n.id).is_empty() {
             return Err(DockerError::ActiveEndpoints {
                 name: n.name.clone(),
-                id: short(&n.id).to_string(),
+                id: n.id.clone(),
             });
         }
         Ok(n)
@@ -486,7 +554,15 @@ impl Docker {
             .map(|(c, _)| c)
     }
 
-    /// `run` with links and published ports; also returns Docker's warnings.
+    /// `run` with links and published ports: the container (recorded) and Docker's
+    /// warnings (published ports on `host`).
+    ///
+    /// Refusals in Docker's order: a bad `-p` or `--link` target; the CLI's check of
+    /// aliases off user-defined networks (judged by the name given); a malformed `--ip`;
+    /// links with `host` or `container:` and published ports with `container:`
+    /// (runconfig's `validateNetMode`); a host port another container publishes; then the
+    /// name, the network or target container, and the endpoint's own refusals (see
+    /// [`Docker::connect`]). A `container:` container ignores `--ip`, as Docker does.
     pub fn run_with(
         &mut self,
         name: &str,
@@ -496,7 +572,7 @@ impl Docker {
         created: &str,
     ) -> Result<(Container, Vec<String>), DockerError> {
         let mut warnings = Vec::new();
-        let mut ports = extras
+        let ports = extras
             .publish
             .iter()
             .map(|p| PortBinding::parse(p))
@@ -512,16 +588,40 @@ impl Docker {
                 Ok((t.id.clone(), alias.to_string()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
+        // The docker CLI refuses aliases off user-defined networks before anything else,
+        // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
+        // network is left to the daemon's "not found".
+        let user_defined = !network.starts_with("container:")
+            && !matches!(network, "bridge" | "host" | "none" | "default");
+        if !attach.aliases.is_empty() && !user_defined {
+            return Err(DockerError::RunAliasOnDefaultNetwork);
+        }
+        if let Some(ip) = &attach.ip {
+            parse_ip(ip)?;
+        }
+        // runconfig's validateNetMode: links, then published ports.
+        if !links.is_empty() {
+            if network.starts_with("container:") {
+                return Err(DockerError::LinksWithMode("container type network"));
+            }
+            if network == "host" {
+                return Err(DockerError::LinksWithMode("host type networking"));
+            }
+        }
         if network.starts_with("container:") && !ports.is_empty() {
             return Err(DockerError::PublishWithContainerMode);
         }
         if network == "host" && !ports.is_empty() {
+            // Docker keeps them in HostConfig.PortBindings, and publishes nothing.
             warnings
                 .push("WARNING: Published ports are discarded when using host network mode".into());
-            ports.clear();
         }
-        for p in &ports {
-            let taken = self.containers.iter().flat_map(|c| &c.ports).any(|q| {
+        let publishes = self
+            .network(network)
+            .is_ok_and(|n| n.driver.endpoint_interface());
+        for p in ports.iter().filter(|_| publishes) {
+            let mut published = self.containers.iter().flat_map(|c| self.published_ports(c));
+            let taken = published.any(|q| {
                 q.host_port == p.host_port
                     && q.proto == p.proto
                     && (q.host_ip.is_none() || p.host_ip.is_none() || q.host_ip == p.host_ip)
@@ -571,6 +671,7 @@ impl Docker {
             mode: NetMode::Own,
             network_mode: network.to_string(),
             endpoints: Vec::new(),
+            next_ifindex: 0,
             links: Vec::new(),
             ports: Vec::new(),
         };
@@ -593,16 +694,34 @@ impl Docker {
             // `docker run` without --network says "default".
             container.network_mode = "default".into();
         }
-        if net.driver == Driver::Host {
+        if net.driver.shares_host_namespace() {
             container.mode = NetMode::Host;
         }
         let endpoint = self.attach(&container, &net, attach, true)?;
-        container.endpoints.push(endpoint);
+        container.add_endpoint(endpoint);
         self.containers.push(container.clone());
         Ok(container)
     }
 
-    /// Allocates an endpoint of `container` on `net` (not yet recorded anywhere).
+    /// Docker's `validateNetworkingConfig`: a fixed address or aliases only on user-defined
+    /// networks, and a fixed address only where the subnet was given.
+    fn check_attach(net: &Network, attach: &AttachSpec) -> Result<(), DockerError> {
+        let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
+        if !net.user_defined() {
+            if fixed.is_some() {
+                return Err(DockerError::FixedIpOnDefaultNetwork);
+            }
+            if !attach.aliases.is_empty() {
+                return Err(DockerError::AliasOnDefaultNetwork);
+            }
+        } else if fixed.is_some() && !net.user_subnet {
+            return Err(DockerError::FixedIpWithoutSubnet);
+        }
+        Ok(())
+    }
+
+    /// Allocates an endpoint of `container` on `net` (not yet recorded anywhere; the
+    /// caller adds it with [`Container::add_endpoint`]).
     fn attach(
         &mut self,
         container: &Container,
@@ -610,15 +729,8 @@ impl Docker {
         attach: &AttachSpec,
         at_run: bool,
     ) -> Result<Endpoint, DockerError> {
+        Self::check_attach(net, attach)?;
         let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
-        if net.driver != Driver::Bridge || net.default_bridge {
-            if fixed.is_some() {
-                return Err(DockerError::FixedIpOnDefaultNetwork);
-            }
-            if !attach.aliases.is_empty() {
-                return Err(DockerError::AliasOnDefaultNetwork);
-            }
-        }
         let mut endpoint = Endpoint {
             id: self.ids.id(),
             network_id: net.id.clone(),
@@ -631,7 +743,7 @@ impl Docker {
             fixed_ip: fixed,
             at_run,
         };
-        if net.driver != Driver::Bridge {
+        if !net.driver.endpoint_interface() {
             return Ok(endpoint);
         }
         let i = self.network_index(&net.id)?;
@@ -646,18 +758,29 @@ impl Docker {
             None => pool.allocate()?,
         };
         endpoint.ip = Some((ip, pool.subnet.prefix_len()));
-        endpoint.gateway = Some(pool.gateway);
-        endpoint.mac = Some(ids::mac_for(ip));
-        endpoint.ifname = Some(next_ifname(container));
-        endpoint.host_ifname = Some(self.fresh_veth_name(&|_| false));
+        endpoint.gateway = net.driver.provides_gateway(net).then_some(pool.gateway);
+        endpoint.mac = net.driver.endpoint_mac(ip);
+        endpoint.ifname = Some(format!("eth{}", container.next_ifindex));
+        endpoint.host_ifname = self.fresh_peer_name(net.driver, &|_| false);
         if net.user_defined_bridge() {
-            endpoint.aliases.push(short(&container.id).to_string());
+            // Docker lists the aliases asked for, then the short ID.
             endpoint.aliases.extend(attach.aliases.iter().cloned());
+            endpoint.aliases.push(short(&container.id).to_string());
         }
         Ok(endpoint)
     }
 
-    /// `docker network connect NETWORK CONTAINER`.
+    /// `docker network connect NETWORK CONTAINER`: the new endpoint (recorded), and the
+    /// container as it is now.
+    ///
+    /// Refusals in the daemon's order (20.10's `connectToNetwork`,
+    /// `updateNetworkConfig`, `updateNetworkSettings`, then libnetwork's
+    /// `CreateEndpoint`): a `container:` container cannot join anything; a fixed address or
+    /// aliases off user-defined networks, a fixed address without a configured subnet; the
+    /// host network for any container not in host mode; for each network the container is
+    /// on already — the same one skips to "endpoint … already exists", a host one refuses
+    /// sharing, `none` on either side refuses private mode; then the address (outside the
+    /// subnet, or in use).
     pub fn connect(
         &mut self,
         container: &str,
@@ -665,25 +788,28 @@ impl Docker {
         attach: &AttachSpec,
     ) -> Result<(Container, Endpoint), DockerError> {
         let ci = self.container_index(container)?;
-        let net = self.network(network)?.clone();
         let c = self.containers[ci].clone();
-        match c.mode {
-            NetMode::Host => return Err(DockerError::HostNetwork),
-            NetMode::Container(_) => return Err(DockerError::SharedNamespace),
-            NetMode::Own => {}
+        if c.network_mode.starts_with("container:") {
+            return Err(DockerError::SharedNamespace);
         }
-        if net.driver == Driver::Host {
+        let net = self.network(network)?.clone();
+        Self::check_attach(&net, attach)?;
+        if c.network_mode != "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
-        let on_none = |c: &Container, docker: &Docker| {
-            c.endpoints.iter().any(|e| {
-                docker
-                    .network_by_id(&e.network_id)
-                    .is_some_and(|n| n.driver == Driver::Null)
-            })
-        };
-        if (net.driver == Driver::Null || on_none(&c, self)) && c.endpoint(&net.id).is_none() {
-            return Err(DockerError::NoneNetwork);
+        for e in &c.endpoints {
+            let Some(sn) = self.network_by_id(&e.network_id) else {
+                continue;
+            };
+            if sn.id == net.id {
+                break;
+            }
+            if sn.driver.shares_host_namespace() || net.driver.shares_host_namespace() {
+                return Err(DockerError::SharedNamespace);
+            }
+            if sn.driver.exclusive() || net.driver.exclusive() {
+                return Err(DockerError::NoneNetwork);
+            }
         }
         if c.endpoint(&net.id).is_some() {
             return Err(DockerError::AlreadyConnected {
@@ -692,25 +818,41 @@ impl Docker {
             });
         }
         let endpoint = self.attach(&c, &net, attach, false)?;
-        self.containers[ci].endpoints.push(endpoint.clone());
+        self.containers[ci].add_endpoint(endpoint.clone());
         Ok((self.containers[ci].clone(), endpoint))
     }
 
-    /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
-    pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
-        let ci = self.container_index(container)?;
-        let net = self.network(network)?.clone();
-        let c = &self.containers[ci];
-        if c.mode == NetMode::Host || net.driver == Driver::Host {
-            return Err(DockerError::HostNetwork);
-        }
-        let Some(pos) = c.endpoints.iter().position(|e| e.network_id == net.id) else {
-            return Err(DockerError::NotConnected {
-                container: c.name.clone(),
-                network: net.name.clone(),
-            });
+    /// Takes back a `connect` whose kernel side failed: the endpoint goes, its address is
+    /// released, and the interface index it took is given back, so the model is as before.
+    pub fn undo_connect(&mut self, container_id: &str, network_id: &str) {
+        let Some(c) = self.containers.iter_mut().find(|c| c.id == container_id) else {
+            return;
         };
-        let endpoint = self.containers[ci].endpoints.remove(pos);
+        let Some(pos) = c.endpoints.iter().position(|e| e.network_id == network_id) else {
+            return;
+        };
+        let e = c.endpoints.remove(pos);
+        if e.ifname.is_some() {
+            c.next_ifindex = c.next_ifindex.saturating_sub(1);
+        }
+        self.release(&e);
+    }
+
+    /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
+    /// Errors as [`Docker::check_disconnect`].
+    pub fn disconnect(&mut self, container: &str, network: &str) -> Result<Endpoint, DockerError> {
+        let network_id = self
+            .check_disconnect(container, network)?
+            .network_id
+            .clone();
+        let ci = self.container_index(container)?;
+        let c = &mut self.containers[ci];
+        let pos = c
+            .endpoints
+            .iter()
+            .position(|e| e.network_id == network_id)
+            .unwrap_or_default();
+        let endpoint = c.endpoints.remove(pos);
         self.release(&endpoint);
         Ok(endpoint)
     }
@@ -744,7 +886,11 @@ impl Docker {
     }
 
     /// Whether `docker network disconnect` would succeed, changing nothing: the endpoint
-    /// it would remove, or Docker's refusal.
+    /// it would remove, or Docker's refusal (20.10's `DisconnectFromNetwork`): unknown
+    /// container or network; a host-mode container and the host network
+    /// ([`DockerError::HostNetwork`]); a network the container is not on
+    /// ([`DockerError::NotConnected`], with the container's full ID) — `container:`
+    /// containers are on none. A container on `none` may leave it.
     pub fn check_disconnect(
         &self,
         container: &str,
@@ -752,26 +898,28 @@ impl Docker {
     ) -> Result<&Endpoint, DockerError> {
         let c = self.container(container)?;
         let net = self.network(network)?;
-        if c.mode == NetMode::Host || net.driver == Driver::Host {
+        if c.network_mode == "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
         c.endpoint(&net.id)
             .ok_or_else(|| DockerError::NotConnected {
-                container: c.name.clone(),
+                container: c.id.clone(),
                 network: net.name.clone(),
             })
     }
 
-    /// Gives the endpoint of `container_id` on `network_id` a new host-side veth name,
+    /// Gives the endpoint of `container_id` on `network_id` a new host-side peer name,
     /// one that no endpoint has and `taken` (what the host already has) does not refuse.
-    /// The lab calls this when the name the model drew clashes with a host link.
+    /// The lab calls this when the name the model drew clashes with a host link. `None`
+    /// for an unknown endpoint or one without a host-side peer.
     pub fn renew_host_ifname(
         &mut self,
         container_id: &str,
         network_id: &str,
         taken: &dyn Fn(&str) -> bool,
     ) -> Option<String> {
-        let name = self.fresh_veth_name(taken);
+        let driver = self.network_by_id(network_id)?.driver;
+        let name = self.fresh_peer_name(driver, taken)?;
         let e = self
             .containers
             .iter_mut()
@@ -783,18 +931,20 @@ impl Docker {
         Some(name)
     }
 
-    /// A `veth<7 hex>` name that no endpoint uses and `taken` does not refuse (Docker draws
-    /// them at random too; checking makes a clash impossible rather than unlikely).
-    fn fresh_veth_name(&mut self, taken: &dyn Fn(&str) -> bool) -> String {
+    /// A host-side peer name from `driver` (the bridge's `veth<7 hex>`) that no endpoint
+    /// uses and `taken` does not refuse (Docker draws them at random too; checking makes a
+    /// clash impossible rather than unlikely). `None` if the driver's endpoints have no
+    /// host-side peer.
+    fn fresh_peer_name(&mut self, driver: Driver, taken: &dyn Fn(&str) -> bool) -> Option<String> {
         loop {
-            let name = self.ids.veth_name();
+            let name = driver.host_peer_name(&mut self.ids)?;
             let used = self
                 .containers
                 .iter()
                 .flat_map(|c| &c.endpoints)
                 .any(|e| e.host_ifname.as_deref() == Some(name.as_str()));
             if !used && !taken(&name) {
-                return name;
+                return Some(name);
             }
         }
     }
@@ -834,7 +984,11 @@ impl Docker {
             .find_map(|e| e.ip.map(|(ip, _)| ip))
     }
 
-    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, its own line.
+    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, then one
+    /// `<address>\t<short id>` line per network it is on, in the order it joined them
+    /// (Docker appends a line on connect and removes that network's line on disconnect;
+    /// Docker 20.10 then also drops the container's other lines — a known bug netsh does
+    /// not copy).
     pub fn hosts_file(&self, c: &Container) -> String {
         let mut out = String::from(HOSTS_HEADER);
         for (target, alias) in &c.links {
@@ -851,10 +1005,25 @@ impl Docker {
             }
         }
         let owner = self.namespace_owner(c);
-        if let Some(ip) = self.primary_ip(owner) {
+        for (ip, _) in owner.endpoints.iter().filter_map(|e| e.ip) {
             out.push_str(&format!("{ip}\t{}\n", owner.hostname()));
         }
         out
+    }
+
+    /// The endpoint whose gateway is the default route of `c`'s namespace, if any:
+    /// libnetwork keeps a sandbox's endpoints sorted (`Endpoint.Less`: non-internal
+    /// networks before internal ones, then by network name, bytewise) and routes through
+    /// the first one with a gateway. So the choice moves on every connect and disconnect,
+    /// and a container whose only network is internal still has a default route.
+    pub fn gateway_endpoint<'a>(&'a self, c: &'a Container) -> Option<&'a Endpoint> {
+        self.namespace_owner(c)
+            .endpoints
+            .iter()
+            .filter(|e| e.gateway.is_some())
+            .filter_map(|e| Some((self.network_by_id(&e.network_id)?, e)))
+            .min_by(|(a, _), (b, _)| (a.internal, &a.name).cmp(&(b.internal, &b.name)))
+            .map(|(_, e)| e)
     }
 
     /// Whether the container's namespace is on a user-defined network (and so has the
@@ -897,9 +1066,24 @@ impl Docker {
         out
     }
 
-    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines.
+    /// The ports `c` really publishes: those it asked for (`HostConfig.PortBindings`)
+    /// when it has an interface to forward them to; none on `host` (Docker warns and
+    /// discards them) or `none` (Docker takes them silently and maps nothing).
+    pub fn published_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
+        let has_interface = c.endpoints.iter().any(|e| {
+            self.network_by_id(&e.network_id)
+                .is_some_and(|n| n.driver.endpoint_interface())
+        });
+        if has_interface {
+            &c.ports
+        } else {
+            &[]
+        }
+    }
+
+    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines, for the ports it publishes.
     pub fn port_lines(&self, c: &Container) -> String {
-        c.ports
+        self.published_ports(c)
             .iter()
             .map(|p| {
                 format!(
@@ -938,14 +1122,6 @@ fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
     text.trim()
         .parse()
         .map_err(|_| DockerError::InvalidIp(text.to_string()))
-}
-
-/// `eth0`, `eth1` …: the lowest index the container does not use.
-fn next_ifname(c: &Container) -> String {
-    (0..)
-        .map(|i| format!("eth{i}"))
-        .find(|n| !c.endpoints.iter().any(|e| e.ifname.as_deref() == Some(n)))
-        .unwrap_or_else(|| "eth0".into())
 }
 
 #[cfg(test)]

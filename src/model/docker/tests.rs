@@ -24,8 +24,8 @@ fn three_predefined_networks() {
     assert_eq!(bridge.bridge.as_deref(), Some("docker0"));
     assert_eq!(bridge.subnet().unwrap().to_string(), "172.17.0.0/16");
     assert_eq!(bridge.gateway().unwrap(), ip("172.17.0.1"));
-    assert_eq!(d.network("host").unwrap().driver, Driver::Host);
-    assert_eq!(d.network("none").unwrap().driver, Driver::Null);
+    assert_eq!(d.network("host").unwrap().driver, driver::HOST);
+    assert_eq!(d.network("none").unwrap().driver, driver::NULL);
 }
 
 #[test]
@@ -90,10 +90,24 @@ fn network_creation_errors() {
         .create_network("bridge2", &NetworkSpec::default(), NOW)
         .unwrap_err();
     assert_eq!(e.to_string(), "network with name bridge2 already exists");
+    // Docker 20.10 takes any name but the predefined ones.
+    for name in ["my net", "a/b", "é", "x!", "x:y", "ingress", "container:x"] {
+        d.create_network(name, &NetworkSpec::default(), NOW)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for name in ["bridge", "host", "none", "default"] {
+        let e = d
+            .create_network(name, &NetworkSpec::default(), NOW)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("operation is not permitted on predefined {name} network")
+        );
+    }
     let e = d
-        .create_network("bad name", &NetworkSpec::default(), NOW)
+        .create_network("", &NetworkSpec::default(), NOW)
         .unwrap_err();
-    assert!(matches!(e, DockerError::InvalidNetworkName(_)));
+    assert_eq!(e, DockerError::EmptyNetworkName);
     let spec = NetworkSpec {
         driver: Some("overlay".into()),
         ..Default::default()
@@ -165,7 +179,7 @@ fn connect_adds_eth1_and_disconnect_releases() {
     let err = d.disconnect("bb1", "bridge2").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "container bb1 is not connected to network bridge2"
+        format!("container {} is not connected to network bridge2", bb1.id)
     );
     // The address came back: the next container on bridge2 gets .3 again.
     let bb9 = run(&mut d, "bb9", "bridge2");
@@ -173,17 +187,224 @@ fn connect_adds_eth1_and_disconnect_releases() {
 }
 
 #[test]
-fn ifnames_reuse_the_lowest_free_index() {
+fn ifnames_are_never_reused() {
+    // Docker 20.10: run rc1 on rn1, connect rn2, disconnect rn1, connect rn3 → eth2; rn1
+    // again → eth3.
     let mut d = docker();
-    d.create_network("a1", &NetworkSpec::default(), NOW)
+    for n in ["rn1", "rn2", "rn3"] {
+        d.create_network(n, &NetworkSpec::default(), NOW).unwrap();
+    }
+    run(&mut d, "rc1", "rn1");
+    d.connect("rc1", "rn2", &AttachSpec::default()).unwrap();
+    d.disconnect("rc1", "rn1").unwrap();
+    let (_, e) = d.connect("rc1", "rn3", &AttachSpec::default()).unwrap();
+    assert_eq!(e.ifname.as_deref(), Some("eth2"));
+    let (c, e) = d.connect("rc1", "rn1", &AttachSpec::default()).unwrap();
+    assert_eq!(e.ifname.as_deref(), Some("eth3"));
+    assert_eq!(c.next_ifindex, 4);
+    // A connect taken back gives its index back.
+    d.undo_connect(&c.id, &e.network_id);
+    let (_, e) = d.connect("rc1", "rn1", &AttachSpec::default()).unwrap();
+    assert_eq!(e.ifname.as_deref(), Some("eth3"));
+    // none and host endpoints have no interface and take no index.
+    let none = run(&mut d, "rc2", "none");
+    assert_eq!(none.next_ifindex, 0);
+}
+
+#[test]
+fn the_gateway_is_re_chosen_on_every_connect_and_disconnect() {
+    let mut d = docker();
+    let spec = |internal| NetworkSpec {
+        internal,
+        ..Default::default()
+    };
+    d.create_network("front", &spec(false), NOW).unwrap();
+    d.create_network("back", &spec(false), NOW).unwrap();
+    d.create_network("aint", &spec(true), NOW).unwrap();
+    let gw = |d: &Docker| {
+        let c = d.container("gw1").unwrap();
+        let e = d.gateway_endpoint(c).unwrap();
+        (e.ifname.clone().unwrap(), e.gateway.unwrap().to_string())
+    };
+    run(&mut d, "gw1", "front");
+    assert_eq!(gw(&d), ("eth0".into(), "172.18.0.1".into()));
+    // "back" sorts before "front".
+    d.connect("gw1", "back", &AttachSpec::default()).unwrap();
+    assert_eq!(gw(&d), ("eth1".into(), "172.19.0.1".into()));
+    // Internal networks come after the others, whatever their names.
+    d.connect("gw1", "aint", &AttachSpec::default()).unwrap();
+    assert_eq!(gw(&d), ("eth1".into(), "172.19.0.1".into()));
+    d.disconnect("gw1", "back").unwrap();
+    assert_eq!(gw(&d), ("eth0".into(), "172.18.0.1".into()));
+    d.disconnect("gw1", "front").unwrap();
+    // Only an internal network left: its gateway is still the default route.
+    assert_eq!(gw(&d), ("eth2".into(), "172.20.0.1".into()));
+    d.disconnect("gw1", "aint").unwrap();
+    let c = d.container("gw1").unwrap();
+    assert!(d.gateway_endpoint(c).is_none());
+    // none, host and container: modes have no gateway of their own.
+    run(&mut d, "n1", "none");
+    assert!(d.gateway_endpoint(d.container("n1").unwrap()).is_none());
+    run(&mut d, "h1", "host");
+    assert!(d.gateway_endpoint(d.container("h1").unwrap()).is_none());
+    run(&mut d, "b1", "bridge");
+    run(&mut d, "s1", "container:b1");
+    let s1 = d.container("s1").unwrap();
+    assert_eq!(
+        d.gateway_endpoint(s1).and_then(|e| e.gateway),
+        Some(ip("172.17.0.1"))
+    );
+}
+
+#[test]
+fn hosts_file_lines_follow_the_networks() {
+    let mut d = docker();
+    d.create_network("h1", &NetworkSpec::default(), NOW)
         .unwrap();
-    d.create_network("a2", &NetworkSpec::default(), NOW)
+    d.create_network("h2", &NetworkSpec::default(), NOW)
         .unwrap();
-    run(&mut d, "c1", "bridge");
-    d.connect("c1", "a1", &AttachSpec::default()).unwrap();
-    d.disconnect("c1", "bridge").unwrap();
-    let (_, e) = d.connect("c1", "a2", &AttachSpec::default()).unwrap();
-    assert_eq!(e.ifname.as_deref(), Some("eth0"));
+    let c = run(&mut d, "hc", "h1");
+    let own = |d: &Docker| {
+        let c = d.container("hc").unwrap();
+        d.hosts_file(c)
+            .lines()
+            .skip(6)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let id = c.short_id().to_string();
+    assert_eq!(own(&d), [format!("172.18.0.2\t{id}")]);
+    d.connect("hc", "h2", &AttachSpec::default()).unwrap();
+    assert_eq!(
+        own(&d),
+        [format!("172.18.0.2\t{id}"), format!("172.19.0.2\t{id}")]
+    );
+    // Docker 20.10 drops every line of the container here (a bug); netsh drops only h1's.
+    d.disconnect("hc", "h1").unwrap();
+    assert_eq!(own(&d), [format!("172.19.0.2\t{id}")]);
+    d.connect("hc", "h1", &AttachSpec::default()).unwrap();
+    assert_eq!(
+        own(&d),
+        [format!("172.19.0.2\t{id}"), format!("172.18.0.2\t{id}")]
+    );
+}
+
+#[test]
+fn fixed_addresses_follow_dockers_ipam_rules() {
+    let mut d = docker();
+    d.create_network("auto", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let spec = NetworkSpec {
+        subnet: Some("10.77.0.0/16".into()),
+        ..Default::default()
+    };
+    d.create_network("sub", &spec, NOW).unwrap();
+    let at = |ip: &str| AttachSpec {
+        ip: Some(ip.into()),
+        ..Default::default()
+    };
+    let words = |r: Result<Container, DockerError>| r.unwrap_err().to_string();
+    assert_eq!(
+        words(d.run("c1", "auto", &at("172.18.0.50"), NOW)),
+        "user specified IP address is supported only when connecting to networks with user configured subnets"
+    );
+    for net in ["bridge", "host", "none"] {
+        assert_eq!(
+            words(d.run("c1", net, &at("172.17.0.50"), NOW)),
+            "user specified IP address is supported on user defined networks only"
+        );
+    }
+    // container: mode ignores the address, as Docker does.
+    run(&mut d, "b1", "bridge");
+    d.run("s1", "container:b1", &at("1.2.3.4"), NOW).unwrap();
+    assert_eq!(
+        words(d.run("c1", "sub", &at("10.99.0.5"), NOW)),
+        "Invalid address 10.99.0.5: It does not belong to any of this network's subnets"
+    );
+    for held in ["10.77.0.1", "10.77.0.0", "10.77.255.255"] {
+        assert_eq!(
+            words(d.run("c1", "sub", &at(held), NOW)),
+            "Address already in use"
+        );
+    }
+    d.run("c1", "sub", &at("10.77.0.9"), NOW).unwrap();
+    assert_eq!(
+        words(d.run("c2", "sub", &at("10.77.0.9"), NOW)),
+        "Address already in use"
+    );
+    assert_eq!(
+        words(d.run("c2", "sub", &at("bogus"), NOW)),
+        "invalid IPv4 address: bogus"
+    );
+    // connect alike.
+    run(&mut d, "c3", "auto");
+    let connect = |d: &mut Docker, net: &str, ip: &str| {
+        d.connect("c3", net, &at(ip)).unwrap_err().to_string()
+    };
+    assert_eq!(
+        connect(&mut d, "bridge", "172.17.0.77"),
+        "user specified IP address is supported on user defined networks only"
+    );
+    assert_eq!(
+        connect(&mut d, "sub", "10.77.0.9"),
+        "Address already in use"
+    );
+    assert_eq!(
+        connect(&mut d, "sub", "10.99.0.5"),
+        "Invalid address 10.99.0.5: It does not belong to any of this network's subnets"
+    );
+    let (_, e) = d.connect("c3", "sub", &at("10.77.0.10")).unwrap();
+    assert_eq!(e.ip, Some((ip("10.77.0.10"), 16)));
+}
+
+#[test]
+fn default_pools_are_handed_out_round_robin_over_the_labs_life() {
+    let mut d = docker();
+    let create = |d: &mut Docker, name: &str| {
+        d.create_network(name, &NetworkSpec::default(), NOW)
+            .unwrap()
+            .subnet()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(create(&mut d, "p1"), "172.18.0.0/16");
+    assert_eq!(create(&mut d, "p2"), "172.19.0.0/16");
+    assert_eq!(create(&mut d, "p3"), "172.20.0.0/16");
+    d.remove_network("p2").unwrap();
+    // p2's pool is not handed out again at once.
+    assert_eq!(create(&mut d, "p4"), "172.21.0.0/16");
+    // A given subnet neither takes nor moves the cursor.
+    let spec = NetworkSpec {
+        subnet: Some("172.22.0.0/16".into()),
+        ..Default::default()
+    };
+    d.create_network("given", &spec, NOW).unwrap();
+    assert_eq!(create(&mut d, "p5"), "172.23.0.0/16");
+    // The rest of the list, then round to the freed 172.19.
+    for i in 0..7 {
+        create(&mut d, &format!("q{i}"));
+    }
+    assert_eq!(create(&mut d, "last172"), "172.31.0.0/16");
+    for i in 0..16 {
+        assert_eq!(
+            create(&mut d, &format!("c{i}")),
+            format!("192.168.{}.0/20", i * 16)
+        );
+    }
+    assert_eq!(create(&mut d, "round"), "172.19.0.0/16");
+}
+
+#[test]
+fn aliases_list_the_asked_ones_then_the_short_id() {
+    let mut d = docker();
+    d.create_network("an", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let spec = AttachSpec {
+        aliases: vec!["zz".into(), "aa".into()],
+        ..Default::default()
+    };
+    let c = d.run("al", "an", &spec, NOW).unwrap();
+    assert_eq!(c.endpoints[0].aliases, ["zz", "aa", c.short_id()]);
 }
 
 #[test]
@@ -195,9 +416,19 @@ fn fixed_ip_and_aliases_need_a_user_defined_network() {
         ip: Some("172.18.0.10".into()),
         aliases: vec!["web".into()],
     };
+    assert_eq!(
+        d.run("c1", "n1", &spec, NOW).unwrap_err(),
+        DockerError::FixedIpWithoutSubnet
+    );
+    d.remove_network("n1").unwrap();
+    let given = NetworkSpec {
+        subnet: Some("172.18.0.0/16".into()),
+        ..Default::default()
+    };
+    d.create_network("n1", &given, NOW).unwrap();
     let c = d.run("c1", "n1", &spec, NOW).unwrap();
     assert_eq!(c.endpoints[0].ip, Some((ip("172.18.0.10"), 16)));
-    assert_eq!(c.endpoints[0].aliases[1], "web");
+    assert_eq!(c.endpoints[0].aliases[0], "web");
     assert_eq!(
         d.run("c2", "n1", &spec, NOW).unwrap_err(),
         DockerError::AddressInUse(ip("172.18.0.10"))
@@ -220,14 +451,27 @@ fn fixed_ip_and_aliases_need_a_user_defined_network() {
     };
     assert_eq!(
         d.run("c4", "n1", &spec, NOW).unwrap_err().to_string(),
-        "no configured subnet or ip-range contain the IP address 10.9.9.9"
+        "Invalid address 10.9.9.9: It does not belong to any of this network's subnets"
     );
     let spec = AttachSpec {
         aliases: vec!["x".into()],
         ..Default::default()
     };
+    // `docker run` (the CLI's words) and `docker network connect` (the daemon's).
+    for net in ["bridge", "host", "none", "container:c1"] {
+        assert_eq!(
+            d.run("c5", net, &spec, NOW).unwrap_err(),
+            DockerError::RunAliasOnDefaultNetwork
+        );
+    }
+    // An unknown network is the daemon's to refuse.
     assert_eq!(
-        d.run("c5", "bridge", &spec, NOW).unwrap_err(),
+        d.run("c5", "nonet", &spec, NOW).unwrap_err(),
+        DockerError::NoSuchNetwork("nonet".into())
+    );
+    run(&mut d, "c6", "n1");
+    assert_eq!(
+        d.connect("c6", "bridge", &spec).unwrap_err(),
         DockerError::AliasOnDefaultNetwork
     );
 }
@@ -280,7 +524,7 @@ fn removing_networks_and_containers() {
         d.remove_network("bridge2").unwrap_err().to_string(),
         format!(
             "error while removing network: network bridge2 id {} has active endpoints",
-            &n.id[..12]
+            n.id
         )
     );
     assert_eq!(
@@ -290,11 +534,12 @@ fn removing_networks_and_containers() {
     d.remove_container("bb").unwrap();
     d.remove_network("bridge2").unwrap();
     assert!(d.network("bridge2").is_err());
-    // Its pool is free again.
+    // Its pool is free again, but IPAM goes round-robin: the next network gets the next
+    // pool.
     let again = d
         .create_network("bridge2", &NetworkSpec::default(), NOW)
         .unwrap();
-    assert_eq!(again.subnet().unwrap().to_string(), "172.18.0.0/16");
+    assert_eq!(again.subnet().unwrap().to_string(), "172.19.0.0/16");
 }
 
 #[test]
@@ -327,10 +572,66 @@ fn modes_none_host_and_container() {
     let host = run(&mut d, "bb4", "host");
     assert_eq!(host.mode, NetMode::Host);
     assert_eq!(host.endpoints[0].mac, None);
+    // Docker 20.10's words for every mode (daemon's updateNetworkSettings and
+    // DisconnectFromNetwork), as the reference engine prints them.
+    let connect =
+        |d: &mut Docker, c: &str, n: &str| d.connect(c, n, &AttachSpec::default()).unwrap_err();
+    let disconnect = |d: &mut Docker, c: &str, n: &str| d.disconnect(c, n).unwrap_err();
     assert_eq!(
-        d.connect("bb4", "bridge", &AttachSpec::default())
-            .unwrap_err(),
-        DockerError::HostNetwork
+        connect(&mut d, "bb4", "bridge"),
+        DockerError::SharedNamespace
+    );
+    assert!(matches!(
+        connect(&mut d, "bb4", "host"),
+        DockerError::AlreadyConnected { .. }
+    ));
+    assert_eq!(connect(&mut d, "bb1", "host"), DockerError::HostNetwork);
+    assert_eq!(connect(&mut d, "bb1", "none"), DockerError::NoneNetwork);
+    assert!(matches!(
+        connect(&mut d, "bb3", "none"),
+        DockerError::AlreadyConnected { .. }
+    ));
+    assert_eq!(
+        connect(&mut d, "bb1-1", "host"),
+        DockerError::SharedNamespace
+    );
+    assert_eq!(disconnect(&mut d, "bb4", "host"), DockerError::HostNetwork);
+    for (c, n) in [
+        ("bb1", "host"),
+        ("bb1", "none"),
+        ("bb1-1", "bridge"),
+        ("bb4", "bridge"),
+    ] {
+        let id = d.container(c).unwrap().id.clone();
+        assert_eq!(
+            disconnect(&mut d, c, n).to_string(),
+            format!("container {id} is not connected to network {n}")
+        );
+    }
+    // A container may leave none, and then join anything.
+    d.disconnect("bb3", "none").unwrap();
+    d.connect("bb3", "bridge", &AttachSpec::default()).unwrap();
+    // Links and published ports with the shared modes.
+    let extras = |links: &[&str], publish: &[&str]| RunExtras {
+        links: links.iter().map(|s| s.to_string()).collect(),
+        publish: publish.iter().map(|s| s.to_string()).collect(),
+    };
+    let run_x = |d: &mut Docker, net: &str, x: &RunExtras| {
+        d.run_with("x1", net, &AttachSpec::default(), x, NOW)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        run_x(&mut d, "container:bb1", &extras(&["bb4"], &[])),
+        "conflicting options: container type network can't be used with links. This would result in undefined behavior"
+    );
+    assert_eq!(
+        run_x(&mut d, "host", &extras(&["bb4"], &[])),
+        "conflicting options: host type networking can't be used with links. This would result in undefined behavior"
+    );
+    assert_eq!(
+        run_x(&mut d, "container:bb1", &extras(&[], &["8099:80"])),
+        "conflicting options: port publishing and the container type network mode"
     );
 }
 
@@ -530,7 +831,21 @@ fn published_ports() {
         warnings,
         ["WARNING: Published ports are discarded when using host network mode"]
     );
-    assert!(host.ports.is_empty());
+    // Docker keeps them as asked (HostConfig.PortBindings) and publishes nothing, so
+    // they take no host port either.
+    assert_eq!(host.ports.len(), 1);
+    assert!(d.published_ports(&host).is_empty());
+    assert_eq!(d.port_lines(&host), "");
+    let v = inspect::container(&d, &host);
+    assert_eq!(v["NetworkSettings"]["Ports"], json!({}));
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostPort"],
+        "8081"
+    );
+    // On none, Docker takes them silently and maps nothing.
+    let (none, warnings) = run_x(&mut d, "web4", "none", &[], &["8081:80"]).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(d.port_lines(&none), "");
     for bad in ["80", "x:80", "80:0", "80:80/sctp", "1.2.3:80:80"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }

@@ -1,0 +1,243 @@
+//! The bridge driver: a Linux bridge per network (`docker0` for the default one,
+//! `br-<short id>` for the others) holding the gateway address, and per endpoint a veth
+//! pair whose host end is a port of the bridge and whose container end is `ethN` with its
+//! `02:42:…` MAC and address. User-defined bridge networks get the embedded DNS server.
+
+use std::net::Ipv4Addr;
+
+use ipnet::{IpNet, Ipv4Net};
+
+use super::{NetworkDriver, Plan};
+use crate::kernel::{Op, HOST};
+use crate::model::docker::ids::{bridge_name, mac_for, Ids};
+use crate::model::docker::{Endpoint, Network};
+
+pub struct Bridge;
+
+impl NetworkDriver for Bridge {
+    fn name(&self) -> &'static str {
+        "bridge"
+    }
+
+    fn uses_ipam(&self) -> bool {
+        true
+    }
+
+    fn device_name(&self, network_id: &str, default: bool) -> Option<String> {
+        Some(if default {
+            "docker0".to_string()
+        } else {
+            bridge_name(network_id)
+        })
+    }
+
+    fn endpoint_interface(&self) -> bool {
+        true
+    }
+
+    fn device_mac(&self, ids: &mut Ids) -> Option<String> {
+        Some(ids.bridge_mac())
+    }
+
+    fn endpoint_mac(&self, ip: Ipv4Addr) -> Option<String> {
+        Some(mac_for(ip))
+    }
+
+    fn host_peer_name(&self, ids: &mut Ids) -> Option<String> {
+        Some(ids.veth_name())
+    }
+
+    fn provides_gateway(&self, _n: &Network) -> bool {
+        true
+    }
+
+    fn service_discovery(&self, n: &Network) -> bool {
+        !n.default_bridge
+    }
+
+    fn inspect_options(&self, n: &Network) -> Vec<(&'static str, String)> {
+        if !n.default_bridge {
+            return Vec::new();
+        }
+        [
+            ("com.docker.network.bridge.default_bridge", "true"),
+            ("com.docker.network.bridge.enable_icc", "true"),
+            ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+            ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+            (
+                "com.docker.network.bridge.name",
+                n.bridge.as_deref().unwrap_or("docker0"),
+            ),
+            ("com.docker.network.driver.mtu", "1500"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+    }
+
+    /// `ip link add BRIDGE type bridge` (with its MAC), the gateway address with its
+    /// broadcast, up.
+    fn network_plan(&self, n: &Network) -> Option<Plan> {
+        let (br, pool) = (n.bridge.clone()?, n.pool.as_ref()?);
+        let gateway = Ipv4Net::new(pool.gateway, pool.subnet.prefix_len()).ok()?;
+        Some(Plan {
+            create: Op::AddBridge {
+                ns: HOST.into(),
+                name: br.clone(),
+                mac: n.bridge_mac.clone(),
+            },
+            configure: vec![
+                Op::AddAddr {
+                    ns: HOST.into(),
+                    dev: br.clone(),
+                    addr: IpNet::V4(gateway),
+                    brd: true,
+                },
+                Op::SetUp {
+                    ns: HOST.into(),
+                    dev: br.clone(),
+                    up: true,
+                },
+            ],
+            settle: Vec::new(),
+            undo: self.network_teardown(n)?,
+        })
+    }
+
+    fn network_teardown(&self, n: &Network) -> Option<Op> {
+        Some(Op::DelLink {
+            ns: HOST.into(),
+            dev: n.bridge.clone()?,
+        })
+    }
+
+    /// The veth pair, made with its container end already in `ns`; the host end joins
+    /// the bridge and comes up; the container end gets its MAC and address and comes up;
+    /// both ends' carrier is waited for, so every view shows them UP.
+    fn endpoint_plan(&self, n: &Network, ns: &str, e: &Endpoint) -> Option<Plan> {
+        let (ifname, host_if, (ip, len)) = (e.ifname.clone()?, e.host_ifname.clone()?, e.ip?);
+        let addr = Ipv4Net::new(ip, len).ok()?;
+        let mut configure = vec![
+            Op::SetMaster {
+                ns: HOST.into(),
+                dev: host_if.clone(),
+                master: n.bridge.clone(),
+            },
+            Op::SetUp {
+                ns: HOST.into(),
+                dev: host_if.clone(),
+                up: true,
+            },
+        ];
+        if let Some(mac) = &e.mac {
+            configure.push(Op::SetMac {
+                ns: ns.into(),
+                dev: ifname.clone(),
+                mac: mac.clone(),
+            });
+        }
+        configure.push(Op::AddAddr {
+            ns: ns.into(),
+            dev: ifname.clone(),
+            addr: IpNet::V4(addr),
+            brd: true,
+        });
+        configure.push(Op::SetUp {
+            ns: ns.into(),
+            dev: ifname.clone(),
+            up: true,
+        });
+        Some(Plan {
+            create: Op::AddVeth {
+                ns: HOST.into(),
+                name: host_if.clone(),
+                peer: ifname.clone(),
+                peer_ns: Some(ns.into()),
+            },
+            configure,
+            settle: vec![(HOST.into(), host_if), (ns.into(), ifname)],
+            undo: self.endpoint_teardown(e)?,
+        })
+    }
+
+    /// Deleting the host end of the pair deletes the container end, and the routes
+    /// through it.
+    fn endpoint_teardown(&self, e: &Endpoint) -> Option<Op> {
+        Some(Op::DelLink {
+            ns: HOST.into(),
+            dev: e.host_ifname.clone()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::docker::{AttachSpec, Docker, NetworkSpec};
+
+    fn commands(plan: &Plan) -> Vec<String> {
+        std::iter::once(&plan.create)
+            .chain(&plan.configure)
+            .chain(std::iter::once(&plan.undo))
+            .map(|op| op.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_network_is_a_bridge_with_the_gateway_address() {
+        let mut d = Docker::new(7, "now");
+        let n = d
+            .create_network("n1", &NetworkSpec::default(), "now")
+            .unwrap();
+        let br = n.bridge.clone().unwrap();
+        assert_eq!(br, format!("br-{}", &n.id[..12]));
+        let plan = Bridge.network_plan(&n).unwrap();
+        let cmds = commands(&plan);
+        assert_eq!(cmds.len(), 4, "{cmds:?}");
+        assert!(
+            cmds[0].starts_with(&format!("ip link add {br} ")),
+            "{cmds:?}"
+        );
+        assert!(cmds[0].contains("type bridge"), "{cmds:?}");
+        assert!(cmds[1].contains("addr add 172.18.0.1/16"), "{cmds:?}");
+        assert!(cmds[2].contains(&format!("set dev {br} up")), "{cmds:?}");
+        assert_eq!(cmds[3], format!("ip link del {br}"));
+        assert_eq!(Bridge.device_name("x", true).as_deref(), Some("docker0"));
+    }
+
+    #[test]
+    fn an_endpoint_is_a_veth_pair_on_the_bridge() {
+        let mut d = Docker::new(7, "now");
+        d.create_network("n1", &NetworkSpec::default(), "now")
+            .unwrap();
+        let c = d.run("c1", "n1", &AttachSpec::default(), "now").unwrap();
+        let e = &c.endpoints[0];
+        let n = d.network("n1").unwrap();
+        let host_if = e.host_ifname.clone().unwrap();
+        let plan = Bridge.endpoint_plan(n, "sb1", e).unwrap();
+        let cmds = commands(&plan);
+        assert!(
+            cmds[0].starts_with(&format!("ip link add {host_if} type veth peer")),
+            "{cmds:?}"
+        );
+        assert!(cmds.iter().any(|c| c.contains("172.18.0.2/16")), "{cmds:?}");
+        assert!(
+            cmds.iter().any(|c| c.contains("02:42:ac:12:00:02")),
+            "{cmds:?}"
+        );
+        assert_eq!(cmds.last().unwrap(), &format!("ip link del {host_if}"));
+        assert_eq!(plan.settle.len(), 2);
+        assert!(
+            !cmds.iter().any(|c| c.contains("route")),
+            "the default route is the engine's"
+        );
+    }
+
+    #[test]
+    fn only_user_defined_bridges_resolve_names() {
+        let d = Docker::new(7, "now");
+        let bridge = d.network("bridge").unwrap();
+        assert!(!Bridge.service_discovery(bridge));
+        assert_eq!(Bridge.inspect_options(bridge).len(), 6);
+    }
+}
