@@ -31,7 +31,9 @@ impl From<DockerError> for LabError {
     /// own refusals of what Docker would take are plain errors.
     fn from(e: DockerError) -> Self {
         match e {
-            DockerError::UnusableSubnet { .. } => LabError::Invalid(e.to_string()),
+            DockerError::UnusableSubnet { .. } | DockerError::InvalidLink { .. } => {
+                LabError::Invalid(e.to_string())
+            }
             _ => LabError::Docker(e.to_string()),
         }
     }
