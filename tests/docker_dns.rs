@@ -155,6 +155,10 @@ fn links_on_the_default_bridge_stay_hosts_lines_written_once() {
         let refused = "";
         try { run("p3", #{link: ["b1"]}); } catch (e) { refused = e; }
         assert(refused.contains("Error response from daemon: could not get container for b1: No such container: b1"), refused);
+        network("un"); run("u1", "un");
+        try { run("p4", #{link: ["u1:uu"]}); } catch (e) { refused = e; }
+        assert_eq(refused, "Error response from daemon: Cannot link to /u1, as it does not belong to the default network");
+        assert_eq(containers(), ["b1r", "p1", "p2", "u1"], "nothing was made");
         "#,
     );
 }

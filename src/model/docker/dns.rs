@@ -116,6 +116,15 @@ impl Docker {
         Ok((user_defined && !links.is_empty()).then(|| links.to_vec()))
     }
 
+    /// Whether `c` has an endpoint on the default bridge (what a legacy `--link` needs of
+    /// its target: the daemon's `isLinkable`).
+    pub fn on_default_bridge(&self, c: &Container) -> bool {
+        c.endpoints.iter().any(|e| {
+            self.network_by_id(&e.network_id)
+                .is_some_and(|n| n.default_bridge)
+        })
+    }
+
     /// Whether `docker rename CONTAINER NEW_NAME` would succeed, changing nothing: the
     /// container and the new name (surrounding whitespace trimmed and a leading `/`
     /// dropped, as the CLI and the daemon do).
@@ -303,6 +312,22 @@ mod tests {
         let b2 = run(&mut d, "b2", "bridge", &[], &["b1:bal"]);
         assert_eq!(b2.links.len(), 1);
         assert!(b2.endpoints[0].links.is_empty());
+        let err = d
+            .run_with(
+                "b3",
+                "bridge",
+                &AttachSpec::default(),
+                &RunExtras {
+                    links: vec!["lk3:x".into()],
+                    ..RunExtras::default()
+                },
+                "t",
+            )
+            .expect_err("lk3 is not on the default bridge");
+        assert_eq!(
+            err.to_string(),
+            "Cannot link to /lk3, as it does not belong to the default network"
+        );
     }
 
     #[test]

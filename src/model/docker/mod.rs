@@ -101,6 +101,11 @@ pub enum DockerError {
     RenameEmpty,
     #[error("Renaming a container with the same name as its current name")]
     RenameSame,
+    /// A default-bridge `--link` to a container that is not on the default bridge (Docker
+    /// 20.10 says so when it starts the container, after creating it; netsh creates
+    /// nothing).
+    #[error("Cannot link to /{0}, as it does not belong to the default network")]
+    LinkOffDefaultBridge(String),
     /// `docker rename` to a name that is invalid or taken.
     #[error("Error when allocating new name: {0}")]
     RenameAllocation(Box<DockerError>),
@@ -531,6 +536,9 @@ impl Docker {
                 let t = self
                     .container(&target)
                     .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
+                if !self.on_default_bridge(t) {
+                    return Err(DockerError::LinkOffDefaultBridge(t.name.clone()));
+                }
                 Ok((t.id.clone(), alias, t.name.clone()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
