@@ -159,6 +159,16 @@ fn links_on_the_default_bridge_stay_hosts_lines_written_once() {
         try { run("p4", #{link: ["u1:uu"]}); } catch (e) { refused = e; }
         assert_eq(refused, "Error response from daemon: Cannot link to /u1, as it does not belong to the default network");
         assert_eq(containers(), ["b1r", "p1", "p2", "u1"], "nothing was made");
+        // Docker quirk: renaming named b1's default-bridge endpoint, so a container on the
+        // default bridge and a user network (it has an embedded DNS server) now resolves b1r
+        // there — and still not p2, never renamed.
+        let both = run("both", "un");
+        connect(both, "bridge");
+        assert_eq(resolve(both, "b1r"), "172.17.0.2");
+        assert_eq(resolve(both, "b1r.bridge"), "172.17.0.2");
+        assert_eq(resolve_ptr(both, "172.17.0.2"), "b1r.bridge");
+        assert_eq(resolve(both, "p2"), ());
+        assert_eq(resolve_ptr(both, p2.ip), ());
         "#,
     );
 }

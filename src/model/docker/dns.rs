@@ -12,7 +12,12 @@
 //!   seen only by the linking container, resolved by TARGET's *name* at the time of the
 //!   question; it writes nothing into /etc/hosts and Docker does not check that TARGET
 //!   exists. On the default bridge links stay /etc/hosts lines (see `Docker::hosts_file`).
-//! - Only the default bridge has no records (its containers have no embedded DNS server).
+//! - The default bridge's containers have no embedded DNS server, and Docker makes their
+//!   endpoints there anonymous (no record). `docker rename` names every endpoint the
+//!   container has at that moment (libnetwork's `endpoint.rename`), so a renamed
+//!   container's name (and PTR `<name>.bridge`) is then answered on the default bridge to
+//!   containers that are on it *and* on a user-defined network — a Docker 20.10 quirk,
+//!   checked against the reference engine.
 
 use std::net::Ipv4Addr;
 
@@ -60,13 +65,14 @@ pub fn parse_link(text: &str) -> Result<(String, String), DockerError> {
 
 impl Docker {
     /// What `c` contributes to the records of network `network_id`: None when that network
-    /// has no records (the default bridge, host, none) or `c` has no address there.
+    /// has no records (host, none), its endpoint there is anonymous (the default bridge,
+    /// until a rename), or `c` has no address there.
     pub fn dns_entry(&self, c: &Container, network_id: &str) -> Option<DnsEntry> {
         let n = self.network_by_id(network_id)?;
-        if !n.user_defined_bridge() {
+        let e = c.endpoint(network_id)?;
+        if n.driver != super::Driver::Bridge || e.anonymous {
             return None;
         }
-        let e = c.endpoint(network_id)?;
         let (ip, _) = e.ip?;
         let mut names = vec![c.name.clone()];
         names.extend(e.aliases.iter().cloned());
@@ -82,7 +88,8 @@ impl Docker {
     /// networks before internal ones, then by network name, bytewise — and resolves names
     /// and addresses through them in that order. (libnetwork iterates its heap's array,
     /// which is that order for up to two networks; netsh keeps it sorted for any number.)
-    /// Empty for a container without its own namespace.
+    /// The default bridge is among them: it answers only for renamed containers (see the
+    /// module's notes). Empty for a container without its own namespace.
     pub fn dns_endpoints<'a>(&'a self, c: &'a Container) -> Vec<&'a Endpoint> {
         if c.mode != NetMode::Own {
             return Vec::new();
@@ -92,7 +99,7 @@ impl Docker {
             .iter()
             .filter_map(|e| {
                 let n = self.network_by_id(&e.network_id)?;
-                n.user_defined_bridge().then_some((n, e))
+                (n.driver == super::Driver::Bridge).then_some((n, e))
             })
             .collect();
         eps.sort_by(|(a, _), (b, _)| (a.internal, &a.name).cmp(&(b.internal, &b.name)));
@@ -180,6 +187,9 @@ impl Docker {
             return Err(DockerError::NoSuchContainer(key.to_string()));
         };
         stored.name = new_name;
+        for e in &mut stored.endpoints {
+            e.anonymous = false;
+        }
         Ok((before, stored.clone()))
     }
 }
@@ -257,8 +267,22 @@ mod tests {
         // The default bridge has no records.
         let b = run(&mut d, "b1", "bridge", &[], &[]);
         let bridge = d.network("bridge").expect("bridge").id.clone();
-        assert_eq!(d.dns_entry(&b, &bridge), None);
-        assert!(d.dns_endpoints(&b).is_empty());
+        assert_eq!(d.dns_entry(&b, &bridge), None, "anonymous there");
+        let (_, b) = d.rename("b1", "b1r").expect("renamed");
+        assert_eq!(
+            d.dns_entry(&b, &bridge).map(|e| (e.names, e.pointer)),
+            Some((vec!["b1r".to_string()], "b1r.bridge".to_string())),
+            "a rename names the endpoint"
+        );
+        let again = d
+            .connect("rv1", "bridge", &AttachSpec::default())
+            .expect("connect")
+            .0;
+        assert_eq!(
+            d.dns_entry(&again, &bridge),
+            None,
+            "new bridge endpoints are anonymous"
+        );
     }
 
     #[test]
@@ -277,7 +301,7 @@ mod tests {
             .iter()
             .map(|e| d.network_by_id(&e.network_id).expect("net").name.clone())
             .collect();
-        assert_eq!(order, ["mid", "zeta", "alpha"]);
+        assert_eq!(order, ["bridge", "mid", "zeta", "alpha"]);
     }
 
     #[test]
@@ -376,7 +400,9 @@ mod tests {
             a.hostname(),
             "the hostname stays the short ID"
         );
-        assert_eq!(after.endpoints, a.endpoints);
+        assert_eq!(after.endpoints.len(), a.endpoints.len());
+        assert_eq!(after.endpoints[0].ip, a.endpoints[0].ip);
+        assert_eq!(after.endpoints[0].aliases, a.endpoints[0].aliases);
         let n = d.network("nn").expect("nn").id.clone();
         assert_eq!(d.dns_entry(&after, &n).expect("entry").pointer, "a2.nn");
         // The old name is free again.

@@ -181,6 +181,9 @@ pub struct Endpoint {
     /// `--link` given on a user-defined network, as given (`lk3:dbl`): DNS aliases for this
     /// container only (see `dns.rs`), shown as `Networks.<net>.Links`.
     pub links: Vec<String>,
+    /// Docker makes default-bridge endpoints anonymous (no name in the network's DNS
+    /// records); `rename` names every endpoint the container has at that moment.
+    pub anonymous: bool,
 }
 
 /// How a container gets its network namespace.
@@ -529,6 +532,8 @@ impl Docker {
         } else {
             &extras.links[..]
         };
+        // The daemon checks where a link's target is only when it joins the default bridge.
+        let joins_bridge = self.network(network).is_ok_and(|n| n.default_bridge);
         let links = legacy
             .iter()
             .map(|l| {
@@ -536,7 +541,7 @@ impl Docker {
                 let t = self
                     .container(&target)
                     .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
-                if !self.on_default_bridge(t) {
+                if joins_bridge && !self.on_default_bridge(t) {
                     return Err(DockerError::LinkOffDefaultBridge(t.name.clone()));
                 }
                 Ok((t.id.clone(), alias, t.name.clone()))
@@ -665,6 +670,7 @@ impl Docker {
             fixed_ip: fixed,
             at_run,
             links: Vec::new(),
+            anonymous: net.default_bridge,
         };
         if net.driver != Driver::Bridge {
             return Ok(endpoint);
