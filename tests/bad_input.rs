@@ -112,6 +112,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("connect(c, \"bridge\")", "connect", "endpoint with name c1 already exists in network bridge"),
     ("connect(c, \"n2\", #{ip: \"1.2.3.4\"})", "connect", "no configured subnet or ip-range contain the IP address 1.2.3.4"),
     ("connect(c, \"n2\", #{bogus: 1})", "connect", "unknown connect option \"bogus\""),
+    ("connect(c, \"n2\", #{link: [\"a:b:c\"]})", "connect", "invalid link \"a:b:c\": bad format for links: a:b:c"),
     ("disconnect(c, \"n2\")", "disconnect", "container c1 is not connected to network n2"),
     ("disconnect(5, 5)", "disconnect", "got an integer"),
     ("rename(5, \"x2\")", "rename", "expected a container (a container object or its name), got an integer"),

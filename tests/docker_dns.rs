@@ -125,7 +125,14 @@ fn a_link_on_a_user_network_is_the_linkers_own_alias() {
         let lk6 = run("lk6", #{network: "lkn", link: ["fa"]});
         assert_eq(inspect(lk6).NetworkSettings.Networks.lkn.Links, ["fa"]);
         assert_eq(resolve(lk6, "fa"), ());
-        // The alias follows the target's name: renamed, it no longer answers.
+        // connect's links are aliases of that endpoint, for that container alone.
+        network("cn"); let c9 = run("c9", "cn");
+        connect(c9, "lkn", #{link: ["late:ll"]});
+        assert_eq(resolve(c9, "ll"), late.ip);
+        assert_eq(resolve(lk4, "ll"), ());
+        assert_eq(inspect(c9).NetworkSettings.Networks.lkn.Links, ["late:ll"]);
+        assert_eq(inspect(c9).NetworkSettings.Networks.cn.Links, ());
+                // The alias follows the target's name: renamed, it no longer answers.
         // (and, being an alias there, it still hides the container named dbl from lk4).
         rename(lk3, "lk3b");
         assert_eq(resolve(lk4, "dbl"), ());

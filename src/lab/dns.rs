@@ -151,6 +151,32 @@ impl Lab {
         Ok(())
     }
 
+    /// `docker network connect [--link TARGET[:ALIAS]]… NETWORK CONTAINER`: [`Lab::connect`],
+    /// then the endpoint's links, which become DNS aliases for `container` alone (Docker
+    /// does this on the default bridge too; no /etc/hosts line). Links that do not parse
+    /// are refused before anything is built.
+    pub fn connect_linked(
+        &self,
+        container: &str,
+        network: &str,
+        attach: &crate::model::docker::AttachSpec,
+        links: &[String],
+    ) -> Result<()> {
+        for l in links {
+            parse_link(l)?;
+        }
+        let e = self.connect(container, network, attach)?;
+        if links.is_empty() {
+            return Ok(());
+        }
+        let c = {
+            let mut d = self.docker.borrow_mut();
+            d.set_endpoint_links(container, &e.network_id, links)?;
+            d.container(container)?.clone()
+        };
+        self.serve_dns(&c)
+    }
+
     /// `docker rename CONTAINER NEW_NAME`: the model's rules (`Docker::check_rename`), and a
     /// name no network namespace of the lab has (bindings take either by name). The new
     /// name is in the records of every network of the container at once, the old one gone

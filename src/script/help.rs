@@ -38,7 +38,7 @@ pub const BINDINGS: &[Binding] = &[
     // Docker.
     b("network", "network(name [, #{driver, subnet, gateway, internal}])", "docker network create: a bridge network (br-<id>)"),
     b("run", "run(name [, network | #{network, ip, aliases, link, publish}])", "docker run: a container on a network (default: bridge; also host, none, container:NAME)"),
-    b("connect", "connect(container, network [, #{ip, aliases}])", "docker network connect: one more interface (eth1 …)"),
+    b("connect", "connect(container, network [, #{ip, aliases, link}])", "docker network connect: one more interface (eth1 …)"),
     b("disconnect", "disconnect(container, network)", "docker network disconnect"),
     b("rename", "rename(container, new_name)", "docker rename: the new name resolves at once, the old one is free"),
     b("rm", "rm(container)", "docker rm -f"),

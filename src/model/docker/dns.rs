@@ -123,6 +123,30 @@ impl Docker {
         Ok((user_defined && !links.is_empty()).then(|| links.to_vec()))
     }
 
+    /// `docker network connect --link`: the links of `container`'s endpoint on `network_id`
+    /// (checked with [`parse_link`] first; the endpoint must exist). DNS aliases for that
+    /// container, on any bridge network, the default one included; never /etc/hosts lines.
+    pub fn set_endpoint_links(
+        &mut self,
+        container: &str,
+        network_id: &str,
+        links: &[String],
+    ) -> Result<(), DockerError> {
+        for l in links {
+            parse_link(l)?;
+        }
+        let id = self.container(container)?.id.clone();
+        if let Some(e) = self
+            .containers
+            .iter_mut()
+            .find(|c| c.id == id)
+            .and_then(|c| c.endpoints.iter_mut().find(|e| e.network_id == network_id))
+        {
+            e.links = links.to_vec();
+        }
+        Ok(())
+    }
+
     /// Whether `c` has an endpoint on the default bridge (what a legacy `--link` needs of
     /// its target: the daemon's `isLinkable`).
     pub fn on_default_bridge(&self, c: &Container) -> bool {

@@ -261,21 +261,23 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         Ok(d.hosts_file(found))
     });
 
+    // connect(container, network [, #{ip, aliases, link}]): `docker network connect`;
+    // `link: ["db:alias"]` (`--link`) makes DNS aliases for this container alone.
     let l = lab.clone();
-    let connect = move |c: Dynamic, n: Dynamic, spec: AttachSpec| -> Res<()> {
-        l.connect(&container_key(&c)?, &network_key(&n)?, &spec)
-            .map(|_| ())
+    let connect = move |c: Dynamic, n: Dynamic, spec: AttachSpec, links: Vec<String>| -> Res<()> {
+        l.connect_linked(&container_key(&c)?, &network_key(&n)?, &spec, &links)
             .map_err(lab_err)
     };
     let cn = connect.clone();
     engine.register_fn("connect", move |c: Dynamic, n: Dynamic| {
-        cn(c, n, AttachSpec::default())
+        cn(c, n, AttachSpec::default(), Vec::new())
     });
     engine.register_fn(
         "connect",
         move |c: Dynamic, n: Dynamic, opts: Map| -> Res<()> {
-            check_keys(&opts, &["ip", "aliases"], "connect")?;
-            connect(c, n, attach_spec(&opts, "connect")?)
+            check_keys(&opts, &["ip", "aliases", "link"], "connect")?;
+            let links = strings(&opts, "link", "[\"db\", \"db:alias\"]")?;
+            connect(c, n, attach_spec(&opts, "connect")?, links)
         },
     );
 
