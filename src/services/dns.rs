@@ -1009,6 +1009,17 @@ mod tests {
         );
         assert!(multi.addresses("rv1.other").is_empty());
         assert!(multi.addresses("rv1.rvn.example").is_empty());
+        // Dots in container and network names (moby's TestUserDefinedNetworkConnectivity):
+        // `c1.net1.br.net1` is c1.net1 on network br.net1; a further suffix is nothing.
+        let mut r = Records::default();
+        r.insert("c1.net1", ip("10.9.0.2"));
+        let br = shared(r);
+        let dotted = Sandbox {
+            networks: vec![on("br.net1", &br, &[])],
+        };
+        assert_eq!(dotted.addresses("c1.net1"), [ip("10.9.0.2")]);
+        assert_eq!(dotted.addresses("c1.net1.br.net1"), [ip("10.9.0.2")]);
+        assert!(dotted.addresses("c1.net1.br.net1.google.com").is_empty());
         assert_eq!(multi.pointer(ip("10.33.0.2")).as_deref(), Some("rv1.rvn"));
         assert_eq!(
             multi.pointer(ip("192.168.0.3")).as_deref(),
