@@ -77,7 +77,15 @@ fn only_the_askers_networks_answer_and_the_first_in_order_answers_alone() {
         assert(own.stdout.contains("10.44.0.3"), own.stdout);
         assert(!own.stdout.contains("10.33.0.4"), own.stdout);
         assert_eq(resolve(multi, "multi.rvn"), "10.33.0.4");
-        // Leaving a network takes its names and PTR records away from the asker.
+        // Internal networks come last, whatever their names.
+        network("aaa", #{internal: true, subnet: "10.71.0.0/24"});
+        network("zzz", #{subnet: "10.72.0.0/24"});
+        let io = run("io", "aaa");
+        connect(io, "zzz");
+        assert_eq(resolve(io, "io"), "10.72.0.2");
+        connect(io, "rvn");
+        assert_eq(resolve(io, "io"), io.ip_of("rvn"));
+                // Leaving a network takes its names and PTR records away from the asker.
         disconnect(multi, "other");
         assert_eq(resolve(multi, "o1"), ());
         assert_eq(resolve_ptr(multi, "10.44.0.2"), ());
