@@ -255,6 +255,17 @@ mod tests {
             .0
     }
 
+    /// `run` with one link, which must be refused: the refusal's text.
+    fn refused(d: &mut Docker, name: &str, network: &str, link: &str) -> String {
+        let extras = RunExtras {
+            links: vec![link.into()],
+            ..RunExtras::default()
+        };
+        d.run_with(name, network, &AttachSpec::default(), &extras, "t")
+            .expect_err("refused")
+            .to_string()
+    }
+
     #[test]
     fn links_parse_like_dockers_parse_link() {
         let p = |s: &str| parse_link(s).map_err(|e| e.to_string());
@@ -338,42 +349,16 @@ mod tests {
         assert!(lk4.links.is_empty(), "no /etc/hosts lines");
         assert_eq!(lk4.endpoints[0].links, ["lk3:dbl", "ghost:gg"]);
         assert!(!d.hosts_file(&lk4).contains("dbl"));
-        let err = d
-            .run_with(
-                "lk5",
-                "lkn",
-                &AttachSpec::default(),
-                &RunExtras {
-                    links: vec!["a:b:c".into()],
-                    ..RunExtras::default()
-                },
-                "t",
-            )
-            .expect_err("a bad link");
-        assert!(
-            err.to_string().contains("bad format for links: a:b:c"),
-            "{err}"
-        );
+        let err = refused(&mut d, "lk5", "lkn", "a:b:c");
+        assert!(err.contains("bad format for links: a:b:c"), "{err}");
         assert!(d.container("lk5").is_err(), "nothing was made");
         // On the default bridge links stay /etc/hosts lines, and the target must exist.
         run(&mut d, "b1", "bridge", &[], &[]);
         let b2 = run(&mut d, "b2", "bridge", &[], &["b1:bal"]);
         assert_eq!(b2.links.len(), 1);
         assert!(b2.endpoints[0].links.is_empty());
-        let err = d
-            .run_with(
-                "b3",
-                "bridge",
-                &AttachSpec::default(),
-                &RunExtras {
-                    links: vec!["lk3:x".into()],
-                    ..RunExtras::default()
-                },
-                "t",
-            )
-            .expect_err("lk3 is not on the default bridge");
         assert_eq!(
-            err.to_string(),
+            refused(&mut d, "b3", "bridge", "lk3:x"),
             "Cannot link to /lk3, as it does not belong to the default network"
         );
     }
