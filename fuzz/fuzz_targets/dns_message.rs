@@ -43,6 +43,8 @@ fn records() -> &'static dns::Records {
         r.insert("web", Ipv4Addr::new(172, 18, 0, 2));
         r.insert("web", Ipv4Addr::new(172, 18, 0, 3));
         r.insert("db.n1", Ipv4Addr::new(172, 18, 0, 4));
+        // PTR questions take their own path (4.0.18.172.in-addr.arpa).
+        r.insert_pointer(Ipv4Addr::new(172, 18, 0, 4), "db.n1");
         for i in 0..200u32 {
             r.insert("many", Ipv4Addr::from(0x0a00_0000 + i));
         }

@@ -1,17 +1,22 @@
-//! Keeps the embedded DNS servers in step with the networks. Each user-defined network has
-//! one set of records (its members' names); a container on a single such network is served
-//! straight from that set, so joining or leaving costs one insertion whatever the network's
-//! size. Only a container on several networks gets a merged copy of its own, kept up to date.
+//! Keeps the embedded DNS servers in step with the networks, and `docker rename`.
+//!
+//! Each user-defined network has one set of records (its members' names, aliases and short
+//! IDs, and the PTR names of their addresses), shared by the servers of all its members, so
+//! joining or leaving costs one insertion whatever the network's size. Each container's
+//! server answers through a small [`Sandbox`] of its own: its networks' records in the order
+//! Docker asks them, plus its `--link` aliases. Only that container's sandbox changes when it
+//! connects or disconnects; the rules are in `model::docker::dns`.
 
-use std::net::Ipv4Addr;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::docker::sandbox_ns;
 use super::{Lab, LabError, Result};
-use crate::model::docker::{Container, Docker, NetMode};
-use crate::services::dns::{DnsServer, Records, View};
+use crate::model::docker::dns::{parse_link, DnsEntry};
+use crate::model::docker::{Container, NetMode};
+use crate::services::dns::{DnsServer, NetworkRecords, Records, Sandbox, SandboxNetwork, View};
 
-/// A container's server, and whether its records are a private merge of several networks.
+/// A container's server and the sandbox it answers from.
 ///
 /// The server itself starts on first need (see [`Lab::ensure_dns`]): only something inside
 /// the container's namespace can reach 127.0.0.11, and everything that runs there — a
@@ -21,42 +26,26 @@ pub(super) struct Served {
     /// Held for its `Drop`, which stops the server; `None` until something needs it.
     server: Option<DnsServer>,
     view: View,
-    private: bool,
 }
 
-/// The names `c` answers to on one network, and its address there.
-fn names_on(d: &Docker, c: &Container, network_id: &str) -> Option<(Vec<String>, Ipv4Addr)> {
-    let n = d.network_by_id(network_id)?;
-    if !n.user_defined_bridge() {
-        return None;
-    }
-    let e = c.endpoint(network_id)?;
-    let (ip, _) = e.ip?;
-    let mut names = vec![c.name.clone()];
-    names.extend(e.aliases.iter().cloned());
-    Some((names, ip))
+fn write(records: &NetworkRecords, f: impl FnOnce(&mut Records)) {
+    // A writer that panicked left at worst a partly updated set: keep editing it.
+    let mut r = records.write().unwrap_or_else(|e| e.into_inner());
+    f(&mut r);
 }
 
-/// The user-defined networks `c` is on.
-fn dns_networks(d: &Docker, c: &Container) -> Vec<String> {
-    c.endpoints
+/// `--link` aliases of one endpoint: alias → target name (a later link with the same alias
+/// wins, as in libnetwork's map).
+fn link_aliases(links: &[String]) -> HashMap<String, String> {
+    links
         .iter()
-        .filter(|e| {
-            d.network_by_id(&e.network_id)
-                .is_some_and(|n| n.user_defined_bridge())
-        })
-        .map(|e| e.network_id.clone())
+        .filter_map(|l| parse_link(l).ok())
+        .map(|(name, alias)| (alias, name))
         .collect()
 }
 
-fn edit(view: &View, f: impl FnOnce(&mut Records)) {
-    if let Ok(mut r) = view.write() {
-        f(&mut r);
-    }
-}
-
 impl Lab {
-    fn network_view(&self, network_id: &str) -> View {
+    fn network_records(&self, network_id: &str) -> NetworkRecords {
         self.network_views
             .borrow_mut()
             .entry(network_id.to_string())
@@ -64,32 +53,43 @@ impl Lab {
             .clone()
     }
 
+    fn add_entry(&self, network_id: &str, e: &DnsEntry) {
+        write(&self.network_records(network_id), |r| {
+            for n in &e.names {
+                r.insert(n, e.ip);
+            }
+            r.insert_pointer(e.ip, &e.pointer);
+        });
+    }
+
+    fn remove_entry(&self, network_id: &str, e: &DnsEntry) {
+        write(&self.network_records(network_id), |r| {
+            for n in &e.names {
+                r.remove(n, e.ip);
+            }
+            r.remove_pointer(e.ip, &e.pointer);
+        });
+    }
+
     /// `c` (already in the model) joined `network_id`.
     pub(super) fn dns_joined(&self, c: &Container, network_id: &str) -> Result<()> {
-        let names = names_on(&self.docker.borrow(), c, network_id);
-        if let Some((names, ip)) = &names {
-            self.edit_network_names(network_id, &c.id, |r| {
-                for n in names {
-                    r.insert(n, *ip);
-                }
-            });
+        let entry = self.docker.borrow().dns_entry(c, network_id);
+        if let Some(e) = &entry {
+            self.add_entry(network_id, e);
         }
         self.serve_dns(c)
     }
 
-    /// `c` left `network_id`, where it answered to `names`.
+    /// `c` left `network_id`, where it had `entry` (read before it left, with
+    /// [`Lab::dns_names_of`]).
     pub(super) fn dns_left(
         &self,
         c: &Container,
         network_id: &str,
-        names: Option<(Vec<String>, Ipv4Addr)>,
+        entry: Option<DnsEntry>,
     ) -> Result<()> {
-        if let Some((names, ip)) = &names {
-            self.edit_network_names(network_id, &c.id, |r| {
-                for n in names {
-                    r.remove(n, *ip);
-                }
-            });
+        if let Some(e) = &entry {
+            self.remove_entry(network_id, e);
         }
         if self.docker.borrow().container(&c.id).is_ok() {
             self.serve_dns(c)?;
@@ -97,88 +97,118 @@ impl Lab {
         Ok(())
     }
 
-    /// The names `c` has on `network_id`, read before it leaves.
-    pub(super) fn dns_names_of(
-        &self,
-        c: &Container,
-        network_id: &str,
-    ) -> Option<(Vec<String>, Ipv4Addr)> {
-        names_on(&self.docker.borrow(), c, network_id)
+    /// What `c` has in the records of `network_id`, read before it leaves.
+    pub(super) fn dns_names_of(&self, c: &Container, network_id: &str) -> Option<DnsEntry> {
+        self.docker.borrow().dns_entry(c, network_id)
     }
 
-    /// Applies `f` to a network's records and to every merged copy that includes them
-    /// (the other multi-network members', `except` excluded).
-    fn edit_network_names(&self, network_id: &str, except: &str, f: impl Fn(&mut Records)) {
-        edit(&self.network_view(network_id), &f);
-        self.edit_private_views(network_id, except, f);
-    }
-
-    /// Applies `f` to the merged records of the other multi-network members of a network.
-    fn edit_private_views(&self, network_id: &str, except: &str, f: impl Fn(&mut Records)) {
-        let d = self.docker.borrow();
-        let servers = self.dns_servers.borrow();
-        for (m, _) in d.members(network_id) {
-            if m.id == except {
-                continue;
-            }
-            if let Some(s) = servers.get(&sandbox_ns(m)) {
-                if s.private {
-                    edit(&s.view, &f);
-                }
-            }
-        }
-    }
-
-    /// Makes `c`'s server (starting it if needed) answer from the right records: its
-    /// network's own on one network, a merged copy on several.
+    /// Points `c`'s server at its networks as they are now (in Docker's order, with its
+    /// link aliases). The first time `c` has an embedded DNS server this only records it;
+    /// the server starts when something needs it.
     fn serve_dns(&self, c: &Container) -> Result<()> {
-        let c = self.docker.borrow().container(&c.id)?.clone();
-        if c.mode != NetMode::Own || !self.docker.borrow().has_embedded_dns(&c) {
+        let (ns, networks, embedded) = {
+            let d = self.docker.borrow();
+            let c = d.container(&c.id)?;
+            if c.mode != NetMode::Own {
+                return Ok(());
+            }
+            let networks: Vec<_> = d
+                .dns_endpoints(c)
+                .into_iter()
+                .filter_map(|e| {
+                    let n = d.network_by_id(&e.network_id)?;
+                    Some((e.network_id.clone(), n.name.clone(), link_aliases(&e.links)))
+                })
+                .collect();
+            (sandbox_ns(c), networks, d.has_embedded_dns(c))
+        };
+        let sandbox = Sandbox {
+            networks: networks
+                .into_iter()
+                .map(|(id, network, links)| SandboxNetwork {
+                    network,
+                    records: self.network_records(&id),
+                    links,
+                })
+                .collect(),
+        };
+        let mut servers = self.dns_servers.borrow_mut();
+        match servers.get(&ns) {
+            // A container that left its last user-defined network keeps 127.0.0.11 in its
+            // resolv.conf, as in Docker; its server then knows no names.
+            Some(s) => *s.view.write().unwrap_or_else(|e| e.into_inner()) = sandbox,
+            None if embedded => {
+                servers.insert(
+                    ns,
+                    Served {
+                        server: None,
+                        view: Arc::new(RwLock::new(sandbox)),
+                    },
+                );
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// `docker network connect [--link TARGET[:ALIAS]]… NETWORK CONTAINER`: [`Lab::connect`],
+    /// then the endpoint's links, which become DNS aliases for `container` alone (Docker
+    /// does this on the default bridge too; no /etc/hosts line). Links that do not parse
+    /// are refused before anything is built.
+    pub fn connect_linked(
+        &self,
+        container: &str,
+        network: &str,
+        attach: &crate::model::docker::AttachSpec,
+        links: &[String],
+    ) -> Result<()> {
+        for l in links {
+            parse_link(l)?;
+        }
+        let e = self.connect(container, network, attach)?;
+        if links.is_empty() {
             return Ok(());
         }
-        let ns = sandbox_ns(&c);
-        let nets = dns_networks(&self.docker.borrow(), &c);
-        let (view, private) = match nets.as_slice() {
-            [one] => (self.network_view(one), false),
-            many => {
-                let mut merged = Records::default();
-                let d = self.docker.borrow();
-                for n in many {
-                    for (name, ip) in d.dns_names(n) {
-                        merged.insert(&name, ip);
-                    }
-                }
-                (Arc::new(RwLock::new(merged)), true)
-            }
+        let c = {
+            let mut d = self.docker.borrow_mut();
+            d.set_endpoint_links(container, &e.network_id, links)?;
+            d.container(container)?.clone()
         };
-        if let Some(s) = self.dns_servers.borrow_mut().get_mut(&ns) {
-            if Arc::ptr_eq(&s.view, &view) {
-                return Ok(());
-            }
-            if s.private && private {
-                if let (Ok(mut old), Ok(new)) = (s.view.write(), view.read()) {
-                    *old = new.clone();
-                }
-                return Ok(());
-            }
+        self.serve_dns(&c)
+    }
+
+    /// `docker rename CONTAINER NEW_NAME`: the model's rules (`Docker::check_rename`), and a
+    /// name no network namespace of the lab has (bindings take either by name). The new
+    /// name is in the records of every network of the container at once, the old one gone
+    /// (names and PTR alike), as libnetwork's `endpoint.rename` does; hostname, addresses,
+    /// aliases and /etc/hosts files stay. Nothing in the kernel changes, so nothing can fail
+    /// halfway.
+    pub fn rename_container(&self, key: &str, new_name: &str) -> Result<()> {
+        let (c, name) = {
+            let d = self.docker.borrow();
+            let (c, name) = d.check_rename(key, new_name)?;
+            (c.clone(), name)
+        };
+        if self.netns.borrow().iter().any(|n| n == &name) {
+            return Err(LabError::Invalid(format!(
+                "cannot rename container \"{}\" to \"{name}\": a network namespace is named \
+                 \"{name}\" (bindings take either by name, so one name cannot mean both)",
+                c.name
+            )));
         }
-        // A different set of records: restart the server on it (the old one lets go of
-        // 127.0.0.11:53 as it stops) if it was running; otherwise it starts when needed.
-        let running = self
-            .dns_servers
-            .borrow_mut()
-            .remove(&ns)
-            .is_some_and(|s| s.server.is_some());
-        self.dns_servers.borrow_mut().insert(
-            ns.clone(),
-            Served {
-                server: None,
-                view,
-                private,
-            },
-        );
-        if running {
-            self.start_dns(&ns, &c.name)?;
+        let before: Vec<_> = c
+            .endpoints
+            .iter()
+            .map(|e| (e.network_id.clone(), self.dns_names_of(&c, &e.network_id)))
+            .collect();
+        let (_, after) = self.docker.borrow_mut().rename(&c.id, &name)?;
+        for (network_id, old) in before {
+            if let Some(old) = &old {
+                self.remove_entry(&network_id, old);
+            }
+            if let Some(new) = self.dns_names_of(&after, &network_id) {
+                self.add_entry(&network_id, &new);
+            }
         }
         Ok(())
     }
@@ -198,7 +228,7 @@ impl Lab {
         }
     }
 
-    /// Starts the server of `ns` (named `who` in errors) on its current records.
+    /// Starts the server of `ns` (named `who` in errors) on its sandbox.
     fn start_dns(&self, ns: &str, who: &str) -> Result<()> {
         let Some(view) = self.dns_servers.borrow().get(ns).map(|s| s.view.clone()) else {
             return Ok(());

@@ -33,9 +33,9 @@ impl From<DockerError> for LabError {
     /// own refusals of what Docker would take are plain errors.
     fn from(e: DockerError) -> Self {
         match e {
-            DockerError::UnusableSubnet { .. } | DockerError::EmptyNetworkName => {
-                LabError::Invalid(e.to_string())
-            }
+            DockerError::UnusableSubnet { .. }
+            | DockerError::EmptyNetworkName
+            | DockerError::InvalidLink { .. } => LabError::Invalid(e.to_string()),
             // The docker CLI's own checks: Docker prints them without the daemon's prefix.
             DockerError::GatewayWithoutSubnet | DockerError::RunAliasOnDefaultNetwork => {
                 LabError::Invalid(e.to_string())

@@ -78,7 +78,7 @@ pub struct Lab {
     /// Embedded DNS servers by container namespace.
     dns_servers: RefCell<HashMap<String, dns::Served>>,
     /// The names of each user-defined network's members, by network ID.
-    network_views: RefCell<HashMap<String, crate::services::dns::View>>,
+    network_views: RefCell<HashMap<String, crate::services::dns::NetworkRecords>>,
     /// The namespace `outside()` made, once made.
     outside: RefCell<Option<String>>,
     /// Relays of programs started with `exec(…, #{detach: true})`: netsh's children until

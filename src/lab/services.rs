@@ -12,7 +12,6 @@ use crate::probe::{dns, tcp};
 use crate::services::responder::{self, Kind};
 
 use super::Lab;
-use crate::script::bindings::Who;
 
 /// The outside network: the host's `eth0` and a namespace beyond it standing for "the
 /// internet", addressed from the documentation ranges of RFC 5737, which nothing real uses:
@@ -167,6 +166,36 @@ impl Lab {
         Ok(match answer {
             dns::Answer::Found(addrs) => addrs.first().map(|a| IpAddr::V4(*a)),
             dns::Answer::NotFound | dns::Answer::Failed(_) => None,
+        })
+    }
+
+    /// The name a PTR query for `addr` answers, asked as `nslookup ADDRESS` does inside
+    /// `resolver`: of its embedded DNS server (a container on a user-defined network), over
+    /// a real socket; /etc/hosts is not read. None when nothing answers with a name: no
+    /// embedded DNS server (the default bridge, a plain namespace), or an address no
+    /// container on the asker's networks has (Docker would forward that question to the
+    /// host's resolvers; the lab has none).
+    pub fn resolve_ptr(&self, resolver: &Resolver, addr: Ipv4Addr) -> Result<Option<String>> {
+        let Resolver::Container(key) = resolver else {
+            return Ok(None);
+        };
+        let ns = {
+            let d = self.docker();
+            let c = d.container(key)?;
+            if !d.has_embedded_dns(c) {
+                return Ok(None);
+            }
+            self.container_ns(key)?
+        };
+        self.settle_removals()?;
+        self.ensure_dns(&ns);
+        let server = SocketAddr::from((crate::services::dns::DNS_ADDR, 53));
+        let answer = self
+            .kernel
+            .with_fd(&ns, |fd| dns::query_ptr(fd, server, addr, PROBE_TIMEOUT))?;
+        Ok(match answer {
+            dns::PtrAnswer::Found(name) => Some(name),
+            dns::PtrAnswer::NotFound | dns::PtrAnswer::Failed(_) => None,
         })
     }
 
@@ -360,6 +389,45 @@ fn machine_hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Who sends a probe, runs a program or resolves a name: its namespace, how to name it in
+/// messages, and how it resolves names (a container reads its /etc/hosts and asks its DNS
+/// server). Made with [`Lab::container_who`] or [`Lab::netns_who`].
+pub struct Who {
+    pub ns: String,
+    /// The container's or namespace's own name.
+    pub name: String,
+    /// How messages name it: `container "bb"`, `netns "ns1"`, `the host`.
+    pub label: String,
+    pub resolver: Resolver,
+}
+
+impl Lab {
+    /// The container `key` (name or ID) as a sender: the namespace its processes see.
+    pub fn container_who(&self, key: &str) -> Result<Who> {
+        let (id, name) = {
+            let d = self.docker();
+            let c = d.container(key)?;
+            (c.id.clone(), c.name.clone())
+        };
+        Ok(Who {
+            ns: self.container_ns(&id)?,
+            label: format!("container \"{name}\""),
+            name,
+            resolver: Resolver::Container(id),
+        })
+    }
+
+    /// The namespace `ns` (a lab namespace or the host, already checked) as a sender.
+    pub fn netns_who(&self, ns: &str) -> Who {
+        Who {
+            label: super::describe_ns(ns),
+            name: ns.to_string(),
+            ns: ns.to_string(),
+            resolver: Resolver::Netns,
+        }
+    }
 }
 
 /// Who resolves a name.

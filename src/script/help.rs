@@ -37,9 +37,10 @@ pub const BINDINGS: &[Binding] = &[
     b("link", "link(ns, dev)", "a snapshot of one interface of a namespace or container"),
     // Docker.
     b("network", "network(name [, #{driver, subnet, gateway, internal}])", "docker network create: a bridge network (br-<id>)"),
-    b("run", "run(name [, network | #{network, ip, aliases}])", "docker run: a container on a network (default: bridge; also host, none, container:NAME)"),
-    b("connect", "connect(container, network [, #{ip, aliases}])", "docker network connect: one more interface (the next ethN, never reused); the default route may move to it"),
+    b("run", "run(name [, network | #{network, ip, aliases, link, publish}])", "docker run: a container on a network (default: bridge; also host, none, container:NAME)"),
+    b("connect", "connect(container, network [, #{ip, aliases, link}])", "docker network connect: one more interface (the next ethN, never reused); the default route may move to it"),
     b("disconnect", "disconnect(container, network)", "docker network disconnect: the default route moves to the next gateway in Docker's order"),
+    b("rename", "rename(container, new_name)", "docker rename: the new name resolves at once, the old one is free"),
     b("rm", "rm(container)", "docker rm -f"),
     b("network_rm", "network_rm(network)", "docker network rm (refused while containers are attached)"),
     b("network_ls", "network_ls()", "docker network ls, as Docker prints it"),
@@ -55,6 +56,7 @@ pub const BINDINGS: &[Binding] = &[
     // Names, programs, services.
     b("exec", "exec(container, cmd [, #{timeout, detach}])", "run a real program inside, as the container's root, on its own filesystem and namespaces: #{stdout, stderr, code, ok, timed_out, truncated} (each stream kept up to 16 MiB); detached: #{pid}"),
     b("resolve", "resolve(from, name)", "the address `from` resolves name to (hosts file, then its DNS server), or ()"),
+    b("resolve_ptr", "resolve_ptr(from, address)", "the name a PTR query for address answers in from's embedded DNS (\"rv1.rvn\"), or ()"),
     b("serve", "serve(container, port [, \"tcp\"|\"http\"|\"udp\" | #{proto, reply}])", "answer on a port of every IPv4 and IPv6 address inside (a greeting, or `reply`; over HTTP as a 200 OK body)"),
     b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply (at most 64 KiB): #{ok, reply, truncated, error}; IPv6 as \"[fd00::2]:80\""),
     b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back: #{ok, reply, truncated, error}"),

@@ -11,10 +11,12 @@
 //! beyond itself, so here they are answered NXDOMAIN at once, flagged like all of Docker's
 //! answers: not authoritative, recursion available.
 //!
-//! Every packet goes through [`answer`], a pure function of the query bytes and the current
-//! [`Records`], so the DNS rules are tested without sockets. The records sit behind a
-//! [`View`] that the lab replaces as containers come and go; each query reads the view of
-//! that moment.
+//! Every packet goes through [`answer`], a pure function of the query bytes and the names
+//! known at that moment ([`Names`]), so the DNS rules are tested without sockets. A network's
+//! names are one [`Records`]; a container asks through a [`Sandbox`], its networks' records in
+//! Docker's order plus its `--link` aliases, resolved the way libnetwork's
+//! `sandbox.ResolveName` and `sandbox.ResolveIP` do (Docker 20.10). The lab edits both as
+//! containers come and go; each query reads them as they are then.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,7 +28,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::rdata::{A, PTR};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,18 +67,36 @@ const FLAG_TC: u8 = 0x02;
 const FLAG_RD: u8 = 0x01;
 const FLAG_RA: u8 = 0x80;
 
-/// The names a container can resolve, each with its IPv4 addresses.
+/// The names one network answers for, each with its IPv4 addresses, and the reverse (PTR)
+/// names of its members' addresses: libnetwork's `svcRecords` of a network (Docker 20.10's
+/// `network.go`: `svcMap` and `ipMap`).
 ///
 /// Names compare case-insensitively in ASCII only, as DNS does (RFC 4343), and without a
 /// trailing dot: `Web.` and `web` are the same name.
 #[derive(Clone, Default, Debug)]
 pub struct Records {
     names: HashMap<String, Vec<Ipv4Addr>>,
+    /// Each address's PTR names in the order they were added; the first one answers (as in
+    /// libnetwork, whose `ipMap` set answers with its first element).
+    pointers: HashMap<Ipv4Addr, Vec<String>>,
 }
 
-/// The records a server answers from; the lab swaps in new records whenever containers come
-/// and go, and every query reads the current ones.
-pub type View = Arc<RwLock<Records>>;
+/// What a server answers from: a [`Records`] alone, or a container's [`Sandbox`].
+pub trait Names {
+    /// The IPv4 addresses `name` resolves to (any case, with or without the final dot);
+    /// empty when the name is unknown.
+    fn addresses(&self, name: &str) -> Vec<Ipv4Addr>;
+    /// The name a PTR query for `addr` answers (`rv1.rvn`, without the final dot), if any.
+    fn pointer(&self, addr: Ipv4Addr) -> Option<String>;
+}
+
+/// One network's records, shared by the servers of every container on it: the lab edits
+/// them as members come and go, and every server sees the change at its next query.
+pub type NetworkRecords = Arc<RwLock<Records>>;
+
+/// The names a container's server answers from; the lab edits it when the container joins
+/// or leaves a network, and every query reads it as it is then.
+pub type View = Arc<RwLock<Sandbox>>;
 
 fn normalize(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
@@ -111,6 +131,105 @@ impl Records {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// Makes `name` (`<container>.<network>`, kept as given) a PTR name of `addr`, after any
+    /// it already has.
+    pub fn insert_pointer(&mut self, addr: Ipv4Addr, name: &str) {
+        let names = self.pointers.entry(addr).or_default();
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+
+    /// Takes the PTR name `name` away from `addr`.
+    pub fn remove_pointer(&mut self, addr: Ipv4Addr, name: &str) {
+        if let Some(names) = self.pointers.get_mut(&addr) {
+            names.retain(|n| n != name);
+            if names.is_empty() {
+                self.pointers.remove(&addr);
+            }
+        }
+    }
+}
+
+impl Names for Records {
+    fn addresses(&self, name: &str) -> Vec<Ipv4Addr> {
+        self.lookup(name)
+    }
+    fn pointer(&self, addr: Ipv4Addr) -> Option<String> {
+        self.pointers.get(&addr)?.first().cloned()
+    }
+}
+
+/// A container's attachment to one network, as its DNS server sees it.
+#[derive(Clone, Debug)]
+pub struct SandboxNetwork {
+    /// The network's name, for `<name>.<network>` questions (matched case-sensitively, as
+    /// libnetwork compares it).
+    pub network: String,
+    pub records: NetworkRecords,
+    /// `--link TARGET:ALIAS` given on this network (`ALIAS` → `TARGET`, a container name):
+    /// the alias resolves to whatever `TARGET` names on this network at the time of the
+    /// question, for this container only. Matched case-sensitively, as libnetwork does.
+    pub links: HashMap<String, String>,
+}
+
+/// The names a container resolves: its networks' records, in the order libnetwork keeps a
+/// sandbox's endpoints (non-internal networks first, then by name), and its link aliases.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    pub networks: Vec<SandboxNetwork>,
+}
+
+fn read(records: &NetworkRecords) -> std::sync::RwLockReadGuard<'_, Records> {
+    // A writer that panicked left at worst a partly updated set of names: still better
+    // answered from than not at all.
+    records.read().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Names for Sandbox {
+    /// libnetwork's `sandbox.ResolveName`: the name as asked, then `a.b.c` as `a.b` on
+    /// network `c` and `a` on network `b.c`; for each, link aliases first, then the names on
+    /// each network in turn — the first network that knows the name answers, alone. A link
+    /// alias hides a container of the same name on the network where it was given.
+    fn addresses(&self, name: &str) -> Vec<Ipv4Addr> {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let mut candidates = vec![(name, "")];
+        let mut rest = name;
+        while let Some(i) = rest.rfind('.') {
+            candidates.push((&name[..i], &name[i + 1..]));
+            rest = &rest[..i];
+        }
+        for (req, network) in candidates {
+            let on = |n: &&SandboxNetwork| network.is_empty() || n.network == network;
+            for n in self.networks.iter().filter(on) {
+                if let Some(target) = n.links.get(req) {
+                    let found = read(&n.records).lookup(target);
+                    if !found.is_empty() {
+                        return found;
+                    }
+                }
+            }
+            for n in self.networks.iter().filter(on) {
+                if n.links.contains_key(req) {
+                    continue;
+                }
+                let found = read(&n.records).lookup(req);
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// libnetwork's `sandbox.ResolveIP`: the first of the container's networks that has a
+    /// PTR name for the address answers.
+    fn pointer(&self, addr: Ipv4Addr) -> Option<String> {
+        self.networks
+            .iter()
+            .find_map(|n| read(&n.records).pointer(addr))
+    }
 }
 
 /// Answers one DNS query message with the response to send back, as over TCP (no 512-byte
@@ -120,7 +239,7 @@ impl Records {
 /// `None` means "send nothing": fewer than 12 bytes (not even an ID to answer to) or a
 /// message that is itself a response. A message with a readable header that does not parse
 /// gets FORMERR with its ID.
-pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
+pub fn answer<N: Names + ?Sized>(query: &[u8], records: &N) -> Option<Vec<u8>> {
     let header = query.get(..HEADER_LEN)?;
     // Answering a response would let two servers (or a spoofed source) bounce packets at each
     // other forever.
@@ -138,7 +257,7 @@ pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
 /// [`answer`] as sent over UDP: cut to what the client takes in one datagram (512 bytes, or
 /// the size it advertises with EDNS(0), at most 4096). Pure, like `answer`: the fuzz target
 /// (fuzz/) drives the server's message handling through these two.
-pub fn answer_udp(query: &[u8], records: &Records) -> Option<Vec<u8>> {
+pub fn answer_udp<N: Names + ?Sized>(query: &[u8], records: &N) -> Option<Vec<u8>> {
     answer(query, records).map(|response| fit_for_udp(response, query))
 }
 
@@ -163,7 +282,7 @@ fn fit_for_udp(response: Vec<u8>, query: &[u8]) -> Vec<u8> {
 }
 
 /// The response to a parsed query, before any size limit.
-fn respond(request: &Message, records: &Records) -> Message {
+fn respond<N: Names + ?Sized>(request: &Message, records: &N) -> Message {
     let mut response = Message::new(
         request.metadata.id,
         MessageType::Response,
@@ -187,8 +306,29 @@ fn respond(request: &Message, records: &Records) -> Message {
     }
 
     for question in &request.queries {
+        if question.query_type() == RecordType::PTR {
+            if let Some(addr) = reverse_address(question.name()) {
+                // An address nobody on the asker's networks has: Docker forwards the
+                // question to the host's resolvers; the lab has none, so it does not exist.
+                match records
+                    .pointer(addr)
+                    .map(|n| Name::from_ascii(format!("{n}.")))
+                {
+                    Some(Ok(target)) if question.query_class() == DNSClass::IN => {
+                        response.add_answer(Record::from_rdata(
+                            question.name().clone(),
+                            TTL,
+                            RData::PTR(PTR(target)),
+                        ));
+                    }
+                    Some(Ok(_)) => {}
+                    _ => response.metadata.response_code = ResponseCode::NXDomain,
+                }
+                continue;
+            }
+        }
         let addrs = lookup_key(question.name())
-            .map(|key| records.lookup(&key))
+            .map(|key| records.addresses(&key))
             .unwrap_or_default();
         if addrs.is_empty() {
             response.metadata.response_code = ResponseCode::NXDomain;
@@ -209,6 +349,37 @@ fn respond(request: &Message, records: &Records) -> Message {
         }
     }
     response
+}
+
+/// The IPv4 address a reverse name stands for: `2.0.33.10.in-addr.arpa` → 10.33.0.2
+/// (RFC 1035 §3.5), the suffix in any case (RFC 4343). Four decimal labels exactly, each
+/// 0–255 without leading zeros (libnetwork compares the name with the address's own
+/// reversed text, so `02.0.33.10` names nothing); anything else is None.
+pub fn reverse_address(name: &Name) -> Option<Ipv4Addr> {
+    let labels: Vec<&[u8]> = name.iter().collect();
+    let [d, c, b, a, arpa1, arpa2] = labels.as_slice() else {
+        return None;
+    };
+    if !arpa1.eq_ignore_ascii_case(b"in-addr") || !arpa2.eq_ignore_ascii_case(b"arpa") {
+        return None;
+    }
+    let octet = |label: &[u8]| -> Option<u8> {
+        let text = std::str::from_utf8(label).ok()?;
+        if text.is_empty() || (text.len() > 1 && text.starts_with('0')) {
+            return None;
+        }
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok()
+    };
+    Some(Ipv4Addr::new(octet(a)?, octet(b)?, octet(c)?, octet(d)?))
+}
+
+/// `10.33.0.2` → `2.0.33.10.in-addr.arpa.`, the name a PTR question for it asks.
+pub fn reverse_name(addr: Ipv4Addr) -> String {
+    let [a, b, c, d] = addr.octets();
+    format!("{d}.{c}.{b}.{a}.in-addr.arpa.")
 }
 
 /// The key `Records` knows a question's name by, or None if no record can have that name.
@@ -288,14 +459,14 @@ enum Transport {
 /// [`answer`] with the current records, fitted to the transport and shielded from panics: a
 /// decoder bug triggered by one packet must not stop the server for everyone (SERVFAIL
 /// instead).
-fn reply(query: &[u8], view: &View, transport: Transport) -> Option<Vec<u8>> {
+fn reply<N: Names>(query: &[u8], view: &RwLock<N>, transport: Transport) -> Option<Vec<u8>> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         // A writer that panicked left at worst a partly updated set of names: still better
         // answered from than not at all.
         let records = view.read().unwrap_or_else(|e| e.into_inner());
         match transport {
-            Transport::Udp => answer_udp(query, &records),
-            Transport::Tcp => answer(query, &records),
+            Transport::Udp => answer_udp(query, &*records),
+            Transport::Tcp => answer(query, &*records),
         }
     }));
     match result {
@@ -319,11 +490,12 @@ pub struct DnsServer {
 
 impl DnsServer {
     /// Starts answering on `127.0.0.11:53` (UDP and TCP) inside the network namespace `ns`,
-    /// from `view`, with tasks on `rt`. `lo` must be up in `ns`.
-    pub fn start(
+    /// from `view` (a container's [`Sandbox`], or plain [`Records`]), with tasks on `rt`.
+    /// `lo` must be up in `ns`.
+    pub fn start<N: Names + Send + Sync + 'static>(
         rt: &tokio::runtime::Handle,
         ns: BorrowedFd<'_>,
-        view: View,
+        view: Arc<RwLock<N>>,
     ) -> io::Result<DnsServer> {
         // A socket belongs to the namespace it was created in, wherever it is used later.
         let (udp, tcp) = netns::run_in(ns, bind_sockets)?;
@@ -405,7 +577,7 @@ fn bind_sockets() -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
     Ok((udp.into(), tcp.into()))
 }
 
-async fn serve_udp(sock: UdpSocket, view: View, queries: Arc<AtomicU64>) {
+async fn serve_udp<N: Names>(sock: UdpSocket, view: Arc<RwLock<N>>, queries: Arc<AtomicU64>) {
     // One byte more than the largest query accepted: the kernel cuts a longer datagram to the
     // buffer without saying so, so a full buffer means "too long".
     let mut buf = vec![0u8; UDP_MAX_PAYLOAD + 1];
@@ -439,7 +611,11 @@ async fn serve_udp(sock: UdpSocket, view: View, queries: Arc<AtomicU64>) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, view: View, queries: Arc<AtomicU64>) {
+async fn serve_tcp<N: Names + Send + Sync + 'static>(
+    listener: TcpListener,
+    view: Arc<RwLock<N>>,
+    queries: Arc<AtomicU64>,
+) {
     // Owned by this task: when it is aborted, dropping the set aborts every connection too.
     let mut connections = JoinSet::new();
     loop {
@@ -468,7 +644,11 @@ async fn serve_tcp(listener: TcpListener, view: View, queries: Arc<AtomicU64>) {
 
 /// One TCP connection: length-prefixed messages (RFC 1035 §4.2.2), answered in order, as many
 /// as the client sends (RFC 7766 §6.2.1).
-async fn serve_connection(mut stream: TcpStream, view: View, queries: Arc<AtomicU64>) {
+async fn serve_connection<N: Names>(
+    mut stream: TcpStream,
+    view: Arc<RwLock<N>>,
+    queries: Arc<AtomicU64>,
+) {
     // Pipelined answers are small writes in a row; Nagle would hold the second one back until
     // the client acknowledges the first, which a delayed ACK can stretch to 40 ms.
     let _ = stream.set_nodelay(true);
@@ -768,6 +948,194 @@ mod tests {
         assert!(m.answers.len() < 5000);
     }
 
+    fn shared(r: Records) -> NetworkRecords {
+        Arc::new(RwLock::new(r))
+    }
+
+    fn on(network: &str, records: &NetworkRecords, links: &[(&str, &str)]) -> SandboxNetwork {
+        SandboxNetwork {
+            network: network.into(),
+            records: records.clone(),
+            links: links
+                .iter()
+                .map(|(a, t)| (a.to_string(), t.to_string()))
+                .collect(),
+        }
+    }
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().expect("test address")
+    }
+
+    /// Two networks as Docker 20.10 answered them (checked against the reference engine):
+    /// `multi` is on both, `rv1` on rvn only, `o1` on other only.
+    fn two_networks() -> (NetworkRecords, NetworkRecords) {
+        let mut rvn = Records::default();
+        for (name, addr) in [
+            ("rv1", "10.33.0.2"),
+            ("www", "10.33.0.2"),
+            ("multi", "10.33.0.4"),
+        ] {
+            rvn.insert(name, ip(addr));
+        }
+        rvn.insert_pointer(ip("10.33.0.2"), "rv1.rvn");
+        rvn.insert_pointer(ip("10.33.0.4"), "multi.rvn");
+        let mut other = Records::default();
+        other.insert("o1", ip("192.168.0.2"));
+        other.insert("multi", ip("192.168.0.3"));
+        other.insert_pointer(ip("192.168.0.2"), "o1.other");
+        other.insert_pointer(ip("192.168.0.3"), "multi.other");
+        (shared(rvn), shared(other))
+    }
+
+    #[test]
+    fn a_sandbox_asks_its_networks_in_order_and_the_first_answers_alone() {
+        let (rvn, other) = two_networks();
+        let multi = Sandbox {
+            networks: vec![on("other", &other, &[]), on("rvn", &rvn, &[])],
+        };
+        assert_eq!(multi.addresses("multi"), [ip("192.168.0.3")]);
+        assert_eq!(multi.addresses("multi.rvn"), [ip("10.33.0.4")]);
+        assert_eq!(multi.addresses("rv1"), [ip("10.33.0.2")]);
+        assert_eq!(multi.addresses("www.rvn."), [ip("10.33.0.2")]);
+        assert_eq!(
+            multi.addresses("RV1.rvn"),
+            [ip("10.33.0.2")],
+            "names in any case"
+        );
+        assert!(
+            multi.addresses("rv1.RVN").is_empty(),
+            "network names as Docker has them"
+        );
+        assert!(multi.addresses("rv1.other").is_empty());
+        assert!(multi.addresses("rv1.rvn.example").is_empty());
+        // Dots in container and network names (moby's TestUserDefinedNetworkConnectivity):
+        // `c1.net1.br.net1` is c1.net1 on network br.net1; a further suffix is nothing.
+        let mut r = Records::default();
+        r.insert("c1.net1", ip("10.9.0.2"));
+        let br = shared(r);
+        let dotted = Sandbox {
+            networks: vec![on("br.net1", &br, &[])],
+        };
+        assert_eq!(dotted.addresses("c1.net1"), [ip("10.9.0.2")]);
+        assert_eq!(dotted.addresses("c1.net1.br.net1"), [ip("10.9.0.2")]);
+        assert!(dotted.addresses("c1.net1.br.net1.google.com").is_empty());
+        assert_eq!(multi.pointer(ip("10.33.0.2")).as_deref(), Some("rv1.rvn"));
+        assert_eq!(
+            multi.pointer(ip("192.168.0.3")).as_deref(),
+            Some("multi.other")
+        );
+
+        let rv2 = Sandbox {
+            networks: vec![on("rvn", &rvn, &[])],
+        };
+        assert!(rv2.addresses("o1").is_empty(), "a network rv2 is not on");
+        assert!(rv2.addresses("o1.other").is_empty());
+        assert_eq!(rv2.pointer(ip("192.168.0.2")), None);
+        assert_eq!(rv2.addresses("multi"), [ip("10.33.0.4")]);
+    }
+
+    #[test]
+    fn link_aliases_belong_to_the_linking_container() {
+        let mut r = Records::default();
+        r.insert("lk3", ip("172.18.0.2"));
+        r.insert("dbl", ip("172.18.0.9"));
+        let lkn = shared(r);
+        let lk4 = Sandbox {
+            networks: vec![on("lkn", &lkn, &[("dbl", "lk3"), ("gg", "ghost")])],
+        };
+        let lk5 = Sandbox {
+            networks: vec![on("lkn", &lkn, &[])],
+        };
+        assert_eq!(
+            lk4.addresses("dbl"),
+            [ip("172.18.0.2")],
+            "the alias hides dbl"
+        );
+        assert_eq!(lk4.addresses("dbl.lkn"), [ip("172.18.0.2")]);
+        assert_eq!(lk5.addresses("dbl"), [ip("172.18.0.9")]);
+        assert!(
+            lk4.addresses("gg").is_empty(),
+            "a missing target resolves nothing"
+        );
+        // Aliases match as given, as in libnetwork: DBL is the container's name in capitals.
+        assert_eq!(lk4.addresses("DBL"), [ip("172.18.0.9")]);
+        // Renamed target: the alias follows the name, not the container.
+        lkn.write()
+            .expect("records")
+            .remove("lk3", ip("172.18.0.2"));
+        assert!(lk4.addresses("dbl").is_empty());
+        // The PTR names are the containers', never an alias.
+        assert_eq!(lk4.pointer(ip("172.18.0.2")), None);
+    }
+
+    #[test]
+    fn ptr_questions_are_answered_with_the_name_dot_network() {
+        let (rvn, _) = two_networks();
+        let sb = Sandbox {
+            networks: vec![on("rvn", &rvn, &[])],
+        };
+        let m = Message::from_vec(
+            &answer(&query(21, "2.0.33.10.in-addr.arpa.", RecordType::PTR), &sb).expect("reply"),
+        )
+        .expect("parses");
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(m.answers.len(), 1);
+        assert_eq!(m.answers[0].ttl, TTL);
+        assert_eq!(m.answers[0].name.to_ascii(), "2.0.33.10.in-addr.arpa.");
+        match &m.answers[0].data {
+            RData::PTR(p) => assert_eq!(p.0.to_ascii(), "rv1.rvn."),
+            other => panic!("not a PTR: {other:?}"),
+        }
+        for unknown in [
+            "9.0.33.10.in-addr.arpa.",
+            "02.0.33.10.in-addr.arpa.",
+            "0.33.10.in-addr.arpa.",
+            "x.0.33.10.in-addr.arpa.",
+        ] {
+            let m = ask(
+                &query(22, unknown, RecordType::PTR),
+                &rvn.read().expect("r"),
+            );
+            assert_eq!(
+                m.metadata.response_code,
+                ResponseCode::NXDomain,
+                "{unknown}"
+            );
+        }
+        let m = ask(
+            &query(23, "2.0.33.10.IN-ADDR.ARPA.", RecordType::PTR),
+            &rvn.read().expect("r"),
+        );
+        assert_eq!(m.answers.len(), 1, "the suffix in any case");
+        // A PTR question for a container's name is a known name without PTR data.
+        let m = ask(&query(24, "rv1", RecordType::PTR), &rvn.read().expect("r"));
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(m.answers.is_empty());
+    }
+
+    #[test]
+    fn reverse_names_round_trip() {
+        let a = ip("10.33.0.2");
+        assert_eq!(reverse_name(a), "2.0.33.10.in-addr.arpa.");
+        let name = Name::from_ascii(reverse_name(a)).expect("name");
+        assert_eq!(reverse_address(&name), Some(a));
+        let bad = Name::from_ascii("256.0.33.10.in-addr.arpa.").expect("name");
+        assert_eq!(reverse_address(&bad), None);
+    }
+
+    #[test]
+    fn pointers_keep_their_first_name_and_go_with_it() {
+        let mut r = Records::default();
+        r.insert_pointer(ip("10.0.0.2"), "a.n");
+        r.insert_pointer(ip("10.0.0.2"), "b.n");
+        assert_eq!(r.pointer(ip("10.0.0.2")).as_deref(), Some("a.n"));
+        r.remove_pointer(ip("10.0.0.2"), "a.n");
+        assert_eq!(r.pointer(ip("10.0.0.2")).as_deref(), Some("b.n"));
+        r.remove_pointer(ip("10.0.0.2"), "b.n");
+        assert_eq!(r.pointer(ip("10.0.0.2")), None);
+    }
+
     #[test]
     fn random_garbage_never_panics() {
         let r = records();
@@ -803,7 +1171,7 @@ mod tests {
     /// A namespace fresh from `netns::create_with`, or None when this test process may not
     /// make one (not root, or root without CAP_SYS_ADMIN in a container).
     /// The runtime a live server runs on, and records to serve.
-    fn runtime_and_view() -> (tokio::runtime::Runtime, View) {
+    fn runtime_and_view() -> (tokio::runtime::Runtime, Arc<RwLock<Records>>) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

@@ -85,7 +85,7 @@ fn endpoint(n: &Network, e: &Endpoint) -> Value {
     let driver_opts = if e.at_run { Value::Null } else { json!({}) };
     json!({
         "IPAMConfig": ipam_config,
-        "Links": null,
+        "Links": if e.links.is_empty() { Value::Null } else { json!(e.links) },
         "Aliases": aliases,
         "MacAddress": e.mac.clone().unwrap_or_default(),
         "DriverOpts": driver_opts,
@@ -180,7 +180,7 @@ fn links(docker: &Docker, c: &Container) -> Value {
     let list: Vec<String> = c
         .links
         .iter()
-        .filter_map(|(id, alias)| {
+        .filter_map(|(id, alias, _)| {
             let t = docker.containers().iter().find(|x| &x.id == id)?;
             Some(format!("/{}:/{}/{}", t.name, c.name, alias))
         })

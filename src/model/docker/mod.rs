@@ -6,6 +6,7 @@
 //! interfaces, name resolution, the kernel work) is asked of the driver, through the
 //! [`driver::NetworkDriver`] interface.
 
+pub mod dns;
 pub mod driver;
 pub mod ids;
 pub mod inspect;
@@ -117,10 +118,25 @@ pub enum DockerError {
         ip: String,
         port: u16,
     },
-    #[error("could not get container for {0}")]
+    #[error("could not get container for {0}: No such container: {0}")]
     NoLinkTarget(String),
     #[error("conflicting options: port publishing and the container type network mode")]
     PublishWithContainerMode,
+    /// A `--link` the docker CLI refuses to parse (netsh's words around the CLI's reason).
+    #[error("invalid link \"{link}\": {why} (expected NAME or NAME:ALIAS)")]
+    InvalidLink { link: String, why: String },
+    #[error("Neither old nor new names may be empty")]
+    RenameEmpty,
+    #[error("Renaming a container with the same name as its current name")]
+    RenameSame,
+    /// A default-bridge `--link` to a container that is not on the default bridge (Docker
+    /// 20.10 says so when it starts the container, after creating it; netsh creates
+    /// nothing).
+    #[error("Cannot link to /{0}, as it does not belong to the default network")]
+    LinkOffDefaultBridge(String),
+    /// `docker rename` to a name that is invalid or taken.
+    #[error("Error when allocating new name: {0}")]
+    RenameAllocation(Box<DockerError>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,6 +202,12 @@ pub struct Endpoint {
     pub fixed_ip: Option<Ipv4Addr>,
     /// Joined by `run` (Docker shows IPAMConfig/DriverOpts null) rather than `connect`.
     pub at_run: bool,
+    /// `--link` given on a user-defined network, as given (`lk3:dbl`): DNS aliases for this
+    /// container only (see `dns.rs`), shown as `Networks.<net>.Links`.
+    pub links: Vec<String>,
+    /// Docker makes default-bridge endpoints anonymous (no name in the network's DNS
+    /// records); `rename` names every endpoint the container has at that moment.
+    pub anonymous: bool,
 }
 
 /// How a container gets its network namespace.
@@ -215,8 +237,10 @@ pub struct Container {
     /// The index of the next `ethN` inside its namespace: Docker's sandbox counts up and
     /// never reuses a name, even after a disconnect.
     pub next_ifindex: u32,
-    /// `--link NAME[:ALIAS]`: (target container ID, alias) — entries in its /etc/hosts.
-    pub links: Vec<(String, String)>,
+    /// `--link NAME[:ALIAS]` on the default bridge: (target container ID, alias, target's
+    /// name when linked) — entries in its /etc/hosts, which Docker writes once, so a later
+    /// `rename` of the target does not show there.
+    pub links: Vec<(String, String, String)>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
     pub ports: Vec<PortBinding>,
 }
@@ -577,15 +601,26 @@ impl Docker {
             .iter()
             .map(|p| PortBinding::parse(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let links = extras
-            .links
+        // On a user-defined network `--link` is a DNS alias of the new endpoint (dns.rs).
+        let endpoint_links = self.endpoint_links(network, &extras.links)?;
+        let legacy = if endpoint_links.is_some() {
+            &[][..]
+        } else {
+            &extras.links[..]
+        };
+        // The daemon checks where a link's target is only when it joins the default bridge.
+        let joins_bridge = self.network(network).is_ok_and(|n| n.default_bridge);
+        let links = legacy
             .iter()
             .map(|l| {
-                let (target, alias) = l.split_once(':').unwrap_or((l, l));
+                let (target, alias) = dns::parse_link(l)?;
                 let t = self
-                    .container(target)
+                    .container(&target)
                     .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
-                Ok((t.id.clone(), alias.to_string()))
+                if joins_bridge && !self.on_default_bridge(t) {
+                    return Err(DockerError::LinkOffDefaultBridge(t.name.clone()));
+                }
+                Ok((t.id.clone(), alias, t.name.clone()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
         // The docker CLI refuses aliases off user-defined networks before anything else,
@@ -640,9 +675,13 @@ impl Docker {
         let mut c = self.run_plain(name, network, attach, created)?;
         c.links = links;
         c.ports = ports;
+        if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
+            e.links = links;
+        }
         if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
             stored.links = c.links.clone();
             stored.ports = c.ports.clone();
+            stored.endpoints = c.endpoints.clone();
         }
         Ok((c, warnings))
     }
@@ -742,6 +781,8 @@ impl Docker {
             aliases: Vec::new(),
             fixed_ip: fixed,
             at_run,
+            links: Vec::new(),
+            anonymous: net.default_bridge,
         };
         if !net.driver.endpoint_interface() {
             return Ok(endpoint);
@@ -991,17 +1032,17 @@ impl Docker {
     /// not copy).
     pub fn hosts_file(&self, c: &Container) -> String {
         let mut out = String::from(HOSTS_HEADER);
-        for (target, alias) in &c.links {
+        for (target, alias, name) in &c.links {
             let Some(t) = self.containers.iter().find(|x| &x.id == target) else {
                 continue;
             };
             let Some(ip) = self.primary_ip(t) else {
                 continue;
             };
-            if alias == &t.name {
-                out.push_str(&format!("{ip}\t{} {}\n", t.name, t.short_id()));
+            if alias == name {
+                out.push_str(&format!("{ip}\t{name} {}\n", t.short_id()));
             } else {
-                out.push_str(&format!("{ip}\t{alias} {} {}\n", t.short_id(), t.name));
+                out.push_str(&format!("{ip}\t{alias} {} {name}\n", t.short_id()));
             }
         }
         let owner = self.namespace_owner(c);
@@ -1043,27 +1084,6 @@ impl Docker {
         } else {
             host_resolv.to_string()
         }
-    }
-
-    /// The names the embedded DNS server answers on network `network_id`: each member's
-    /// name, aliases (its short ID among them) → its address there.
-    pub fn dns_names(&self, network_id: &str) -> Vec<(String, Ipv4Addr)> {
-        let mut out = Vec::new();
-        let Some(n) = self.network_by_id(network_id) else {
-            return out;
-        };
-        if !n.user_defined_bridge() {
-            return out;
-        }
-        for (c, e) in self.members(network_id) {
-            if let Some((ip, _)) = e.ip {
-                out.push((c.name.clone(), ip));
-                for a in &e.aliases {
-                    out.push((a.clone(), ip));
-                }
-            }
-        }
-        out
     }
 
     /// The ports `c` really publishes: those it asked for (`HostConfig.PortBindings`)

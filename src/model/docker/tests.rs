@@ -771,7 +771,7 @@ fn hosts_files_and_links_work_one_way() {
         run_x(&mut d, "bb6", "bridge", &["ghost"], &[])
             .unwrap_err()
             .to_string(),
-        "could not get container for ghost"
+        "could not get container for ghost: No such container: ghost"
     );
     let v = inspect::container(&d, d.container("bb2").unwrap());
     assert_eq!(v["HostConfig"]["Links"], json!(["/bb1:/bb2/bb1"]));
@@ -795,12 +795,13 @@ fn resolv_conf_and_dns_names() {
     );
     assert!(d.has_embedded_dns(&bb));
     assert!(!d.has_embedded_dns(&mytom));
-    let names = d.dns_names(&n.id);
-    assert!(names.contains(&("bb".to_string(), ip("172.18.0.2"))));
-    assert!(names.contains(&(bb.short_id().to_string(), ip("172.18.0.2"))));
+    let entry = d.dns_entry(&bb, &n.id).unwrap();
+    assert_eq!(entry.ip, ip("172.18.0.2"));
+    assert!(entry.names.contains(&"bb".to_string()));
+    assert!(entry.names.contains(&bb.short_id().to_string()));
     let bridge_id = d.network("bridge").unwrap().id.clone();
     assert!(
-        d.dns_names(&bridge_id).is_empty(),
+        d.dns_entry(&mytom, &bridge_id).is_none(),
         "no name resolution on the default bridge"
     );
 }

@@ -1,5 +1,5 @@
 //! Docker's commands as functions: `network("bridge2")`, `run("bb", "bridge2")`,
-//! `connect`, `disconnect`, `rm`, `network_rm`, and the views `network_ls()`,
+//! `connect`, `disconnect`, `rename`, `rm`, `network_rm`, and the views `network_ls()`,
 //! `network_inspect(n)`, `docker_inspect(c)`, `inspect(name)`, `brctl_show()`.
 
 use std::rc::Rc;
@@ -261,27 +261,39 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         Ok(d.hosts_file(found))
     });
 
+    // connect(container, network [, #{ip, aliases, link}]): `docker network connect`;
+    // `link: ["db:alias"]` (`--link`) makes DNS aliases for this container alone.
     let l = lab.clone();
-    let connect = move |c: Dynamic, n: Dynamic, spec: AttachSpec| -> Res<()> {
-        l.connect(&container_key(&c)?, &network_key(&n)?, &spec)
-            .map(|_| ())
+    let connect = move |c: Dynamic, n: Dynamic, spec: AttachSpec, links: Vec<String>| -> Res<()> {
+        l.connect_linked(&container_key(&c)?, &network_key(&n)?, &spec, &links)
             .map_err(lab_err)
     };
     let cn = connect.clone();
     engine.register_fn("connect", move |c: Dynamic, n: Dynamic| {
-        cn(c, n, AttachSpec::default())
+        cn(c, n, AttachSpec::default(), Vec::new())
     });
     engine.register_fn(
         "connect",
         move |c: Dynamic, n: Dynamic, opts: Map| -> Res<()> {
-            check_keys(&opts, &["ip", "aliases"], "connect")?;
-            connect(c, n, attach_spec(&opts, "connect")?)
+            check_keys(&opts, &["ip", "aliases", "link"], "connect")?;
+            let links = strings(&opts, "link", "[\"db\", \"db:alias\"]")?;
+            connect(c, n, attach_spec(&opts, "connect")?, links)
         },
     );
 
     let l = lab.clone();
     engine.register_fn("disconnect", move |c: Dynamic, n: Dynamic| -> Res<()> {
         l.disconnect(&container_key(&c)?, &network_key(&n)?)
+            .map_err(lab_err)
+    });
+    // rename(container, new_name): `docker rename`. The container keeps its ID, hostname,
+    // addresses and aliases; its DNS records on every network change at once (the old name
+    // stops resolving and is free for another container). Container objects stay valid
+    // (they hold the ID). Errors in Docker's words: an empty name, the same name, an invalid
+    // or taken name, an unknown container; and a name a network namespace of the lab has.
+    let l = lab.clone();
+    engine.register_fn("rename", move |c: Dynamic, new_name: &str| -> Res<()> {
+        l.rename_container(&container_key(&c)?, new_name)
             .map_err(lab_err)
     });
     let l = lab.clone();

@@ -14,7 +14,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use super::diagnostic::runtime;
 use crate::kernel::HOST;
-use crate::lab::services::Resolver;
+use crate::lab::services::Who;
 use crate::lab::{Lab, LabError};
 
 pub use netns::Netns;
@@ -89,17 +89,8 @@ pub(super) fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
     }
 }
 
-/// Who sends a probe or resolves a name: its namespace, how to name it in messages, and
-/// how it resolves names (a container reads its /etc/hosts and asks its DNS server).
-pub struct Who {
-    pub ns: String,
-    /// The container's or namespace's own name.
-    pub name: String,
-    /// How messages name it: `container "bb"`, `netns "ns1"`, `the host`.
-    pub label: String,
-    pub resolver: Resolver,
-}
-
+/// A sender argument (a container or namespace object, or the name of either) as the lab's
+/// [`Who`]: a container stands for the namespace its processes see.
 fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
     let container = if let Some(c) = value.read_lock::<docker::ContainerRef>() {
         Some(c.id.clone())
@@ -110,28 +101,8 @@ fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
         None
     };
     match container {
-        Some(id) => {
-            let name = lab
-                .docker()
-                .container(&id)
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|_| id.clone());
-            Ok(Who {
-                ns: lab.container_ns(&id).map_err(lab_err)?,
-                label: format!("container \"{name}\""),
-                name,
-                resolver: Resolver::Container(id),
-            })
-        }
-        None => {
-            let ns = ns_name(lab, value)?;
-            Ok(Who {
-                label: crate::lab::describe_ns(&ns),
-                name: ns.clone(),
-                ns,
-                resolver: Resolver::Netns,
-            })
-        }
+        Some(id) => lab.container_who(&id).map_err(lab_err),
+        None => Ok(lab.netns_who(&ns_name(lab, value)?)),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Names, programs and services inside the lab: `resolve`, `exec`, `serve`, the `tcp`,
+//! Names, programs and services inside the lab: `resolve`, `resolve_ptr`, `exec`, `serve`, the `tcp`,
 //! `udp` and `http_get` probes, and `outside()`.
 
 use std::rc::Rc;
@@ -118,6 +118,28 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             Ok(l.resolve(&w.resolver, name)
                 .map_err(lab_err)?
                 .map(|ip| Dynamic::from(ip.to_string()))
+                .unwrap_or(Dynamic::UNIT))
+        },
+    );
+
+    // resolve_ptr(from, address): the name a PTR query for the IPv4 `address` answers inside
+    // `from` ("rv1.rvn", no final dot), as `nslookup ADDRESS` asks its embedded DNS server
+    // (Docker answers `<container>.<network>` for addresses on the asker's networks), or ()
+    // when nothing answers with a name. An argument that is not an IPv4 address is an error.
+    let l = lab.clone();
+    engine.register_fn(
+        "resolve_ptr",
+        move |from: Dynamic, address: &str| -> Res<Dynamic> {
+            let w = who(&l, &from)?;
+            let addr: std::net::Ipv4Addr = address.trim().parse().map_err(|_| {
+                runtime(format!(
+                    "resolve_ptr: \"{address}\" is not an IPv4 address (e.g. \"172.18.0.2\"; \
+                     the lab's Docker networks are IPv4 only)"
+                ))
+            })?;
+            Ok(l.resolve_ptr(&w.resolver, addr)
+                .map_err(lab_err)?
+                .map(Dynamic::from)
                 .unwrap_or(Dynamic::UNIT))
         },
     );
