@@ -279,7 +279,7 @@ impl Kernel {
                     Some(d) => Some(Self::index(h, op, d).await?),
                     None => None,
                 };
-                let msg = rtnl::route_message(route, oif);
+                let msg = rtnl::route_message(route, oif, matches!(op, Op::DelRoute { .. }));
                 match op {
                     Op::AddRoute { .. } => rtnl::add_route(h, msg).await,
                     Op::ReplaceRoute { .. } => rtnl::replace_route(h, msg).await,
