@@ -239,15 +239,19 @@ impl Kernel {
                 peer,
                 peer_ns,
                 ns,
+                txqlen,
             } => {
                 let peer_ns = match peer_ns {
                     Some(p) if p != ns => Some(self.ns(p)?),
                     _ => None,
                 };
-                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd)).await
+                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd), *txqlen).await
             }
-            Op::AddBridge { name, mac, .. } => {
-                rtnl::add_bridge(h, name, mac.as_deref().map(mac_bytes).transpose()?).await
+            Op::AddBridge {
+                name, mac, txqlen, ..
+            } => {
+                let mac = mac.as_deref().map(mac_bytes).transpose()?;
+                rtnl::add_bridge(h, name, mac, *txqlen).await
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;

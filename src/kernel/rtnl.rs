@@ -110,22 +110,43 @@ pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
     Ok(Some(info))
 }
 
-pub async fn add_veth(h: &Handle, name: &str, peer: &str, peer_ns: Option<&OwnedFd>) -> Result<()> {
+/// `ip link add NAME [txqueuelen N] type veth peer name PEER [txqueuelen N] [netns NS]`:
+/// the peer is created directly in `peer_ns` (`IFLA_NET_NS_FD` in the peer's message). The
+/// kernel gives each end the default queue length (1000) unless its own message carries
+/// IFLA_TXQLEN, so `txqlen` is set in both, as vishvananda/netlink does for Docker.
+pub async fn add_veth(
+    h: &Handle,
+    name: &str,
+    peer: &str,
+    peer_ns: Option<&OwnedFd>,
+    txqlen: Option<u32>,
+) -> Result<()> {
     let mut builder = LinkVeth::new(name, peer);
+    let mut peer_msg = LinkMessageBuilder::<LinkUnspec>::new().name(peer.to_string());
     if let Some(fd) = peer_ns {
-        let peer_msg = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(peer.to_string())
-            .setns_by_fd(fd.as_raw_fd())
-            .build();
-        builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)));
+        peer_msg = peer_msg.setns_by_fd(fd.as_raw_fd());
     }
+    if let Some(n) = txqlen {
+        peer_msg = peer_msg.txqueuelen(n);
+        builder = builder.txqueuelen(n);
+    }
+    builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build())));
     h.link().add(builder.build()).execute().await
 }
 
-pub async fn add_bridge(h: &Handle, name: &str, mac: Option<[u8; 6]>) -> Result<()> {
+/// `ip link add NAME [address MAC] [txqueuelen N] type bridge`.
+pub async fn add_bridge(
+    h: &Handle,
+    name: &str,
+    mac: Option<[u8; 6]>,
+    txqlen: Option<u32>,
+) -> Result<()> {
     let mut b = LinkBridge::new(name);
     if let Some(mac) = mac {
         b = b.address(mac.to_vec());
+    }
+    if let Some(n) = txqlen {
+        b = b.txqueuelen(n);
     }
     h.link().add(b.build()).execute().await
 }

@@ -100,6 +100,8 @@ impl Lab {
             ns: HOST.into(),
             name: br.clone(),
             mac: n.bridge_mac.clone(),
+            // libnetwork's bridges and veths have no transmit queue (TxQLen 0).
+            txqlen: Some(0),
         })?;
         let gateway = IpNet::V4(
             Ipv4Net::new(pool.gateway, pool.subnet.prefix_len())
@@ -402,6 +404,7 @@ impl Lab {
             name: host_if.clone(),
             peer: ifname.clone(),
             peer_ns: Some(ns.clone()),
+            txqlen: Some(0),
         })?;
         let rest = || -> Result<()> {
             self.apply(Op::SetMaster {

@@ -434,6 +434,7 @@ impl Lab {
             name: name.to_string(),
             peer: peer.to_string(),
             peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
+            txqlen: None,
         })?;
         let mut pairs = self.veth_peers.borrow_mut();
         pairs.insert((ns.into(), name.into()), (peer_ns.into(), peer.into()));
@@ -449,6 +450,7 @@ impl Lab {
             ns: ns.to_string(),
             name: name.to_string(),
             mac: None,
+            txqlen: None,
         })
     }
 
