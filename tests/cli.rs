@@ -171,7 +171,7 @@ fn a_refused_operation_leaves_nothing_behind() {
             "veth(\"keep\", \"other\");\n\
              try { veth(\"half\", \"keep\"); fail(\"accepted a taken name\"); } catch (e) { print(e); }\n\
              assert(!host().has_link(\"half\"), \"nothing half-built\");\n\
-             assert_eq(host().link_names(), [\"lo\", \"docker0\", \"other\", \"keep\"]);",
+             assert_eq(host().link_names(), [\"lo\", \"eth0\", \"docker0\", \"other\", \"keep\"]);",
         )
         .run()
         .success()
@@ -209,7 +209,7 @@ fn failed_assertions_exit_1_with_expected_and_actual() {
         .eval("assert_eq(host().link_names(), [\"eth0\"]);")
         .run()
         .code(1)
-        .stderr_has("left: [\"lo\", \"docker0\"]")
+        .stderr_has("left: [\"lo\", \"eth0\", \"docker0\"]")
         .stderr_has("right: [\"eth0\"]");
 }
 

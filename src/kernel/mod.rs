@@ -158,6 +158,25 @@ impl Kernel {
         self.namespaces.borrow().contains_key(name)
     }
 
+    /// Registers namespace `from` under the name `to` instead. Namespaces are descriptors
+    /// netsh holds, named only in this registry, so nothing changes in the kernel (there
+    /// is no `ip netns rename`: the command equivalent would move a mount under
+    /// /run/netns). Refused when `from` does not exist or `to` is taken.
+    pub fn rename_ns(&self, from: &str, to: &str) -> Result<()> {
+        let mut namespaces = self.namespaces.borrow_mut();
+        if namespaces.contains_key(to) {
+            return Err(KernelError::new(
+                format!("name namespace {from} {to}"),
+                "a namespace has that name already",
+            ));
+        }
+        let ns = namespaces.remove(from).ok_or_else(|| {
+            KernelError::new(format!("use namespace {from}"), "no such namespace")
+        })?;
+        namespaces.insert(to.to_string(), ns);
+        Ok(())
+    }
+
     /// Runs `f` with the descriptor of namespace `name` (to open sockets inside it).
     pub fn with_fd<T>(&self, name: &str, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Result<T> {
         let ns = self.ns(name)?;
