@@ -440,6 +440,11 @@ impl Lab {
             // moment later (linkwatch): wait, so every view of the lab shows them UP.
             self.settle(HOST, host_if)?;
             self.settle(&ns, ifname)?;
+            // So does the bridge's, when this is its first port: until then the bridge
+            // shows NO-CARRIER and drops what the host sends through it.
+            if let Some(br) = &net.bridge {
+                self.settle(HOST, br)?;
+            }
             if default_route && !net.internal {
                 if let Some(gw) = e.gateway {
                     self.set_default_route(&ns, gw)?;
