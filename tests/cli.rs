@@ -180,10 +180,12 @@ fn a_refused_operation_leaves_nothing_behind() {
 
 #[test]
 fn ping_fails_fast_and_reports_why() {
-    // lo is up on the host; nothing routes to 10.1.2.3 there.
+    // lo is up in `a`; nothing routes to 10.1.2.3 there (the host would: its default
+    // route leads beyond its uplink).
     netsh()
         .eval(
-            "let p = ping(host(), \"10.1.2.3\");\n\
+            "let a = netns(\"a\"); a.up(\"lo\");\n\
+             let p = ping(a, \"10.1.2.3\");\n\
              assert(!p.ok); assert_eq(p.received, 0);\n\
              print(p.error);\n\
              let named = ping(host(), \"not-a-host\");\n\
