@@ -260,11 +260,6 @@ impl Lab {
         let [subnet, ..] = TEST_NETS;
         let base = u32::from(subnet);
         let (host_ip, outside_ip) = (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 254));
-        let net = |ip: Ipv4Addr| {
-            ipnet::Ipv4Net::new(ip, 24)
-                .map(ipnet::IpNet::V4)
-                .map_err(|e| LabError::Invalid(e.to_string()))
-        };
         let up = |ns: &str, dev: &str| Op::SetUp {
             ns: ns.into(),
             dev: dev.into(),
@@ -284,29 +279,11 @@ impl Lab {
                 peer_ns: Some(ns.clone()),
                 txqlen: None,
             },
-            Op::AddAddr {
-                ns: HOST.into(),
-                dev: UPLINK.into(),
-                addr: net(host_ip)?,
-                brd: true,
-            },
-            Op::AddAddr {
-                ns: ns.clone(),
-                dev: UPLINK.into(),
-                addr: net(outside_ip)?,
-                brd: true,
-            },
+            uplink_addr(HOST, UPLINK, host_ip)?,
+            uplink_addr(&ns, UPLINK, outside_ip)?,
             up(HOST, UPLINK),
             up(&ns, UPLINK),
-            Op::AddRoute {
-                ns: HOST.into(),
-                route: Route {
-                    dst: None,
-                    via: Some(IpAddr::V4(outside_ip)),
-                    dev: None,
-                    ipv6: false,
-                },
-            },
+            default_route_via(outside_ip),
         ] {
             self.apply(op)?;
         }
@@ -426,13 +403,7 @@ impl Lab {
         if let Some(key) = beyond {
             let ours = self.intact_uplink(&key)?;
             if let Some(subnet) = ours {
-                let clash = self.used_subnets(Some(UPLINK))?.iter().any(|u| match u {
-                    ipnet::IpNet::V4(u) => {
-                        u.contains(&subnet.network()) || subnet.contains(&u.network())
-                    }
-                    ipnet::IpNet::V6(_) => false,
-                });
-                if !clash {
+                if !overlaps(&self.used_subnets(Some(UPLINK))?, subnet) {
                     if key != name {
                         self.rename_ns(&key, &name)?;
                     }
@@ -455,12 +426,7 @@ impl Lab {
         let Some(subnet) = TEST_NETS
             .iter()
             .filter_map(|a| ipnet::Ipv4Net::new(*a, 24).ok())
-            .find(|t| {
-                !used.iter().any(|u| match u {
-                    ipnet::IpNet::V4(u) => u.contains(&t.network()) || t.contains(&u.network()),
-                    ipnet::IpNet::V6(_) => false,
-                })
-            })
+            .find(|t| !overlaps(&used, *t))
         else {
             return Err(LabError::Invalid(
                 "outside(): the lab already uses all three documentation ranges it could \
@@ -494,31 +460,11 @@ impl Lab {
             self.set_up(&name, "lo", true)?;
             self.add_veth(HOST, &host_if, &name, UPLINK)?;
             // With their broadcast addresses, as the uplink the lab starts with.
-            for (ns, dev, ip) in [
-                (HOST, host_if.as_str(), host_ip),
-                (&name, UPLINK, outside_ip),
-            ] {
-                self.apply(Op::AddAddr {
-                    ns: ns.to_string(),
-                    dev: dev.to_string(),
-                    addr: ipnet::IpNet::V4(
-                        ipnet::Ipv4Net::new(ip, 24)
-                            .map_err(|e| LabError::Invalid(e.to_string()))?,
-                    ),
-                    brd: true,
-                })?;
-            }
+            self.apply(uplink_addr(HOST, &host_if, host_ip)?)?;
+            self.apply(uplink_addr(&name, UPLINK, outside_ip)?)?;
             self.set_up(HOST, &host_if, true)?;
             self.set_up(&name, UPLINK, true)?;
-            self.apply(Op::AddRoute {
-                ns: HOST.into(),
-                route: Route {
-                    dst: None,
-                    via: Some(IpAddr::V4(outside_ip)),
-                    dev: None,
-                    ipv6: false,
-                },
-            })
+            self.apply(default_route_via(outside_ip))
         })();
         if let Err(e) = built {
             // Letting the namespace go takes the veth pair, its addresses and the route
@@ -532,6 +478,38 @@ impl Lab {
         *self.outside.borrow_mut() = Some(name.clone());
         Ok(name)
     }
+}
+
+/// `ip addr add IP/24 brd + dev DEV` in `ns`: an address of the uplink.
+fn uplink_addr(ns: &str, dev: &str, ip: Ipv4Addr) -> Result<Op> {
+    let addr = ipnet::Ipv4Net::new(ip, 24).map_err(|e| LabError::Invalid(e.to_string()))?;
+    Ok(Op::AddAddr {
+        ns: ns.into(),
+        dev: dev.into(),
+        addr: addr.into(),
+        brd: true,
+    })
+}
+
+/// `ip route add default via GW` on the host.
+fn default_route_via(gw: Ipv4Addr) -> Op {
+    Op::AddRoute {
+        ns: HOST.into(),
+        route: Route {
+            dst: None,
+            via: Some(IpAddr::V4(gw)),
+            dev: None,
+            ipv6: false,
+        },
+    }
+}
+
+/// Whether IPv4 subnet `net` overlaps any of `used` (one contains the other's network).
+fn overlaps(used: &[ipnet::IpNet], net: ipnet::Ipv4Net) -> bool {
+    used.iter().any(|u| match u {
+        ipnet::IpNet::V4(u) => u.contains(&net.network()) || net.contains(&u.network()),
+        ipnet::IpNet::V6(_) => false,
+    })
 }
 
 fn machine_hostname() -> String {
