@@ -325,9 +325,11 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
     for attr in &m.attributes {
         match attr {
             LinkAttribute::IfName(n) => info.name = n.clone(),
-            LinkAttribute::Link(i) if *i != m.header.index && *i != 0 => {
-                info.peer_ifindex = Some(*i)
-            }
+            // Whatever the kernel sends, iproute2 prints (`@NONE` for 0). It leaves IFLA_LINK
+            // out when the link is its own parent, but sends it for a peer in another
+            // namespace even when that peer's index equals the link's own ("rtnetlink:
+            // always put IFLA_LINK for links with a link-netnsid", Linux 5.8): `eth0@if2`.
+            LinkAttribute::Link(i) => info.peer_ifindex = Some(*i),
             LinkAttribute::LinkNetNsId(id) => info.link_netnsid = Some(*id),
             LinkAttribute::Mtu(v) => info.mtu = *v,
             LinkAttribute::Qdisc(q) => info.qdisc = q.clone(),

@@ -327,8 +327,8 @@ impl Lab {
         ) else {
             return Ok(None);
         };
-        // The kernel leaves IFLA_LINK out when the peer's index equals the link's own (in
-        // another namespace), as both ends' 2 do here.
+        // Kernels before 5.8 leave IFLA_LINK out when the peer's index (in another
+        // namespace) equals the link's own, as both ends' 2 do here.
         let paired = host.peer_ifindex.unwrap_or(host.ifindex) == beyond.ifindex
             && beyond.peer_ifindex.unwrap_or(beyond.ifindex) == host.ifindex
             && self.veth_peers.borrow().get(&(HOST.into(), UPLINK.into()))
