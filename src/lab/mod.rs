@@ -86,6 +86,9 @@ pub struct Lab {
     /// under this key, but hidden from every binding — `has_ns` and `check_ns` do not
     /// know it and `namespaces()` does not list it.
     beyond: RefCell<Option<String>>,
+    /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
+    /// `settle_uplink`): the first look at the lab does.
+    uplink_unsettled: std::cell::Cell<bool>,
     /// Relays of programs started with `exec(…, #{detach: true})`: netsh's children until
     /// their program ends (reaped by `reap_background`); they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
@@ -134,6 +137,7 @@ impl Lab {
             network_views: RefCell::new(HashMap::new()),
             outside: RefCell::new(None),
             beyond: RefCell::new(None),
+            uplink_unsettled: std::cell::Cell::new(false),
             background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
         };
@@ -141,8 +145,6 @@ impl Lab {
         lab.set_up(HOST, "lo", true)?;
         lab.start_uplink()?;
         lab.start_docker()?;
-        // The uplink's carrier was reported while Docker's bridge was being built.
-        lab.settle_uplink()?;
         Ok(lab)
     }
 
@@ -347,6 +349,9 @@ impl Lab {
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
         self.reap_background();
+        if self.uplink_unsettled.replace(false) {
+            self.settle_uplink()?;
+        }
         let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         for (ns, dev) in pending {
