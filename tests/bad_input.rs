@@ -204,7 +204,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("n.nomaster(\"nodev\")", "nomaster", "no device \"nodev\""),
     ("n.del_link(\"nodev\")", "del_link", "no device \"nodev\""),
     ("host().del_link(\"docker0\")", "del_link", "cannot delete \"docker0\": it is the bridge of Docker network \"bridge\" (remove it with network_rm)"),
-    ("host().nomaster(host().link_names()[2])", "nomaster", "cannot re-attach"),
+    ("host().nomaster(host().link_names()[3])", "nomaster", "cannot re-attach"),
     ("move_link(\"docker0\", n)", "move_link", "cannot move \"docker0\""),
     ("n.sysctl(\"a b\")", "sysctl", "\"a b\" is not a sysctl name"),
     ("n.sysctl(\"net.nope.x\", \"1\")", "sysctl", "no sysctl named \"net.nope.x\" in netns \"n1\""),

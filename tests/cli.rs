@@ -171,7 +171,7 @@ fn a_refused_operation_leaves_nothing_behind() {
             "veth(\"keep\", \"other\");\n\
              try { veth(\"half\", \"keep\"); fail(\"accepted a taken name\"); } catch (e) { print(e); }\n\
              assert(!host().has_link(\"half\"), \"nothing half-built\");\n\
-             assert_eq(host().link_names(), [\"lo\", \"docker0\", \"other\", \"keep\"]);",
+             assert_eq(host().link_names(), [\"lo\", \"eth0\", \"docker0\", \"other\", \"keep\"]);",
         )
         .run()
         .success()
@@ -180,10 +180,12 @@ fn a_refused_operation_leaves_nothing_behind() {
 
 #[test]
 fn ping_fails_fast_and_reports_why() {
-    // lo is up on the host; nothing routes to 10.1.2.3 there.
+    // lo is up in `a`; nothing routes to 10.1.2.3 there (the host would: its default
+    // route leads beyond its uplink).
     netsh()
         .eval(
-            "let p = ping(host(), \"10.1.2.3\");\n\
+            "let a = netns(\"a\"); a.up(\"lo\");\n\
+             let p = ping(a, \"10.1.2.3\");\n\
              assert(!p.ok); assert_eq(p.received, 0);\n\
              print(p.error);\n\
              let named = ping(host(), \"not-a-host\");\n\
@@ -209,7 +211,7 @@ fn failed_assertions_exit_1_with_expected_and_actual() {
         .eval("assert_eq(host().link_names(), [\"eth0\"]);")
         .run()
         .code(1)
-        .stderr_has("left: [\"lo\", \"docker0\"]")
+        .stderr_has("left: [\"lo\", \"eth0\", \"docker0\"]")
         .stderr_has("right: [\"eth0\"]");
 }
 

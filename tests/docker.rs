@@ -217,7 +217,7 @@ fn a_thousand_containers_build_and_tear_down() {
              assert_reach(\"c0\", \"172.18.3.233\", #{count: 3, interval: 100, timeout: 2000});\n\
              for i in 0..1000 { rm(`c${i}`); }\n\
              network_rm(n);\n\
-             assert_eq(host().link_names(), [\"lo\", \"docker0\"]);\n\
+             assert_eq(host().link_names(), [\"lo\", \"eth0\", \"docker0\"]);\n\
              assert_eq(containers(), []);",
         )
         .run()

@@ -158,6 +158,25 @@ impl Kernel {
         self.namespaces.borrow().contains_key(name)
     }
 
+    /// Registers namespace `from` under the name `to` instead. Namespaces are descriptors
+    /// netsh holds, named only in this registry, so nothing changes in the kernel (there
+    /// is no `ip netns rename`: the command equivalent would move a mount under
+    /// /run/netns). Refused when `from` does not exist or `to` is taken.
+    pub fn rename_ns(&self, from: &str, to: &str) -> Result<()> {
+        let mut namespaces = self.namespaces.borrow_mut();
+        if namespaces.contains_key(to) {
+            return Err(KernelError::new(
+                format!("name namespace {from} {to}"),
+                "a namespace has that name already",
+            ));
+        }
+        let ns = namespaces.remove(from).ok_or_else(|| {
+            KernelError::new(format!("use namespace {from}"), "no such namespace")
+        })?;
+        namespaces.insert(to.to_string(), ns);
+        Ok(())
+    }
+
     /// Runs `f` with the descriptor of namespace `name` (to open sockets inside it).
     pub fn with_fd<T>(&self, name: &str, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Result<T> {
         let ns = self.ns(name)?;
@@ -239,15 +258,19 @@ impl Kernel {
                 peer,
                 peer_ns,
                 ns,
+                txqlen,
             } => {
                 let peer_ns = match peer_ns {
                     Some(p) if p != ns => Some(self.ns(p)?),
                     _ => None,
                 };
-                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd)).await
+                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd), *txqlen).await
             }
-            Op::AddBridge { name, mac, .. } => {
-                rtnl::add_bridge(h, name, mac.as_deref().map(mac_bytes).transpose()?).await
+            Op::AddBridge {
+                name, mac, txqlen, ..
+            } => {
+                let mac = mac.as_deref().map(mac_bytes).transpose()?;
+                rtnl::add_bridge(h, name, mac, *txqlen).await
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;
@@ -279,7 +302,7 @@ impl Kernel {
                     Some(d) => Some(Self::index(h, op, d).await?),
                     None => None,
                 };
-                let msg = rtnl::route_message(route, oif);
+                let msg = rtnl::route_message(route, oif, matches!(op, Op::DelRoute { .. }));
                 match op {
                     Op::AddRoute { .. } => rtnl::add_route(h, msg).await,
                     Op::ReplaceRoute { .. } => rtnl::replace_route(h, msg).await,

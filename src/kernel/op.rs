@@ -27,12 +27,19 @@ pub enum Op {
         peer: String,
         /// Create the peer directly in this namespace (`peer name X netns NS`).
         peer_ns: Option<String>,
+        /// Both ends' transmit queue length (`txqueuelen N`); `None` leaves the kernel's
+        /// default, 1000, as `ip link add` does. Docker's libnetwork creates its veths with
+        /// 0, which `ip link` shows as no `qlen` at all.
+        txqlen: Option<u32>,
     },
     AddBridge {
         ns: String,
         name: String,
         /// A fixed MAC address (Docker gives its bridges 02:42:… addresses).
         mac: Option<String>,
+        /// The transmit queue length (`txqueuelen N`); `None` leaves the kernel's default.
+        /// Docker's bridges have 0 (libnetwork's zero `LinkAttrs.TxQLen`).
+        txqlen: Option<u32>,
     },
     SetMac {
         ns: String,
@@ -225,10 +232,14 @@ impl fmt::Display for Op {
                 name,
                 peer,
                 peer_ns,
+                txqlen,
             } => {
+                let qlen = txqlen
+                    .map(|n| format!(" txqueuelen {n}"))
+                    .unwrap_or_default();
                 write!(
                     f,
-                    "{} link add {} type veth peer name {}",
+                    "{} link add {}{qlen} type veth peer name {}{qlen}",
                     Ip(ns),
                     Q(name),
                     Q(peer)
@@ -238,10 +249,18 @@ impl fmt::Display for Op {
                     _ => Ok(()),
                 }
             }
-            Op::AddBridge { ns, name, mac } => {
+            Op::AddBridge {
+                ns,
+                name,
+                mac,
+                txqlen,
+            } => {
                 write!(f, "{} link add {}", Ip(ns), Q(name))?;
                 if let Some(mac) = mac {
                     write!(f, " address {}", Q(mac))?;
+                }
+                if let Some(n) = txqlen {
+                    write!(f, " txqueuelen {n}")?;
                 }
                 f.write_str(" type bridge")
             }
@@ -331,6 +350,7 @@ mod tests {
             name: s("veth-ns1"),
             peer: s("veth-ns2"),
             peer_ns: None,
+            txqlen: None,
         };
         assert_eq!(
             op.to_string(),
@@ -367,10 +387,33 @@ mod tests {
             name: s("veth1"),
             peer: s("eth0"),
             peer_ns: Some(s("c1")),
+            txqlen: None,
         };
         assert_eq!(
             op.to_string(),
             "ip link add veth1 type veth peer name eth0 netns c1"
+        );
+        // Docker's veths and bridges: no transmit queue on either end.
+        let op = Op::AddVeth {
+            ns: s(HOST),
+            name: s("veth1"),
+            peer: s("eth0"),
+            peer_ns: Some(s("c1")),
+            txqlen: Some(0),
+        };
+        assert_eq!(
+            op.to_string(),
+            "ip link add veth1 txqueuelen 0 type veth peer name eth0 txqueuelen 0 netns c1"
+        );
+        let op = Op::AddBridge {
+            ns: s(HOST),
+            name: s("docker0"),
+            mac: Some(s("02:42:36:51:ba:1a")),
+            txqlen: Some(0),
+        };
+        assert_eq!(
+            op.to_string(),
+            "ip link add docker0 address 02:42:36:51:ba:1a txqueuelen 0 type bridge"
         );
     }
 
@@ -451,6 +494,7 @@ mod tests {
                 name: s(name),
                 peer: s(name),
                 peer_ns: Some(s("other ns")),
+                txqlen: None,
             };
             let text = op.to_string();
             assert_eq!(

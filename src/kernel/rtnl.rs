@@ -11,7 +11,10 @@ use netlink_packet_route::link::{
     BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute,
     LinkInfo as NlLinkInfo, LinkLayerType, LinkMessage, State,
 };
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RoutePreference,
+    RouteProtocol, RouteType,
+};
 use rtnetlink::{
     AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
     RouteMessageBuilder,
@@ -107,22 +110,43 @@ pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
     Ok(Some(info))
 }
 
-pub async fn add_veth(h: &Handle, name: &str, peer: &str, peer_ns: Option<&OwnedFd>) -> Result<()> {
+/// `ip link add NAME [txqueuelen N] type veth peer name PEER [txqueuelen N] [netns NS]`:
+/// the peer is created directly in `peer_ns` (`IFLA_NET_NS_FD` in the peer's message). The
+/// kernel gives each end the default queue length (1000) unless its own message carries
+/// IFLA_TXQLEN, so `txqlen` is set in both, as vishvananda/netlink does for Docker.
+pub async fn add_veth(
+    h: &Handle,
+    name: &str,
+    peer: &str,
+    peer_ns: Option<&OwnedFd>,
+    txqlen: Option<u32>,
+) -> Result<()> {
     let mut builder = LinkVeth::new(name, peer);
+    let mut peer_msg = LinkMessageBuilder::<LinkUnspec>::new().name(peer.to_string());
     if let Some(fd) = peer_ns {
-        let peer_msg = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(peer.to_string())
-            .setns_by_fd(fd.as_raw_fd())
-            .build();
-        builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)));
+        peer_msg = peer_msg.setns_by_fd(fd.as_raw_fd());
     }
+    if let Some(n) = txqlen {
+        peer_msg = peer_msg.txqueuelen(n);
+        builder = builder.txqueuelen(n);
+    }
+    builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build())));
     h.link().add(builder.build()).execute().await
 }
 
-pub async fn add_bridge(h: &Handle, name: &str, mac: Option<[u8; 6]>) -> Result<()> {
+/// `ip link add NAME [address MAC] [txqueuelen N] type bridge`.
+pub async fn add_bridge(
+    h: &Handle,
+    name: &str,
+    mac: Option<[u8; 6]>,
+    txqlen: Option<u32>,
+) -> Result<()> {
     let mut b = LinkBridge::new(name);
     if let Some(mac) = mac {
         b = b.address(mac.to_vec());
+    }
+    if let Some(n) = txqlen {
+        b = b.txqueuelen(n);
     }
     h.link().add(b.build()).execute().await
 }
@@ -196,7 +220,13 @@ pub async fn del_addr(h: &Handle, index: u32, addr: IpNet) -> Result<()> {
     h.address().del(msg).execute().await
 }
 
-pub fn route_message(route: &Route, oif: Option<u32>) -> RouteMessage {
+/// The request for adding (or replacing, or deleting) `route` through interface `oif`, with
+/// the header `ip route add|replace|del` sends (iproute2's `iproute_modify`): a new route is
+/// `proto boot`, `scope global` (`scope link` for a route through a device without a
+/// gateway), `type unicast` — libnetwork's routes come out the same, since vishvananda/netlink
+/// also sends `RTPROT_BOOT`, which `ip route` leaves unprinted. A deletion leaves protocol,
+/// type and scope unset (scope `nowhere`), so it matches the route whoever added it.
+pub fn route_message(route: &Route, oif: Option<u32>, delete: bool) -> RouteMessage {
     let mut b = RouteMessageBuilder::<IpAddr>::new();
     let v6 = route.is_ipv6();
     if let Some(dst) = route.dst {
@@ -211,6 +241,7 @@ pub fn route_message(route: &Route, oif: Option<u32>) -> RouteMessage {
     } else {
         netlink_packet_route::AddressFamily::Inet
     };
+    msg.header.protocol = RouteProtocol::Boot;
     if let Some(via) = route.via {
         msg.attributes.push(RouteAttribute::Gateway(match via {
             IpAddr::V4(a) => RouteAddress::Inet(a),
@@ -219,6 +250,11 @@ pub fn route_message(route: &Route, oif: Option<u32>) -> RouteMessage {
     } else if oif.is_some() && route.dst.is_some() {
         // `ip route add 10.0.0.0/8 dev eth0` installs a link-scope route.
         msg.header.scope = netlink_packet_route::route::RouteScope::Link;
+    }
+    if delete {
+        msg.header.protocol = RouteProtocol::Unspec;
+        msg.header.scope = netlink_packet_route::route::RouteScope::NoWhere;
+        msg.header.kind = RouteType::Unspec;
     }
     if let Some(oif) = oif {
         msg.attributes.push(RouteAttribute::Oif(oif));
@@ -289,9 +325,11 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
     for attr in &m.attributes {
         match attr {
             LinkAttribute::IfName(n) => info.name = n.clone(),
-            LinkAttribute::Link(i) if *i != m.header.index && *i != 0 => {
-                info.peer_ifindex = Some(*i)
-            }
+            // Whatever the kernel sends, iproute2 prints (`@NONE` for 0). It leaves IFLA_LINK
+            // out when the link is its own parent, but sends it for a peer in another
+            // namespace even when that peer's index equals the link's own ("rtnetlink:
+            // always put IFLA_LINK for links with a link-netnsid", Linux 5.8): `eth0@if2`.
+            LinkAttribute::Link(i) => info.peer_ifindex = Some(*i),
             LinkAttribute::LinkNetNsId(id) => info.link_netnsid = Some(*id),
             LinkAttribute::Mtu(v) => info.mtu = *v,
             LinkAttribute::Qdisc(q) => info.qdisc = q.clone(),
@@ -425,35 +463,48 @@ fn scope_name(s: AddressScope) -> String {
     }
 }
 
-/// The main routing table, IPv4 then IPv6, as `ip route` / `ip -6 route` list it.
+/// The main routing table, IPv4 then IPv6, as `ip route` / `ip -6 route` list it: every
+/// route of table main, of any protocol and type, in the order the kernel dumps them (the
+/// FIB's own order, which `ip` prints unsorted).
+///
+/// The request's header is a filter: with `NETLINK_GET_STRICT_CHK` on (see
+/// [`open_socket`]) the kernel keeps only the routes whose table, protocol and type match the
+/// header's non-zero fields (`ip_valid_fib_dump_req`, `inet6_dump_fib`). rtnetlink's
+/// `RouteMessageBuilder` fills in `protocol static` and `type unicast` for new routes, which
+/// as a dump filter hid the kernel's own connected routes (`proto kernel`); the header here
+/// asks for table main only, as iproute2's `ip route show` does. Cached clones
+/// (`RTM_F_CLONED`) are not asked for, as `ip route show` does not list them.
 pub async fn dump_routes(h: &Handle, links: &[LinkInfo]) -> Result<Vec<RouteInfo>> {
     let mut out = Vec::new();
     for v6 in [false, true] {
-        let query = if v6 {
-            RouteMessageBuilder::<Ipv6Addr>::new().build()
+        let mut query = RouteMessage::default();
+        query.header.address_family = if v6 {
+            netlink_packet_route::AddressFamily::Inet6
         } else {
-            RouteMessageBuilder::<Ipv4Addr>::new().build()
+            netlink_packet_route::AddressFamily::Inet
         };
+        query.header.table = RouteHeader::RT_TABLE_MAIN;
         let msgs: Vec<RouteMessage> = h.route().get(query).execute().try_collect().await?;
         for m in msgs {
-            if m.header.table != RouteHeader::RT_TABLE_MAIN {
+            if m.header.table != RouteHeader::RT_TABLE_MAIN
+                || m.header.flags.contains(RouteFlags::Cloned)
+            {
                 continue;
             }
-            if let Some(r) = route_info(&m, links, v6) {
-                out.push(r);
-            }
+            out.push(route_info(&m, links, v6));
         }
     }
     Ok(out)
 }
 
-fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> Option<RouteInfo> {
+fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> RouteInfo {
     let ip = |a: &RouteAddress| match a {
         RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
         RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
         _ => None,
     };
     let mut r = RouteInfo {
+        kind: route_type_name(m.header.kind),
         dst: None,
         via: None,
         dev: None,
@@ -464,6 +515,8 @@ fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> Option<RouteInf
         },
         src: None,
         metric: None,
+        flags: m.header.flags.bits(),
+        pref: None,
         ipv6: v6,
     };
     for attr in &m.attributes {
@@ -480,10 +533,38 @@ fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> Option<RouteInf
                     .map(|l| l.name.clone())
             }
             RouteAttribute::Priority(p) => r.metric = Some(*p),
+            RouteAttribute::Preference(p) => r.pref = Some(pref_name(*p)),
             _ => {}
         }
     }
-    // Multicast and local-table noise aside, a v6 route with no destination and prefix 0 is
-    // the default route; keep it.
-    Some(r)
+    r
+}
+
+/// iproute2's `rtnl_rtntype_n2a` names.
+fn route_type_name(t: RouteType) -> String {
+    match t {
+        RouteType::Unspec => "none".into(),
+        RouteType::Unicast => "unicast".into(),
+        RouteType::Local => "local".into(),
+        RouteType::Broadcast => "broadcast".into(),
+        RouteType::Anycast => "anycast".into(),
+        RouteType::Multicast => "multicast".into(),
+        RouteType::BlackHole => "blackhole".into(),
+        RouteType::Unreachable => "unreachable".into(),
+        RouteType::Prohibit => "prohibit".into(),
+        RouteType::Throw => "throw".into(),
+        RouteType::Nat => "nat".into(),
+        RouteType::ExternalResolve => "xresolve".into(),
+        other => u8::from(other).to_string(),
+    }
+}
+
+/// iproute2 prints RTA_PREF as `low`, `medium`, `high`, or the number.
+fn pref_name(p: RoutePreference) -> String {
+    match p {
+        RoutePreference::Low => "low".into(),
+        RoutePreference::Medium => "medium".into(),
+        RoutePreference::High => "high".into(),
+        other => u8::from(other).to_string(),
+    }
 }

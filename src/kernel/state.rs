@@ -74,6 +74,8 @@ impl AddrInfo {
 /// One route of the main table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteInfo {
+    /// `rtm_type` as iproute2 names it (`unicast`, `unreachable`, `blackhole`, `local` …).
+    pub kind: String,
     /// `None` is the default route.
     pub dst: Option<(IpAddr, u8)>,
     pub via: Option<IpAddr>,
@@ -82,6 +84,11 @@ pub struct RouteInfo {
     pub scope: String,
     pub src: Option<IpAddr>,
     pub metric: Option<u32>,
+    /// `rtm_flags` (`RTNH_F_*`, `RTM_F_*` bits): `linkdown` on a route whose device has no
+    /// carrier, and the rest iproute2's `print_rt_flags` names.
+    pub flags: u32,
+    /// RTA_PREF of an IPv6 route (`medium`, `low`, `high`), when the kernel sends it.
+    pub pref: Option<String>,
     pub ipv6: bool,
 }
 

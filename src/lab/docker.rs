@@ -115,7 +115,33 @@ impl Lab {
             }
             Ok(())
         };
-        rest().inspect_err(|_| self.undo(plan.undo))
+        let settle = plan.settle.clone();
+        rest().inspect_err(|_| {
+            self.undo(plan.undo);
+            // What the undo left (a bridge that lost its only port) loses its carrier a
+            // moment later: wait for that too, so the lab reads as it was.
+            for (ns, dev) in &settle {
+                if self.has_link(ns, dev).unwrap_or(false) {
+                    let _ = self.settle(ns, dev);
+                }
+            }
+        })
+    }
+
+    /// After an endpoint of network `network_id` went: its device (a bridge that may have
+    /// lost its last port, and with it its carrier) settles, so its routes read `linkdown`
+    /// as `ip route` would show them.
+    fn settle_network_device(&self, network_id: &str) {
+        let device = self
+            .docker
+            .borrow()
+            .network_by_id(network_id)
+            .and_then(|n| n.bridge.clone());
+        if let Some(dev) = device {
+            if self.has_link(HOST, &dev).unwrap_or(false) {
+                let _ = self.settle(HOST, &dev);
+            }
+        }
     }
 
     /// The kernel side of network `n`, as its driver plans it (a bridge with the gateway
@@ -491,6 +517,7 @@ impl Lab {
         let del_veth = || {
             if let Some(op) = teardown.clone() {
                 self.undo(op);
+                self.settle_network_device(&e.network_id);
             }
         };
         // build_endpoint takes its own veth pair back if it fails.
@@ -567,6 +594,7 @@ impl Lab {
                 }
                 return Err(err);
             }
+            self.settle_network_device(&e.network_id);
         }
         self.docker.borrow_mut().disconnect(&c.id, &e.network_id)?;
         let c = self.docker.borrow().container(&c.id)?.clone();

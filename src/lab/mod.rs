@@ -81,6 +81,14 @@ pub struct Lab {
     network_views: RefCell<HashMap<String, crate::services::dns::NetworkRecords>>,
     /// The namespace `outside()` made, once made.
     outside: RefCell<Option<String>>,
+    /// The namespace beyond the host's `eth0` as the lab starts, before any script asked
+    /// for it with `outside()` (which then gives it its name): registered in `kernel`
+    /// under this key, but hidden from every binding — `has_ns` and `check_ns` do not
+    /// know it and `namespaces()` does not list it.
+    beyond: RefCell<Option<String>>,
+    /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
+    /// `settle_uplink`): the first look at the lab does.
+    uplink_unsettled: std::cell::Cell<bool>,
     /// Relays of programs started with `exec(…, #{detach: true})`: netsh's children until
     /// their program ends (reaped by `reap_background`); they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
@@ -128,11 +136,14 @@ impl Lab {
             dns_servers: RefCell::new(HashMap::new()),
             network_views: RefCell::new(HashMap::new()),
             outside: RefCell::new(None),
+            beyond: RefCell::new(None),
+            uplink_unsettled: std::cell::Cell::new(false),
             background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
         };
-        // A real host has its loopback up.
+        // A real host has its loopback up, and its uplink before Docker's daemon starts.
         lab.set_up(HOST, "lo", true)?;
+        lab.start_uplink()?;
         lab.start_docker()?;
         Ok(lab)
     }
@@ -183,7 +194,7 @@ impl Lab {
 
     /// Resolves a namespace name, with a helpful error listing the known ones.
     pub fn check_ns(&self, ns: &str) -> Result<()> {
-        if self.kernel.has_ns(ns) {
+        if self.has_ns(ns) {
             return Ok(());
         }
         let known = self.netns.borrow();
@@ -198,8 +209,48 @@ impl Lab {
         })
     }
 
+    /// Whether a script may use namespace `ns`: the host, the user's namespaces,
+    /// containers' (by sandbox key) and `outside()`'s once made — not the namespace beyond
+    /// the host's `eth0` before `outside()` names it.
     pub fn has_ns(&self, ns: &str) -> bool {
-        self.kernel.has_ns(ns)
+        self.kernel.has_ns(ns) && self.beyond.borrow().as_deref() != Some(ns)
+    }
+
+    /// Gives namespace `from` the name `to`, in the kernel's registry and in everything
+    /// the lab keeps by namespace name (veth pairs, links being dismantled, inits,
+    /// responders, DNS servers).
+    fn rename_ns(&self, from: &str, to: &str) -> Result<()> {
+        self.kernel.rename_ns(from, to)?;
+        let rename = |n: &mut String| {
+            if n == from {
+                *n = to.to_string();
+            }
+        };
+        let pairs: HashMap<_, _> = self.veth_peers.borrow_mut().drain().collect();
+        *self.veth_peers.borrow_mut() = pairs
+            .into_iter()
+            .map(|((mut n, d), (mut pn, pd))| {
+                rename(&mut n);
+                rename(&mut pn);
+                ((n, d), (pn, pd))
+            })
+            .collect();
+        for (n, _) in self.vanishing.borrow_mut().iter_mut() {
+            rename(n);
+        }
+        for (n, _) in self.responders.borrow_mut().iter_mut() {
+            rename(n);
+        }
+        // (Each `remove` in its own statement: a borrow in an `if let` lasts its block.)
+        let init = self.inits.borrow_mut().remove(from);
+        if let Some(init) = init {
+            self.inits.borrow_mut().insert(to.to_string(), init);
+        }
+        let dns = self.dns_servers.borrow_mut().remove(from);
+        if let Some(dns) = dns {
+            self.dns_servers.borrow_mut().insert(to.to_string(), dns);
+        }
+        Ok(())
     }
 
     /// `ip netns add`. Besides `ip`'s rules (see [`names::check_netns_name`]), a namespace
@@ -213,6 +264,7 @@ impl Lab {
                  namespace of container \"{c}\""
             )));
         }
+        self.make_way_for(name)?;
         if self.kernel.has_ns(name) {
             return Err(LabError::NetnsExists(name.to_string()));
         }
@@ -297,6 +349,9 @@ impl Lab {
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
         self.reap_background();
+        if self.uplink_unsettled.replace(false) {
+            self.settle_uplink()?;
+        }
         let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         for (ns, dev) in pending {
@@ -434,6 +489,7 @@ impl Lab {
             name: name.to_string(),
             peer: peer.to_string(),
             peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
+            txqlen: None,
         })?;
         let mut pairs = self.veth_peers.borrow_mut();
         pairs.insert((ns.into(), name.into()), (peer_ns.into(), peer.into()));
@@ -449,6 +505,7 @@ impl Lab {
             ns: ns.to_string(),
             name: name.to_string(),
             mac: None,
+            txqlen: None,
         })
     }
 
@@ -525,8 +582,13 @@ impl Lab {
                 Some(link) => link,
                 None => self.need_dev(ns, dev)?,
             };
-            let lagging =
-                link.has_carrier() && link.operstate != "UP" && link.operstate != "UNKNOWN";
+            // Both ways: a carrier that came (a first port, a peer up) and one that went
+            // (a bridge's last port removed), so the `linkdown` flag of its routes is set.
+            let lagging = if link.has_carrier() {
+                link.operstate != "UP" && link.operstate != "UNKNOWN"
+            } else {
+                link.operstate == "UP"
+            };
             if !lagging || Instant::now() >= deadline {
                 return Ok(());
             }

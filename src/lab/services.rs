@@ -16,8 +16,11 @@ use super::Lab;
 /// The outside network: the host's `eth0` and a namespace beyond it standing for "the
 /// internet", addressed from the documentation ranges of RFC 5737, which nothing real uses:
 /// TEST-NET-1 (the host 192.0.2.1, outside 192.0.2.254) unless the lab already uses it,
-/// then TEST-NET-2, then TEST-NET-3.
+/// then TEST-NET-2, then TEST-NET-3. The lab host has it from the start, like a Docker
+/// host its uplink; `outside()` hands out the namespace beyond.
 pub const OUTSIDE: &str = "outside";
+/// The host's uplink, as on a Docker host.
+pub const UPLINK: &str = "eth0";
 pub const TEST_NETS: [Ipv4Addr; 3] = [
     Ipv4Addr::new(192, 0, 2, 0),
     Ipv4Addr::new(198, 51, 100, 0),
@@ -275,16 +278,141 @@ impl Lab {
             .retain_mut(|relay| matches!(relay.try_wait(), Ok(None)));
     }
 
-    /// The namespace beyond the host's external interface, made on first use (and again
-    /// if it was deleted): the host reaches it directly and routes everything else there
-    /// (its default route), as a real Docker host routes to its LAN and the internet.
+    /// The lab host's uplink, built as the lab starts (before `docker0`, so it is
+    /// interface 2 as on a Docker host): `eth0`, 192.0.2.1/24, a veth whose other end is
+    /// `eth0` (192.0.2.254/24) of the namespace beyond, and the host's default route
+    /// through it. The namespace stays hidden until `outside()` names it. Built with plain
+    /// ops (no lookups: nothing else exists yet) and without waiting for the carrier: the
+    /// first look at the lab does that (`settle_uplink`), by when the kernel has usually
+    /// shown it. Waiting here made the lab's start 4–9 ms slower in `netsh test`, where the
+    /// kernel's linkwatch work queue waits for the rtnl lock that the teardown of the
+    /// previous labs holds.
+    pub(super) fn start_uplink(&self) -> Result<()> {
+        let ns = OUTSIDE.to_string();
+        let [subnet, ..] = TEST_NETS;
+        let base = u32::from(subnet);
+        let (host_ip, outside_ip) = (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 254));
+        let up = |ns: &str, dev: &str| Op::SetUp {
+            ns: ns.into(),
+            dev: dev.into(),
+            up: true,
+        };
+        self.apply(Op::AddNetns {
+            ns: ns.clone(),
+            sysctls: Vec::new(),
+        })?;
+        *self.beyond.borrow_mut() = Some(ns.clone());
+        for op in [
+            up(&ns, "lo"),
+            Op::AddVeth {
+                ns: HOST.into(),
+                name: UPLINK.into(),
+                peer: UPLINK.into(),
+                peer_ns: Some(ns.clone()),
+                txqlen: None,
+            },
+            uplink_addr(HOST, UPLINK, host_ip)?,
+            uplink_addr(&ns, UPLINK, outside_ip)?,
+            up(HOST, UPLINK),
+            up(&ns, UPLINK),
+            default_route_via(outside_ip),
+        ] {
+            self.apply(op)?;
+        }
+        let mut pairs = self.veth_peers.borrow_mut();
+        pairs.insert((HOST.into(), UPLINK.into()), (ns.clone(), UPLINK.into()));
+        pairs.insert((ns, UPLINK.into()), (HOST.into(), UPLINK.into()));
+        self.uplink_unsettled.set(true);
+        Ok(())
+    }
+
+    /// Waits until both ends of the uplink the lab started with show their carrier (see
+    /// `Lab::settle`), unless a script has already changed them.
+    pub(super) fn settle_uplink(&self) -> Result<()> {
+        let Some(ns) = self.beyond.borrow().clone() else {
+            return Ok(());
+        };
+        for (ns, dev) in [(HOST, UPLINK), (ns.as_str(), UPLINK)] {
+            if self.kernel.link_brief(ns, dev)?.is_some() {
+                self.settle(ns, dev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before the user's namespace `name` is made: if the hidden namespace beyond the
+    /// host's `eth0` holds that name, it moves to a key nobody asks for (12 hex digits,
+    /// like a container's sandbox key), so the name is the user's.
+    pub(super) fn make_way_for(&self, name: &str) -> Result<()> {
+        if self.beyond.borrow().as_deref() != Some(name) {
+            return Ok(());
+        }
+        let key = std::iter::repeat_with(|| format!("{:012x}", fastrand::u64(..1 << 48)))
+            .find(|k| !self.kernel.has_ns(k))
+            .unwrap_or_default();
+        self.rename_ns(name, &key)?;
+        *self.beyond.borrow_mut() = Some(key);
+        Ok(())
+    }
+
+    /// Whether the hidden namespace `key` is still joined to the host by the uplink the lab
+    /// started with (a script may have deleted or moved the host's `eth0`), and if so the
+    /// uplink's subnet.
+    fn intact_uplink(&self, key: &str) -> Result<Option<ipnet::Ipv4Net>> {
+        let (Some(host), Some(beyond)) = (
+            self.kernel.link(HOST, UPLINK)?,
+            self.kernel.link_brief(key, UPLINK)?,
+        ) else {
+            return Ok(None);
+        };
+        // Kernels before 5.8 leave IFLA_LINK out when the peer's index (in another
+        // namespace) equals the link's own, as both ends' 2 do here.
+        let paired = host.peer_ifindex.unwrap_or(host.ifindex) == beyond.ifindex
+            && beyond.peer_ifindex.unwrap_or(beyond.ifindex) == host.ifindex
+            && self.veth_peers.borrow().get(&(HOST.into(), UPLINK.into()))
+                == Some(&(key.to_string(), UPLINK.to_string()));
+        Ok(paired
+            .then(|| {
+                host.addrs.iter().find_map(|a| match a.addr {
+                    IpAddr::V4(ip) => ipnet::Ipv4Net::new(ip, a.prefix).ok(),
+                    IpAddr::V6(_) => None,
+                })
+            })
+            .flatten()
+            .map(|n| n.trunc()))
+    }
+
+    /// The subnets the lab uses: the host's addresses (but those on `except`) and Docker's
+    /// networks.
+    fn used_subnets(&self, except: Option<&str>) -> Result<Vec<ipnet::IpNet>> {
+        let host_links = self.links(HOST)?;
+        Ok(host_links
+            .iter()
+            .filter(|l| Some(l.name.as_str()) != except)
+            .flat_map(|l| l.addrs.iter())
+            .filter_map(|a| ipnet::IpNet::new(a.addr, a.prefix).ok())
+            .chain(
+                self.docker
+                    .borrow()
+                    .networks()
+                    .iter()
+                    .filter_map(|n| n.subnet().map(ipnet::IpNet::V4)),
+            )
+            .collect())
+    }
+
+    /// The namespace beyond the host's uplink `eth0`, as `outside` (or `outside2` … if a
+    /// namespace or container has that name): the host reaches it directly and routes
+    /// everything else there (its default route), as a real Docker host routes to its LAN
+    /// and the internet. The lab starts with it (see `start_uplink`); the first call names
+    /// it and lists it among the namespaces.
     ///
-    /// Names and addresses are chosen not to clash with what the lab has: the namespace is
-    /// `outside` (or `outside2` … if a namespace or container has that name), the host's
-    /// end `eth0` (or the next free `ethN`), the subnet the first RFC 5737 range that no
-    /// Docker network and no host address overlaps. Refused, with nothing built, when all
-    /// three ranges are taken or the host already has a default route (outside() would
-    /// have to replace it). Returns the namespace's name.
+    /// Made anew when the script deleted it (with `del_netns`, which takes the host's `eth0`
+    /// along), broke the uplink, or gave a Docker network or a host address the uplink's
+    /// range: then the host's end is the next free `ethN`, the subnet the first RFC 5737
+    /// range that no Docker network and no host address overlaps. That is refused, with
+    /// nothing built, when all three ranges are taken or the host has a default route of
+    /// the script's own (outside() would have to replace it). Returns the namespace's name.
     pub fn outside(&self) -> Result<String> {
         if let Some(name) = self.outside.borrow().clone() {
             if self.has_ns(&name) {
@@ -305,32 +433,38 @@ impl Lab {
             .chain((2..).map(|i| format!("{OUTSIDE}{i}")))
             .find(|n| !taken_name(n))
             .unwrap_or_else(|| OUTSIDE.to_string());
+        // The hidden namespace beyond the uplink the lab started with: named and kept when
+        // intact and its range still free, else let go (its `eth0` and the host's default
+        // route through it with it) once what replaces it is sure to be built.
+        let beyond = self.beyond.borrow().clone();
+        let mut let_go = None;
+        if let Some(key) = beyond {
+            let ours = self.intact_uplink(&key)?;
+            if let Some(subnet) = ours {
+                if !overlaps(&self.used_subnets(Some(UPLINK))?, subnet) {
+                    if key != name {
+                        self.rename_ns(&key, &name)?;
+                    }
+                    *self.beyond.borrow_mut() = None;
+                    self.netns.borrow_mut().push(name.clone());
+                    *self.outside.borrow_mut() = Some(name.clone());
+                    return Ok(name);
+                }
+            }
+            let_go = Some((key, ours.is_some()));
+        }
+        // What goes with the hidden namespace is free for the new one.
+        let going = matches!(let_go, Some((_, true))).then_some(UPLINK);
         let host_links = self.links(HOST)?;
         let host_if = (0..)
             .map(|i| format!("eth{i}"))
-            .find(|n| !host_links.iter().any(|l| &l.name == n))
-            .unwrap_or_else(|| "eth0".to_string());
-        let used: Vec<ipnet::IpNet> = host_links
-            .iter()
-            .flat_map(|l| l.addrs.iter())
-            .filter_map(|a| ipnet::IpNet::new(a.addr, a.prefix).ok())
-            .chain(
-                self.docker
-                    .borrow()
-                    .networks()
-                    .iter()
-                    .filter_map(|n| n.subnet().map(ipnet::IpNet::V4)),
-            )
-            .collect();
+            .find(|n| Some(n.as_str()) == going || !host_links.iter().any(|l| &l.name == n))
+            .unwrap_or_else(|| UPLINK.to_string());
+        let used = self.used_subnets(going)?;
         let Some(subnet) = TEST_NETS
             .iter()
             .filter_map(|a| ipnet::Ipv4Net::new(*a, 24).ok())
-            .find(|t| {
-                !used.iter().any(|u| match u {
-                    ipnet::IpNet::V4(u) => u.contains(&t.network()) || t.contains(&u.network()),
-                    ipnet::IpNet::V6(_) => false,
-                })
-            })
+            .find(|t| !overlaps(&used, *t))
         else {
             return Err(LabError::Invalid(
                 "outside(): the lab already uses all three documentation ranges it could \
@@ -341,7 +475,7 @@ impl Lab {
         if let Some(r) = self
             .routes(HOST)?
             .iter()
-            .find(|r| r.dst.is_none() && !r.ipv6)
+            .find(|r| r.dst.is_none() && !r.ipv6 && (going.is_none() || r.dev.as_deref() != going))
         {
             return Err(LabError::Invalid(format!(
                 "outside(): the host already has a default route ({}); outside() routes \
@@ -353,23 +487,22 @@ impl Lab {
         let base = u32::from(subnet.network());
         let host_ip = Ipv4Addr::from(base + 1);
         let outside_ip = Ipv4Addr::from(base + 254);
+        if let Some((key, _)) = let_go {
+            self.apply(Op::DelNetns { ns: key.clone() })?;
+            *self.beyond.borrow_mut() = None;
+            self.release_ns(&key);
+            self.settle_removals()?;
+        }
         self.add_netns(&name)?;
         let built = (|| -> Result<()> {
             self.set_up(&name, "lo", true)?;
-            self.add_veth(HOST, &host_if, &name, "eth0")?;
-            self.add_addr(HOST, &host_if, &format!("{host_ip}/24"))?;
-            self.add_addr(&name, "eth0", &format!("{outside_ip}/24"))?;
+            self.add_veth(HOST, &host_if, &name, UPLINK)?;
+            // With their broadcast addresses, as the uplink the lab starts with.
+            self.apply(uplink_addr(HOST, &host_if, host_ip)?)?;
+            self.apply(uplink_addr(&name, UPLINK, outside_ip)?)?;
             self.set_up(HOST, &host_if, true)?;
-            self.set_up(&name, "eth0", true)?;
-            self.apply(Op::AddRoute {
-                ns: HOST.into(),
-                route: Route {
-                    dst: None,
-                    via: Some(IpAddr::V4(outside_ip)),
-                    dev: None,
-                    ipv6: false,
-                },
-            })
+            self.set_up(&name, UPLINK, true)?;
+            self.apply(default_route_via(outside_ip))
         })();
         if let Err(e) = built {
             // Letting the namespace go takes the veth pair, its addresses and the route
@@ -383,6 +516,38 @@ impl Lab {
         *self.outside.borrow_mut() = Some(name.clone());
         Ok(name)
     }
+}
+
+/// `ip addr add IP/24 brd + dev DEV` in `ns`: an address of the uplink.
+fn uplink_addr(ns: &str, dev: &str, ip: Ipv4Addr) -> Result<Op> {
+    let addr = ipnet::Ipv4Net::new(ip, 24).map_err(|e| LabError::Invalid(e.to_string()))?;
+    Ok(Op::AddAddr {
+        ns: ns.into(),
+        dev: dev.into(),
+        addr: addr.into(),
+        brd: true,
+    })
+}
+
+/// `ip route add default via GW` on the host.
+fn default_route_via(gw: Ipv4Addr) -> Op {
+    Op::AddRoute {
+        ns: HOST.into(),
+        route: Route {
+            dst: None,
+            via: Some(IpAddr::V4(gw)),
+            dev: None,
+            ipv6: false,
+        },
+    }
+}
+
+/// Whether IPv4 subnet `net` overlaps any of `used` (one contains the other's network).
+fn overlaps(used: &[ipnet::IpNet], net: ipnet::Ipv4Net) -> bool {
+    used.iter().any(|u| match u {
+        ipnet::IpNet::V4(u) => u.contains(&net.network()) || net.contains(&u.network()),
+        ipnet::IpNet::V6(_) => false,
+    })
 }
 
 fn machine_hostname() -> String {

@@ -244,9 +244,17 @@ fn is_multicast(route: &RouteInfo) -> bool {
     matches!(route.dst, Some((IpAddr::V6(a), _)) if a.is_multicast())
 }
 
-/// `172.17.0.0/16 dev eth0 proto kernel scope link src 172.17.0.2 `.
+/// `172.17.0.0/16 dev eth0 proto kernel scope link src 172.17.0.2 `: iproute2's
+/// `print_route` (ip/iproute.c) field by field — the type unless it is `unicast`, the
+/// destination, `via`, `dev`, `proto` unless it is `boot` (what `ip route add` and Docker's
+/// libnetwork send), `scope` unless `global`, `src`, `metric`, the flags (`linkdown` …), and
+/// for IPv6 `pref` last, each `"%s "` but `pref`.
 fn route_line(route: &RouteInfo) -> String {
-    let mut line = format!("{} ", destination(route));
+    let mut line = String::new();
+    if route.kind != "unicast" {
+        line += &format!("{} ", route.kind);
+    }
+    line += &format!("{} ", destination(route));
     if let Some(via) = route.via {
         line += &format!("via {via} ");
     }
@@ -270,12 +278,39 @@ fn route_line(route: &RouteInfo) -> String {
         Some(metric) => line += &format!("metric {metric} "),
         None => {}
     }
-    // IPv6 routes carry RTA_PREF, printed last and without a trailing blank; the
-    // snapshot does not keep it, and routes not learnt from RAs are all `medium`.
-    if route.ipv6 {
-        line += "pref medium";
+    for word in route_flags(route.flags) {
+        line += &format!("{word} ");
+    }
+    // RTA_PREF, which the kernel sends with every IPv6 route, printed without a blank.
+    if let Some(pref) = &route.pref {
+        line += &format!("pref {pref}");
     }
     line + "\n"
+}
+
+/// iproute2's `print_rt_flags`, in its order: `RTNH_F_DEAD`, `RTNH_F_ONLINK`,
+/// `RTNH_F_PERVASIVE`, `RTNH_F_OFFLOAD`, `RTNH_F_TRAP`, `RTM_F_NOTIFY`, `RTNH_F_LINKDOWN`
+/// (a route whose device has no carrier), `RTNH_F_UNRESOLVED`, `RTM_F_OFFLOAD`,
+/// `RTM_F_TRAP`, `RTM_F_OFFLOAD_FAILED` (values from <linux/rtnetlink.h>).
+fn route_flags(flags: u32) -> Vec<&'static str> {
+    const NAMES: [(u32, &str); 11] = [
+        (0x1, "dead"),
+        (0x4, "onlink"),
+        (0x2, "pervasive"),
+        (0x8, "offload"),
+        (0x40, "trap"),
+        (0x100, "notify"),
+        (0x10, "linkdown"),
+        (0x20, "unresolved"),
+        (0x4000, "rt_offload"),
+        (0x8000, "rt_trap"),
+        (0x2000_0000, "rt_offload_failed"),
+    ];
+    NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|&(_, name)| name)
+        .collect()
 }
 
 /// `default`, `10.0.0.0/8`, or a bare address for a host route.
@@ -364,8 +399,10 @@ mod tests {
             let ip: IpAddr = ip.parse().expect("test dst parses");
             (ip, prefix.parse().expect("test prefix parses"))
         });
+        let ipv6 = matches!(dst, Some((IpAddr::V6(_), _)));
         RouteInfo {
-            ipv6: matches!(dst, Some((IpAddr::V6(_), _))),
+            kind: "unicast".to_string(),
+            ipv6,
             dst,
             via: None,
             dev: Some(dev.to_string()),
@@ -373,6 +410,9 @@ mod tests {
             scope: scope.to_string(),
             src: None,
             metric: None,
+            flags: 0,
+            // The kernel sends RTA_PREF with every IPv6 route.
+            pref: ipv6.then(|| "medium".to_string()),
         }
     }
 
@@ -639,6 +679,7 @@ mod tests {
             via: Some("fd00::1".parse().expect("test address parses")),
             metric: Some(1024),
             ipv6: true,
+            pref: Some("medium".to_string()),
             ..route(None, "eth0", "boot", "global")
         };
         let default4 = RouteInfo {
@@ -679,6 +720,112 @@ mod tests {
              192.0.2.0/24 dev eth1 proto dhcp scope link metric 100 \n\
              default via fd00::1 dev eth0 metric 1024 pref medium\n\
              fe80::/64 dev eth0 proto kernel metric 256 pref medium\n"
+        );
+    }
+
+    /// A container on the default bridge, as `docker exec c ip route` prints it on Docker
+    /// 20.10: the default route libnetwork adds (`proto boot`, unprinted) first, then the
+    /// kernel's connected route, in the order the kernel dumps them.
+    #[test]
+    fn container_routes_as_docker_shows_them() {
+        let default = RouteInfo {
+            via: Some("172.17.0.1".parse().expect("test address parses")),
+            ..route(None, "eth0", "boot", "global")
+        };
+        let connected = RouteInfo {
+            src: Some("172.17.0.2".parse().expect("test address parses")),
+            ..route(Some("172.17.0.0/16"), "eth0", "kernel", "link")
+        };
+        assert_eq!(
+            ip_route(&[default, connected]),
+            "default via 172.17.0.1 dev eth0 \n\
+             172.17.0.0/16 dev eth0 proto kernel scope link src 172.17.0.2 \n"
+        );
+    }
+
+    /// A Docker host's table: docker0 without a port has no carrier, and the kernel marks
+    /// its connected route `linkdown` (RTNH_F_LINKDOWN), printed after the source.
+    #[test]
+    fn linkdown_and_other_flags_follow_the_source() {
+        let docker0 = RouteInfo {
+            src: Some("172.17.0.1".parse().expect("test address parses")),
+            flags: 0x10,
+            ..route(Some("172.17.0.0/16"), "docker0", "kernel", "link")
+        };
+        let link_local = RouteInfo {
+            metric: Some(256),
+            flags: 0x10,
+            ..route(Some("fe80::/64"), "docker0", "kernel", "global")
+        };
+        let onlink = RouteInfo {
+            via: Some("10.0.0.1".parse().expect("test address parses")),
+            flags: 0x4 | 0x1,
+            ..route(Some("10.1.0.0/16"), "eth0", "boot", "global")
+        };
+        assert_eq!(
+            ip_route(&[docker0, onlink, link_local]),
+            "172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown \n\
+             10.1.0.0/16 via 10.0.0.1 dev eth0 dead onlink \n\
+             fe80::/64 dev docker0 proto kernel metric 256 linkdown pref medium\n"
+        );
+        assert_eq!(
+            route_flags(0x2000_0000 | 0x10 | 0x100),
+            ["notify", "linkdown", "rt_offload_failed"]
+        );
+    }
+
+    /// Routes of other types lead with the type, as `ip route add unreachable 10.2.0.0/16`
+    /// shows (`print_route` prints `rtnl_rtntype_n2a` unless the type is unicast); IPv6
+    /// preferences other than medium print as their names.
+    #[test]
+    fn route_types_and_preferences() {
+        let unreachable = RouteInfo {
+            kind: "unreachable".to_string(),
+            dev: None,
+            ..route(Some("10.2.0.0/16"), "", "boot", "global")
+        };
+        let blackhole = RouteInfo {
+            kind: "blackhole".to_string(),
+            dev: None,
+            ..route(Some("10.3.0.1/32"), "", "static", "global")
+        };
+        let high = RouteInfo {
+            via: Some("fe80::1".parse().expect("test address parses")),
+            metric: Some(1024),
+            pref: Some("high".to_string()),
+            ..route(None, "eth0", "ra", "global")
+        };
+        let high = RouteInfo { ipv6: true, ..high };
+        assert_eq!(
+            ip_route(&[unreachable, blackhole, high]),
+            "unreachable 10.2.0.0/16 \n\
+             blackhole 10.3.0.1 proto static \n\
+             default via fe80::1 dev eth0 proto ra metric 1024 pref high\n"
+        );
+    }
+
+    /// Docker's veths and bridges have no transmit queue (libnetwork creates them with
+    /// TxQLen 0): `ip link` then prints no `qlen`, and the header ends in `group default `.
+    #[test]
+    fn dockers_links_without_a_queue() {
+        let port = LinkInfo {
+            peer_ifindex: Some(16),
+            link_netnsid: Some(0),
+            master_ifindex: Some(3),
+            txqlen: 0,
+            ..link(17, "veth5807a9c", UP_RUNNING, "56:07:d9:2f:99:34")
+        };
+        let docker0 = LinkInfo {
+            kind: "bridge".to_string(),
+            txqlen: 0,
+            ..link(3, "docker0", UP_RUNNING, "02:42:36:51:ba:1a")
+        };
+        assert_eq!(
+            ip_link(&[docker0, port]),
+            "3: docker0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n\
+             \x20   link/ether 02:42:36:51:ba:1a brd ff:ff:ff:ff:ff:ff\n\
+             17: veth5807a9c@if16: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master docker0 state UP mode DEFAULT group default \n\
+             \x20   link/ether 56:07:d9:2f:99:34 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n"
         );
     }
 

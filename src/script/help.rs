@@ -19,7 +19,7 @@ pub const BINDINGS: &[Binding] = &[
     b("move_link", "move_link(dev, ns)", "move a host interface into ns (ip link set dev netns ns)"),
     b("ip_a", "ip_a(ns)", "ns's interfaces and addresses, like `ip a`"),
     b("ip_link", "ip_link(ns)", "ns's interfaces, like `ip link`"),
-    b("ip_route", "ip_route(ns)", "ns's routing table, like `ip route`"),
+    b("ip_route", "ip_route(ns)", "ns's main routing table, like `ip route` then `ip -6 route`"),
     b("ping", "ping(from, to [, #{count, timeout, interval}])", "real ICMP echo from a namespace; returns a PingResult (.ok, .sent, .received, .loss, .rtts)"),
     b("assert_reach", "assert_reach(from, to [, opts])", "fail unless from gets an echo reply from to"),
     b("assert_no_reach", "assert_no_reach(from, to [, opts])", "fail if from gets an echo reply from to"),
@@ -61,7 +61,7 @@ pub const BINDINGS: &[Binding] = &[
     b("tcp", "tcp(from, \"host:port\")", "connect from inside `from` and read the reply (at most 64 KiB): #{ok, reply, truncated, error}; IPv6 as \"[fd00::2]:80\""),
     b("udp", "udp(from, \"host:port\" [, payload])", "send a datagram from inside `from`, wait for one back: #{ok, reply, truncated, error}"),
     b("http_get", "http_get(from, url)", "HTTP GET from inside `from` (reply read up to 64 KiB): #{ok, status, body, truncated, error}; IPv6 as http://[fd00::2]:8080/"),
-    b("outside", "outside()", "a namespace beyond the host's eth0 (192.0.2.254, or the next free RFC 5737 range), made on first use"),
+    b("outside", "outside()", "the namespace beyond the host's uplink eth0 (192.0.2.254; made anew in the next free RFC 5737 range if deleted)"),
     // Methods of a namespace object.
     b("addr", "ns.addr(dev, cidr)", "add an address (ip addr add cidr dev dev)"),
     b("del_addr", "ns.del_addr(dev, cidr)", "remove an address"),

@@ -85,6 +85,8 @@ impl NetworkDriver for Bridge {
                 ns: HOST.into(),
                 name: br.clone(),
                 mac: n.bridge_mac.clone(),
+                // libnetwork's bridges and veths have no transmit queue (TxQLen 0).
+                txqlen: Some(0),
             },
             configure: vec![
                 Op::AddAddr {
@@ -116,12 +118,13 @@ impl NetworkDriver for Bridge {
     /// both ends' carrier is waited for, so every view shows them UP.
     fn endpoint_plan(&self, n: &Network, ns: &str, e: &Endpoint) -> Option<Plan> {
         let (ifname, host_if, (ip, len)) = (e.ifname.clone()?, e.host_ifname.clone()?, e.ip?);
+        let br = n.bridge.clone()?;
         let addr = Ipv4Net::new(ip, len).ok()?;
         let mut configure = vec![
             Op::SetMaster {
                 ns: HOST.into(),
                 dev: host_if.clone(),
-                master: n.bridge.clone(),
+                master: Some(br.clone()),
             },
             Op::SetUp {
                 ns: HOST.into(),
@@ -153,9 +156,16 @@ impl NetworkDriver for Bridge {
                 name: host_if.clone(),
                 peer: ifname.clone(),
                 peer_ns: Some(ns.into()),
+                txqlen: Some(0),
             },
             configure,
-            settle: vec![(HOST.into(), host_if), (ns.into(), ifname)],
+            // Both ends' carrier, and the bridge's when this is its first port: until then
+            // the bridge shows NO-CARRIER and drops what the host sends through it.
+            settle: vec![
+                (HOST.into(), host_if),
+                (ns.into(), ifname),
+                (HOST.into(), br.clone()),
+            ],
             undo: self.endpoint_teardown(e)?,
         })
     }
@@ -217,7 +227,9 @@ mod tests {
         let plan = Bridge.endpoint_plan(n, "sb1", e).unwrap();
         let cmds = commands(&plan);
         assert!(
-            cmds[0].starts_with(&format!("ip link add {host_if} type veth peer")),
+            cmds[0].starts_with(&format!(
+                "ip link add {host_if} txqueuelen 0 type veth peer"
+            )),
             "{cmds:?}"
         );
         assert!(cmds.iter().any(|c| c.contains("172.18.0.2/16")), "{cmds:?}");
@@ -226,7 +238,7 @@ mod tests {
             "{cmds:?}"
         );
         assert_eq!(cmds.last().unwrap(), &format!("ip link del {host_if}"));
-        assert_eq!(plan.settle.len(), 2);
+        assert_eq!(plan.settle.len(), 3);
         assert!(
             !cmds.iter().any(|c| c.contains("route")),
             "the default route is the engine's"
