@@ -94,6 +94,11 @@ pub enum Op {
         ns: String,
         ruleset: super::nft::Ruleset,
     },
+    /// Change part of an existing nftables table (chains, rules, set elements), atomically.
+    NftChange {
+        ns: String,
+        change: super::nft::Change,
+    },
 }
 
 /// A route to add or remove: `dst` `None` is the default route.
@@ -151,7 +156,8 @@ impl Op {
             | Op::DelRoute { ns, .. }
             | Op::ReplaceRoute { ns, .. }
             | Op::Sysctl { ns, .. }
-            | Op::Nft { ns, .. } => ns,
+            | Op::Nft { ns, .. }
+            | Op::NftChange { ns, .. } => ns,
         }
     }
 }
@@ -301,6 +307,12 @@ impl fmt::Display for Op {
                     write!(f, "ip netns exec {} ", Q(ns))?;
                 }
                 write!(f, "nft -f - <<'EOF'\n{ruleset}\nEOF")
+            }
+            Op::NftChange { ns, change } => {
+                if ns != HOST {
+                    write!(f, "ip netns exec {} ", Q(ns))?;
+                }
+                write!(f, "nft -f - <<'EOF'\n{change}\nEOF")
             }
             Op::Sysctl { ns, key, value } => write!(
                 f,
@@ -543,7 +555,7 @@ mod tests {
             ns: s("a b"),
             ruleset: crate::kernel::nft::Ruleset {
                 table: s("docker"),
-                chains: Vec::new(),
+                ..Default::default()
             },
         };
         let text = op.to_string();

@@ -15,16 +15,13 @@ use std::net::Ipv4Addr;
 use ipnet::{IpNet, Ipv4Net};
 
 use super::{clock, Lab, LabError, Result};
-use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset, L4};
+use crate::firewall;
+use crate::kernel::nft::Change;
 use crate::kernel::{Op, Route, HOST};
 use crate::model::docker::ids::short;
 use crate::model::docker::{
-    AttachSpec, Container, Docker, DockerError, Driver, Endpoint, NetMode, Network, NetworkSpec,
-    Proto, RunExtras,
+    AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, RunExtras,
 };
-
-/// The nftables table that holds Docker's rules in the lab host.
-pub const TABLE: &str = "docker";
 
 impl From<DockerError> for LabError {
     /// Docker's refusals keep Docker's words (`Error response from daemon: …`); netsh's
@@ -42,8 +39,10 @@ impl From<DockerError> for LabError {
 struct Built {
     /// The container's namespace exists (with whatever is inside it).
     namespace: bool,
-    /// The firewall was replaced with one that includes the container's ports.
-    firewall: bool,
+    /// The firewall change that published the container's ports, to take back.
+    firewall: Option<Change>,
+    /// The userland proxies of its ports run.
+    proxies: bool,
     /// Networks whose DNS records have the container's names.
     dns: Vec<String>,
 }
@@ -63,16 +62,13 @@ impl Lab {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         })?;
-        // DNAT of 127.0.0.1 to a container (published ports reached from the host itself)
-        // needs loopback-sourced packets to be routable.
-        self.apply(Op::Sysctl {
-            ns: HOST.into(),
-            key: "net.ipv4.conf.all.route_localnet".into(),
-            value: "1".into(),
-        })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
         self.build_bridge(&bridge)?;
-        self.refresh_firewall()
+        let ruleset = firewall::ruleset(&self.docker.borrow());
+        self.apply(Op::Nft {
+            ns: HOST.into(),
+            ruleset,
+        })
     }
 
     /// Read access to the model (for views and bindings).
@@ -178,6 +174,7 @@ impl Lab {
     /// never used: the network is drawn again (a new ID, so a new name). A failure halfway
     /// takes the bridge and the model's network back.
     pub fn create_network(&self, name: &str, spec: &NetworkSpec) -> Result<Network> {
+        let fw_before = self.firewall_state();
         let create = || {
             self.docker
                 .borrow_mut()
@@ -202,8 +199,8 @@ impl Lab {
             let _ = self.docker.borrow_mut().remove_network(&n.id);
             return Err(e);
         }
-        if let Err(e) = self.refresh_firewall() {
-            // The firewall is replaced atomically: a failed refresh left the old one.
+        if let Err(e) = self.firewall_follow(&fw_before) {
+            // The firewall changes atomically: a failed change left it as it was.
             if let Some(br) = &n.bridge {
                 self.undo(Op::DelLink {
                     ns: HOST.into(),
@@ -227,19 +224,13 @@ impl Lab {
             next.remove_network(&n.id)?;
             (n, next)
         };
-        self.apply(Op::Nft {
-            ns: HOST.into(),
-            ruleset: firewall(&next),
-        })?;
+        let undo = self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?;
         if let Some(br) = &n.bridge {
             if let Err(e) = self.apply(Op::DelLink {
                 ns: HOST.into(),
                 dev: br.clone(),
             }) {
-                self.undo(Op::Nft {
-                    ns: HOST.into(),
-                    ruleset: firewall(&self.docker.borrow()),
-                });
+                self.firewall_undo(undo);
                 return Err(e);
             }
         }
@@ -266,6 +257,7 @@ impl Lab {
                  (bindings take either by name, so one name cannot mean both)"
             )));
         }
+        let fw_before = self.firewall_state();
         let (c, warnings) = self.docker.borrow_mut().run_with(
             name,
             network,
@@ -274,7 +266,7 @@ impl Lab {
             &clock::now_rfc3339(),
         )?;
         let mut built = Built::default();
-        match self.build_run(&c.id, &mut built) {
+        match self.build_run(&c.id, &fw_before, &mut built) {
             Ok(c) => {
                 for w in warnings {
                     eprintln!("{w}");
@@ -290,7 +282,12 @@ impl Lab {
 
     /// The kernel side of `run` for the container `id` (already in the model), noting in
     /// `built` what exists so far.
-    fn build_run(&self, id: &str, built: &mut Built) -> Result<Container> {
+    fn build_run(
+        &self,
+        id: &str,
+        fw_before: &firewall::Firewall,
+        built: &mut Built,
+    ) -> Result<Container> {
         let mut c = self.docker.borrow().container(id)?.clone();
         for network_id in c
             .endpoints
@@ -301,10 +298,9 @@ impl Lab {
             c = self.claim_host_name(id, &network_id)?;
         }
         self.build_container(&c, built)?;
-        if !c.ports.is_empty() {
-            self.refresh_firewall()?;
-            built.firewall = true;
-        }
+        built.firewall = self.firewall_follow(fw_before)?;
+        self.start_proxies(&c)?;
+        built.proxies = true;
         for e in &c.endpoints {
             built.dns.push(e.network_id.clone());
             self.dns_joined(&c, &e.network_id)?;
@@ -324,12 +320,10 @@ impl Lab {
             // The container is out of the model, so this only edits records.
             let _ = self.dns_left(c, &network_id, names);
         }
-        if built.firewall {
-            self.undo(Op::Nft {
-                ns: HOST.into(),
-                ruleset: firewall(&self.docker.borrow()),
-            });
+        if built.proxies {
+            self.stop_proxies(c);
         }
+        self.firewall_undo(built.firewall);
         if built.namespace {
             self.undo(Op::DelNetns { ns: sandbox_ns(c) });
             self.release_sandbox(c);
@@ -437,6 +431,12 @@ impl Lab {
             // moment later (linkwatch): wait, so every view of the lab shows them UP.
             self.settle(HOST, host_if)?;
             self.settle(&ns, ifname)?;
+            // A bridge's first port gives it carrier, and until linkwatch has caught up the
+            // bridge drops what the host sends through it (a reply to the container's first
+            // connection to a published port, say): wait for it too.
+            if let Some(br) = &net.bridge {
+                self.settle(HOST, br)?;
+            }
             if default_route && !net.internal {
                 if let Some(gw) = e.gateway {
                     self.set_default_route(&ns, gw)?;
@@ -595,24 +595,19 @@ impl Lab {
                 .collect();
             (c, names)
         };
-        if !c.ports.is_empty() {
+        let undo = if c.ports.is_empty() {
+            None
+        } else {
             let mut next = self.docker.borrow().clone();
             next.remove_container(&c.id)?;
-            self.apply(Op::Nft {
-                ns: HOST.into(),
-                ruleset: firewall(&next),
-            })?;
-        }
+            self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?
+        };
         if c.mode == NetMode::Own {
             if let Err(e) = self.apply(Op::DelNetns { ns: sandbox_ns(&c) }) {
-                if !c.ports.is_empty() {
-                    self.undo(Op::Nft {
-                        ns: HOST.into(),
-                        ruleset: firewall(&self.docker.borrow()),
-                    });
-                }
+                self.firewall_undo(undo);
                 return Err(e);
             }
+            self.stop_proxies(&c);
             self.release_sandbox(&c);
         }
         self.docker.borrow_mut().remove_container(&c.id)?;
@@ -623,21 +618,13 @@ impl Lab {
     }
 
     /// Docker's firewall in the lab host as the kernel holds it (read back from the
-    /// kernel, not from the model), one entry per rule in order.
+    /// kernel, not from the model), one entry per rule: chains in name order (where a
+    /// chain sits in the table's list means nothing to nftables — only rule order within a
+    /// chain does, and that is kept).
     pub fn firewall_rules(&self) -> Result<Vec<crate::kernel::nft::ListedRule>> {
-        Ok(self.kernel.nft_rules(HOST, TABLE)?)
-    }
-
-    /// The firewall Docker keeps for its bridge networks, applied as one atomic batch:
-    /// traffic between two bridge networks is dropped (DOCKER-ISOLATION), internal networks
-    /// reach nothing beyond their bridge, and traffic leaving a non-internal network for
-    /// anywhere else is masqueraded.
-    pub(super) fn refresh_firewall(&self) -> Result<()> {
-        let ruleset = firewall(&self.docker.borrow());
-        self.apply(Op::Nft {
-            ns: HOST.into(),
-            ruleset,
-        })
+        let mut rules = self.kernel.nft_rules(HOST, firewall::TABLE)?;
+        rules.sort_by(|a, b| a.chain.cmp(&b.chain));
+        Ok(rules)
     }
 }
 
@@ -659,121 +646,5 @@ fn default_route(ns: &str, gw: Ipv4Addr, replace: bool) -> Op {
             ns: ns.into(),
             route,
         }
-    }
-}
-
-/// DNAT rules for published ports: traffic to a host address (`fib daddr type local`) on a
-/// published port goes to the container's address and port.
-fn published(d: &Docker) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for c in d.containers() {
-        let Some(ip) = d.primary_ip(c) else {
-            continue;
-        };
-        for p in &c.ports {
-            let mut matches = vec![Match::DaddrLocal];
-            if let Some(host_ip) = p.host_ip {
-                matches.push(Match::Daddr(Ipv4Net::from(host_ip)));
-            }
-            matches.push(Match::Protocol(match p.proto {
-                Proto::Tcp => L4::Tcp,
-                Proto::Udp => L4::Udp,
-            }));
-            matches.push(Match::Dport(p.host_port));
-            rules.push(Rule {
-                matches,
-                action: Action::Dnat {
-                    addr: ip,
-                    port: Some(p.container_port),
-                },
-                comment: Some(format!("published by {}", c.name)),
-            });
-        }
-    }
-    rules
-}
-
-/// The ruleset for the current networks.
-pub fn firewall(d: &Docker) -> Ruleset {
-    let bridges: Vec<(&str, Ipv4Net, bool)> = d
-        .networks()
-        .iter()
-        .filter(|n| n.driver == Driver::Bridge)
-        .filter_map(|n| Some((n.bridge.as_deref()?, n.subnet()?, n.internal)))
-        .collect();
-    let mut forward = Vec::new();
-    let mut postrouting = Vec::new();
-    for &(br, subnet, internal) in &bridges {
-        // Connections from the host's own 127.0.0.1 to a published port leave with a
-        // loopback source, which the container could not answer: rewrite it.
-        postrouting.push(Rule {
-            matches: vec![
-                Match::Saddr(Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).unwrap_or_default()),
-                Match::OifName(br.into()),
-            ],
-            action: Action::Masquerade,
-            comment: None,
-        });
-        if internal {
-            forward.push(Rule {
-                matches: vec![Match::IifName(br.into()), Match::NotOifName(br.into())],
-                action: Action::Drop,
-                comment: Some("internal network: nothing leaves".into()),
-            });
-            forward.push(Rule {
-                matches: vec![Match::OifName(br.into()), Match::NotIifName(br.into())],
-                action: Action::Drop,
-                comment: Some("internal network: nothing enters".into()),
-            });
-        } else {
-            postrouting.push(Rule {
-                matches: vec![Match::Saddr(subnet), Match::NotOifName(br.into())],
-                action: Action::Masquerade,
-                comment: None,
-            });
-        }
-        for &(other, ..) in &bridges {
-            if other != br {
-                forward.push(Rule {
-                    matches: vec![Match::IifName(br.into()), Match::OifName(other.into())],
-                    action: Action::Drop,
-                    comment: Some("isolate bridge networks".into()),
-                });
-            }
-        }
-    }
-    let dnat = published(d);
-    Ruleset {
-        table: TABLE.into(),
-        chains: vec![
-            Chain {
-                name: "prerouting".into(),
-                hook: Hook::Prerouting,
-                kind: ChainKind::Nat,
-                priority: -100,
-                rules: dnat.clone(),
-            },
-            Chain {
-                name: "output".into(),
-                hook: Hook::Output,
-                kind: ChainKind::Nat,
-                priority: -100,
-                rules: dnat,
-            },
-            Chain {
-                name: "forward".into(),
-                hook: Hook::Forward,
-                kind: ChainKind::Filter,
-                priority: 0,
-                rules: forward,
-            },
-            Chain {
-                name: "postrouting".into(),
-                hook: Hook::Postrouting,
-                kind: ChainKind::Nat,
-                priority: 100,
-                rules: postrouting,
-            },
-        ],
     }
 }

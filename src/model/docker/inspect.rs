@@ -147,7 +147,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "Bridge": "",
         "SandboxID": sandbox_id,
         "SandboxKey": sandbox_key,
-        "Ports": ports(c, false),
+        "Ports": ports(docker, c, false),
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -165,21 +165,35 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
     })
 }
 
-/// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}` — `NetworkSettings.Ports` shows the
-/// address bound (0.0.0.0 for all), `HostConfig.PortBindings` what was asked ("" for all).
-fn ports(c: &Container, asked: bool) -> Value {
+/// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}`. `NetworkSettings.Ports` shows what
+/// was bound, in the order Docker allocated it (see [`super::allocation_order`]): an
+/// unspecified host IP as `0.0.0.0` then `::`; `HostConfig.PortBindings` shows what was asked,
+/// in the order asked, `""` for all addresses. (Docker 20.10.24: `-p 8192:80 -p 8190:80 -p
+/// 127.0.0.2:8193:80` gives Ports `[127.0.0.2:8193, 0.0.0.0:8190, :::8190, 0.0.0.0:8192,
+/// :::8192]`.)
+fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
     let mut entries: Vec<(String, Value)> = Vec::new();
-    for p in &c.ports {
-        let key = format!("{}/{}", p.container_port, p.proto.name());
-        let ip = match (p.host_ip, asked) {
-            (Some(ip), _) => ip.to_string(),
-            (None, true) => String::new(),
-            (None, false) => "0.0.0.0".into(),
-        };
-        let binding = json!({ "HostIp": ip, "HostPort": p.host_port.to_string() });
-        match entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, Value::Array(list))) => list.push(binding),
-            _ => entries.push((key, json!([binding]))),
+    let mut add = |key: String, binding: Value| match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, Value::Array(list))) => list.push(binding),
+        _ => entries.push((key, json!([binding]))),
+    };
+    let key = |p: &super::PortBinding| format!("{}/{}", p.container_port, p.proto.name());
+    if asked {
+        for p in &c.ports {
+            let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
+            add(
+                key(p),
+                json!({ "HostIp": ip, "HostPort": p.host_port.to_string() }),
+            );
+        }
+    } else {
+        for p in super::allocation_order(docker.active_ports(c)) {
+            for a in p.host_addrs() {
+                add(
+                    key(p),
+                    json!({ "HostIp": a.to_string(), "HostPort": p.host_port.to_string() }),
+                );
+            }
         }
     }
     sorted(entries)
@@ -232,7 +246,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Driver": "netsh",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": ports(c, true),
+            "PortBindings": ports(docker, c, true),
             "Links": links(docker, c),
         },
         "Config": {

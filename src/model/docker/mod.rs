@@ -83,11 +83,26 @@ pub enum DockerError {
     NamespaceInUse { name: String, user: String },
     #[error("{0}")]
     InvalidPort(String),
-    #[error("driver failed programming external connectivity on endpoint {container}: Bind for {ip}:{port} failed: port is already allocated")]
+    /// libnetwork's port allocator refuses a host port (and IP, and protocol) that another
+    /// binding holds, in this `run` or another container (`portallocator.ErrPortAlreadyAllocated`,
+    /// wrapped by the bridge driver's `ProgramExternalConnectivity` with the endpoint's name
+    /// and ID).
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): Bind for {ip}:{port} failed: port is already allocated")]
     PortAllocated {
         container: String,
+        endpoint: String,
         ip: String,
         port: u16,
+    },
+    /// The userland proxy could not listen (the kernel refused the address, e.g. a
+    /// specific address on a port another binding holds on 0.0.0.0): Go's `listen` error.
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): Error starting userland proxy: listen {network} {addr}: bind: {reason}")]
+    ProxyFailed {
+        container: String,
+        endpoint: String,
+        network: String,
+        addr: String,
+        reason: String,
     },
     #[error("could not get container for {0}")]
     NoLinkTarget(String),
@@ -218,6 +233,26 @@ impl Proto {
 }
 
 impl PortBinding {
+    /// The host address as Docker prints it: `0.0.0.0` for all.
+    pub fn host_ip_text(&self) -> String {
+        self.host_ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "0.0.0.0".into())
+    }
+
+    /// The addresses Docker binds for this port: the given one, or both `0.0.0.0` and `::`
+    /// (libnetwork's bridge driver allocates an IPv4 and an IPv6 mapping for an unspecified
+    /// host IP, IPv4 first).
+    pub fn host_addrs(&self) -> Vec<std::net::IpAddr> {
+        match self.host_ip {
+            Some(ip) => vec![ip.into()],
+            None => vec![
+                Ipv4Addr::UNSPECIFIED.into(),
+                std::net::Ipv6Addr::UNSPECIFIED.into(),
+            ],
+        }
+    }
+
     /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`.
     pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
@@ -520,24 +555,21 @@ impl Docker {
                 .push("WARNING: Published ports are discarded when using host network mode".into());
             ports.clear();
         }
-        for p in &ports {
-            let taken = self.containers.iter().flat_map(|c| &c.ports).any(|q| {
-                q.host_port == p.host_port
-                    && q.proto == p.proto
-                    && (q.host_ip.is_none() || p.host_ip.is_none() || q.host_ip == p.host_ip)
-            });
-            if taken {
-                return Err(DockerError::PortAllocated {
-                    container: name.to_string(),
-                    ip: p
-                        .host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
+        let mut c = self.run_plain(name, network, attach, created)?;
+        // Ports are allocated when the endpoint joins (libnetwork's bridge driver), in the
+        // order Docker sorts them; a refusal takes the container back out.
+        if let Some(e) = c.endpoints.first().filter(|e| e.ip.is_some()) {
+            if let Some(p) = self.first_taken(&ports) {
+                let err = DockerError::PortAllocated {
+                    container: c.name.clone(),
+                    endpoint: e.id.clone(),
+                    ip: p.host_ip_text().to_string(),
                     port: p.host_port,
-                });
+                };
+                let _ = self.remove_container(&c.id);
+                return Err(err);
             }
         }
-        let mut c = self.run_plain(name, network, attach, created)?;
         c.links = links;
         c.ports = ports;
         if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
@@ -545,6 +577,27 @@ impl Docker {
             stored.ports = c.ports.clone();
         }
         Ok((c, warnings))
+    }
+
+    /// The first of `ports` (in allocation order) whose host IP, port and protocol another
+    /// container or an earlier binding of the same list already holds. Docker's allocator
+    /// keeps ports per host IP: `0.0.0.0:8080` and `127.0.0.1:8080` are two different ones
+    /// (the kernel then refuses the second listener, see `ProxyFailed`).
+    fn first_taken<'a>(&self, ports: &'a [PortBinding]) -> Option<&'a PortBinding> {
+        let same = |a: &PortBinding, b: &PortBinding| {
+            a.host_port == b.host_port && a.proto == b.proto && a.host_ip == b.host_ip
+        };
+        let held: Vec<&PortBinding> = self
+            .containers
+            .iter()
+            .filter(|c| self.primary_ip(c).is_some())
+            .flat_map(|c| &c.ports)
+            .collect();
+        let order = allocation_order(ports);
+        order.iter().enumerate().find_map(|(i, &p)| {
+            let taken = held.iter().any(|q| same(q, p)) || order[..i].iter().any(|q| same(q, p));
+            taken.then_some(p)
+        })
     }
 
     fn run_plain(
@@ -897,23 +950,87 @@ impl Docker {
         out
     }
 
-    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines.
-    pub fn port_lines(&self, c: &Container) -> String {
-        c.ports
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}/{} -> {}:{}\n",
-                    p.container_port,
-                    p.proto.name(),
-                    p.host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    p.host_port
-                )
-            })
-            .collect()
+    /// The bindings Docker made for `c`: none for a container without an address of its
+    /// own network (host, none, `container:`), where Docker programs no port mapping.
+    pub fn active_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
+        if c.endpoints.iter().any(|e| e.ip.is_some()) {
+            &c.ports
+        } else {
+            &[]
+        }
     }
+
+    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` and `8080/tcp -> [::]:8081` lines (Go's
+    /// `net.JoinHostPort`), in the docker CLI's natural order (`sortorder.NaturalLess`:
+    /// digit runs compared as numbers, so `9/tcp` before `80/tcp`).
+    pub fn port_lines(&self, c: &Container) -> String {
+        let mut lines: Vec<String> = self
+            .active_ports(c)
+            .iter()
+            .flat_map(|p| {
+                p.host_addrs().into_iter().map(move |a| {
+                    let addr = std::net::SocketAddr::new(a, p.host_port);
+                    format!("{}/{} -> {addr}", p.container_port, p.proto.name())
+                })
+            })
+            .collect();
+        lines.sort_by(|a, b| natural_cmp(a, b));
+        lines.into_iter().map(|l| l + "\n").collect()
+    }
+}
+
+/// The order Docker allocates a container's bindings in (`nat.SortPortMap`): by container
+/// port, and among the bindings of one container port the last asked first (observed on
+/// Docker 20.10.24 for up to 7 bindings of one port).
+pub fn allocation_order(ports: &[PortBinding]) -> Vec<&PortBinding> {
+    let mut v: Vec<(usize, &PortBinding)> = ports.iter().enumerate().collect();
+    v.sort_by(|(i, a), (j, b)| {
+        (a.container_port, a.proto.name())
+            .cmp(&(b.container_port, b.proto.name()))
+            .then(j.cmp(i))
+    });
+    v.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Natural string order (`github.com/fvbommel/sortorder`'s `NaturalLess`, which the docker
+/// CLI sorts `docker port` with): runs of digits compare as numbers, the rest byte by byte.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (x, y) = (&a[si..i], &b[sj..j]);
+            let strip = |d: &[u8]| {
+                let k = d.iter().position(|c| *c != b'0').unwrap_or(d.len());
+                d[k..].to_vec()
+            };
+            let (tx, ty) = (strip(x), strip(y));
+            let o = tx
+                .len()
+                .cmp(&ty.len())
+                .then(tx.cmp(&ty))
+                .then(x.len().cmp(&y.len()));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
 }
 
 fn find<'a, T>(
