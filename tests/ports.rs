@@ -157,6 +157,31 @@ fn port_conflicts_are_refused_with_the_endpoint_id_and_build_nothing() {
     }
 }
 
+/// Docker 20.10.24, by hand: after `docker network disconnect bridge web`, docker-proxy
+/// forwards to web's address on the network that now carries its default route.
+#[test]
+fn ports_follow_the_gateway_endpoint_when_it_moves() {
+    netsh()
+        .eval(
+            "let web = run(\"web\", #{publish: [\"8085:8080\"]});\n\
+             serve(web, 8080);\n\
+             network(\"n1\"); connect(web, \"n1\");\n\
+             let out = outside();\n\
+             let cl = run(\"cl\");\n\
+             assert(tcp(cl, \"172.17.0.1:8085\").ok, \"before\");\n\
+             disconnect(web, \"bridge\");\n\
+             assert_eq(port(web), \"8080/tcp -> 0.0.0.0:8085\\n8080/tcp -> [::]:8085\\n\");\n\
+             assert(tcp(cl, \"172.17.0.1:8085\").ok, \"the proxy follows web to n1\");\n\
+             assert(tcp(host(), \"127.0.0.1:8085\").ok);\n\
+             assert(tcp(out, \"192.0.2.1:8085\").ok, \"DNAT follows web to n1\");\n\
+             print(nft_rules().filter(|r| r.contains(\"publish-tcp\")));\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+}
+
 #[test]
 fn after_rm_the_port_answers_nowhere_and_can_be_taken_again() {
     for user in users() {

@@ -111,6 +111,21 @@ fn l4(p: Proto) -> L4 {
     }
 }
 
+/// The address a container's published ports lead to: that of the endpoint that gives it
+/// external connectivity — its gateway endpoint, the first network in join order that is
+/// not internal (where its default route goes), else its first address. Docker programs the
+/// port mapping on that endpoint and moves it when the gateway moves (`docker network
+/// disconnect` of that network re-points docker-proxy at the next one; checked on Docker
+/// 20.10.24).
+pub fn target_ip(d: &Docker, c: &crate::model::docker::Container) -> Option<Ipv4Addr> {
+    let owner = d.namespace_owner(c);
+    let routed = owner.endpoints.iter().find_map(|e| {
+        let n = d.network_by_id(&e.network_id)?;
+        (!n.internal).then_some(e.ip?.0)
+    });
+    routed.or_else(|| d.primary_ip(c))
+}
+
 /// The chain that holds the DNAT rules of host port `port` over `proto`.
 pub fn publish_chain(proto: Proto, port: u16) -> String {
     format!("publish-{}-{port}", proto.name())
@@ -155,10 +170,10 @@ pub fn derive(d: &Docker) -> Firewall {
         network(&mut fw, &n.name, br, subnet, n.internal);
     }
     for c in d.containers() {
-        let Some(ip) = d.primary_ip(c) else {
+        let Some(ip) = target_ip(d, c) else {
             continue;
         };
-        for p in &c.ports {
+        for p in d.active_ports(c) {
             let chain = publish_chain(p.proto, p.host_port);
             let set = match p.proto {
                 Proto::Tcp => TCP_PUBLISHED,

@@ -257,7 +257,12 @@ impl Lab {
                  (bindings take either by name, so one name cannot mean both)"
             )));
         }
-        let fw_before = self.firewall_state();
+        // Only published ports change the firewall on `run`.
+        let fw_before = if extras.publish.is_empty() {
+            None
+        } else {
+            Some(self.firewall_state())
+        };
         let (c, warnings) = self.docker.borrow_mut().run_with(
             name,
             network,
@@ -266,7 +271,7 @@ impl Lab {
             &clock::now_rfc3339(),
         )?;
         let mut built = Built::default();
-        match self.build_run(&c.id, &fw_before, &mut built) {
+        match self.build_run(&c.id, fw_before.as_ref(), &mut built) {
             Ok(c) => {
                 for w in warnings {
                     eprintln!("{w}");
@@ -285,7 +290,7 @@ impl Lab {
     fn build_run(
         &self,
         id: &str,
-        fw_before: &firewall::Firewall,
+        fw_before: Option<&firewall::Firewall>,
         built: &mut Built,
     ) -> Result<Container> {
         let mut c = self.docker.borrow().container(id)?.clone();
@@ -298,9 +303,11 @@ impl Lab {
             c = self.claim_host_name(id, &network_id)?;
         }
         self.build_container(&c, built)?;
-        built.firewall = self.firewall_follow(fw_before)?;
-        self.start_proxies(&c)?;
-        built.proxies = true;
+        if let Some(before) = fw_before {
+            built.firewall = self.firewall_follow(before)?;
+            self.start_proxies(&c)?;
+            built.proxies = true;
+        }
         for e in &c.endpoints {
             built.dns.push(e.network_id.clone());
             self.dns_joined(&c, &e.network_id)?;
@@ -466,6 +473,7 @@ impl Lab {
     /// interface name the container already has inside (made with `veth`/`move_link`) is
     /// refused before anything is built.
     pub fn connect(&self, container: &str, network: &str, attach: &AttachSpec) -> Result<Endpoint> {
+        let fw_before = self.firewall_state();
         let (c, e) = self
             .docker
             .borrow_mut()
@@ -512,7 +520,11 @@ impl Lab {
             forget();
             return Err(err);
         }
-        if let Err(err) = self.dns_joined(&c, &e.network_id) {
+        // Published ports follow the container's gateway endpoint (Docker moves them).
+        let joined = self
+            .dns_joined(&c, &e.network_id)
+            .and_then(|()| self.firewall_follow(&fw_before).map(|_| ()));
+        if let Err(err) = joined {
             let names = self.dns_names_of(&c, &e.network_id);
             forget();
             let _ = self.dns_left(&c, &e.network_id, names);
@@ -524,6 +536,7 @@ impl Lab {
             }
             return Err(err);
         }
+        self.retarget_proxies(&c.id);
         Ok(e)
     }
 
@@ -539,6 +552,15 @@ impl Lab {
             let c = d.container(container)?.clone();
             let names = self.dns_names_of(&c, &e.network_id);
             (c, e, names)
+        };
+        // Published ports move with the gateway endpoint: the firewall first (atomic, and
+        // undone if a later step fails), the proxies once the model says where.
+        let fw_undo = if c.ports.is_empty() {
+            None
+        } else {
+            let mut next = self.docker.borrow().clone();
+            next.disconnect(&c.id, &e.network_id)?;
+            self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?
         };
         let mut moved = None;
         if let (NetMode::Own, Some(gw)) = (&c.mode, e.gateway) {
@@ -558,7 +580,10 @@ impl Lab {
                     })
             };
             if let (true, Some(next)) = (carries, next) {
-                self.apply(default_route(&ns, next, true))?;
+                if let Err(err) = self.apply(default_route(&ns, next, true)) {
+                    self.firewall_undo(fw_undo);
+                    return Err(err);
+                }
                 moved = Some((ns, gw));
             }
         }
@@ -571,10 +596,12 @@ impl Lab {
                 if let Some((ns, gw)) = moved {
                     self.undo(default_route(&ns, gw, true));
                 }
+                self.firewall_undo(fw_undo);
                 return Err(err);
             }
         }
         self.docker.borrow_mut().disconnect(&c.id, &e.network_id)?;
+        self.retarget_proxies(&c.id);
         let c = self.docker.borrow().container(&c.id)?.clone();
         self.dns_left(&c, &e.network_id, names)
     }

@@ -58,15 +58,15 @@ impl Lab {
     }
 
     /// Starts Docker's userland proxy for each published port of `c` (container port on
-    /// its first address): listeners on the host address given, or on `0.0.0.0` and `[::]`.
+    /// its gateway endpoint's address, see `firewall::target_ip`): listeners on the host address given, or on `0.0.0.0` and `[::]`.
     /// All or nothing; a listener the kernel refuses (the port taken on that address)
     /// fails the whole with Docker's words: `Error starting userland proxy: listen tcp4
     /// 0.0.0.0:8082: bind: address already in use`.
     pub(super) fn start_proxies(&self, c: &Container) -> Result<()> {
-        let (bindings, endpoint) = {
+        let (bindings, endpoint, ip) = {
             let d = self.docker.borrow();
             let ports = d.active_ports(c);
-            let Some(ip) = d.primary_ip(c) else {
+            let Some(ip) = firewall::target_ip(&d, c) else {
                 return Ok(());
             };
             if ports.is_empty() {
@@ -78,7 +78,7 @@ impl Lab {
                     p.host_addrs().into_iter().map(move |a| proxy::Binding {
                         proto: p.proto,
                         listen: SocketAddr::new(a, p.host_port),
-                        target: SocketAddr::new(ip.into(), p.container_port),
+                        container_port: p.container_port,
                     })
                 })
                 .collect();
@@ -87,10 +87,10 @@ impl Lab {
                 .first()
                 .map(|e| e.id.clone())
                 .unwrap_or_default();
-            (bindings, endpoint)
+            (bindings, endpoint, ip)
         };
         let started = self.kernel.with_fd(HOST, |fd| {
-            proxy::start(self.services.handle(), fd, &bindings)
+            proxy::start(self.services.handle(), fd, &bindings, ip.into())
         })?;
         match started {
             Ok(p) => {
@@ -104,6 +104,16 @@ impl Lab {
                 addr: b.listen.to_string(),
                 reason: go_words(&e),
             })),
+        }
+    }
+
+    /// Points the proxies of container `id` at its gateway endpoint's address as the model
+    /// now has it (after `connect` or `disconnect` moved it).
+    pub(super) fn retarget_proxies(&self, id: &str) {
+        let d = self.docker.borrow();
+        let Ok(c) = d.container(id) else { return };
+        if let (Some(p), Some(ip)) = (self.proxies.borrow().get(id), firewall::target_ip(&d, c)) {
+            p.retarget(ip.into());
         }
     }
 

@@ -11,9 +11,9 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::BorrowedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -26,13 +26,17 @@ use crate::model::docker::Proto;
 /// How long a UDP exchange lives without traffic (docker-proxy's `UDPConnTrackTimeout`).
 const UDP_IDLE: Duration = Duration::from_secs(90);
 
-/// One listener: where it listens and where it forwards to.
+/// One listener: where it listens and which port of the container it forwards to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
     pub proto: Proto,
     pub listen: SocketAddr,
-    pub target: SocketAddr,
+    pub container_port: u16,
 }
+
+/// The container's address the proxies forward to; it changes when the container's gateway
+/// endpoint does.
+type Target = Arc<RwLock<IpAddr>>;
 
 impl Binding {
     /// Go's name of the listening network, as Docker's errors print it: `tcp4`, `udp6` …
@@ -46,6 +50,7 @@ impl Binding {
 /// ports are free; dropping them stops them without waiting.
 pub struct Proxies {
     tasks: Vec<JoinHandle<()>>,
+    target: Target,
 }
 
 impl Drop for Proxies {
@@ -57,6 +62,14 @@ impl Drop for Proxies {
 }
 
 impl Proxies {
+    /// Forwards new connections and exchanges to `ip` from now on (Docker re-points its
+    /// proxies when the container's gateway endpoint changes).
+    pub fn retarget(&self, ip: IpAddr) {
+        if let Ok(mut t) = self.target.write() {
+            *t = ip;
+        }
+    }
+
     /// Stops every listener and every connection it carries, and returns once their
     /// sockets are closed (so the port can be bound again at once).
     pub fn stop(mut self, rt: &tokio::runtime::Runtime) {
@@ -100,12 +113,14 @@ fn listener(b: &Binding) -> io::Result<Socket> {
     Ok(s)
 }
 
-/// Starts a proxy for each binding, listening in namespace `ns`. All or nothing: if one
-/// listener cannot be had, none is kept, and the error names the binding that failed.
+/// Starts a proxy for each binding, listening in namespace `ns` and forwarding to `target`.
+/// All or nothing: if one listener cannot be had, none is kept, and the error names the
+/// binding that failed.
 pub fn start(
     rt: &tokio::runtime::Handle,
     ns: BorrowedFd<'_>,
     bindings: &[Binding],
+    target: IpAddr,
 ) -> Result<Proxies, (Binding, io::Error)> {
     let bindings = bindings.to_vec();
     let sockets = netns::run_in(ns, move || {
@@ -126,38 +141,52 @@ pub fn start(
                 Binding {
                     proto: Proto::Tcp,
                     listen: SocketAddr::from(([0, 0, 0, 0], 0)),
-                    target: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    container_port: 0,
                 },
                 e,
             ))
         }
     };
     let _entered = rt.enter();
-    let mut tasks = Vec::new();
+    let mut proxies = Proxies {
+        tasks: Vec::new(),
+        target: Arc::new(RwLock::new(target)),
+    };
     for (b, s) in sockets {
+        let to = (proxies.target.clone(), b.container_port);
         let task = match b.proto {
             Proto::Tcp => match TcpListener::from_std(s.into()) {
-                Ok(l) => rt.spawn(proxy_tcp(l, b.target)),
+                Ok(l) => rt.spawn(proxy_tcp(l, to)),
                 Err(e) => return Err((b, e)),
             },
             Proto::Udp => match UdpSocket::from_std(s.into()) {
-                Ok(u) => rt.spawn(proxy_udp(Arc::new(u), b.target)),
+                Ok(u) => rt.spawn(proxy_udp(Arc::new(u), to)),
                 Err(e) => return Err((b, e)),
             },
         };
-        tasks.push(task);
+        proxies.tasks.push(task);
     }
-    Ok(Proxies { tasks })
+    Ok(proxies)
 }
 
-/// Accepts connections and joins each to a new connection to `target`; a connection the
+/// Where to forward now.
+fn current((ip, port): &(Target, u16)) -> SocketAddr {
+    let ip = ip
+        .read()
+        .map(|g| *g)
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    SocketAddr::new(ip, *port)
+}
+
+/// Accepts connections and joins each to a new connection to the target; a connection the
 /// target refuses is closed. The connections belong to this task and end with it.
-async fn proxy_tcp(listener: TcpListener, target: SocketAddr) {
+async fn proxy_tcp(listener: TcpListener, to: (Target, u16)) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((mut client, _)) = accepted else { continue };
+                let target = current(&to);
                 conns.spawn(async move {
                     let Ok(mut upstream) = TcpStream::connect(target).await else {
                         return;
@@ -170,9 +199,9 @@ async fn proxy_tcp(listener: TcpListener, target: SocketAddr) {
     }
 }
 
-/// Relays datagrams: each client gets a socket of its own towards `target` (so replies
+/// Relays datagrams: each client gets a socket of its own towards the target (so replies
 /// find their way back), kept while the exchange is alive.
-async fn proxy_udp(sock: Arc<UdpSocket>, target: SocketAddr) {
+async fn proxy_udp(sock: Arc<UdpSocket>, to: (Target, u16)) {
     let clients: Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>> = Arc::default();
     let mut relays = JoinSet::new();
     let mut buf = vec![0u8; 65535];
@@ -184,6 +213,7 @@ async fn proxy_udp(sock: Arc<UdpSocket>, target: SocketAddr) {
                 let upstream = match known {
                     Some(u) => u,
                     None => {
+                        let target = current(&to);
                         let local: SocketAddr = if target.is_ipv4() {
                             ([0, 0, 0, 0], 0).into()
                         } else {
