@@ -1910,6 +1910,66 @@ table ip netsh {
         assert_eq!(udata_comment(&[0, 9, b'x']), None, "a length past the end");
     }
 
+    fn a_change() -> Change {
+        Change {
+            table: "docker".into(),
+            steps: vec![
+                Step::AddChain("fwd-br-1".into()),
+                Step::AddRule {
+                    chain: "fwd-br-1".into(),
+                    rule: rule(vec![Match::OifNameIn("bridges".into())], Action::Drop),
+                },
+                Step::AddElement {
+                    set: "forward-from".into(),
+                    element: Element {
+                        key: Key::IfName("br-1".into()),
+                        jump: Some("fwd-br-1".into()),
+                    },
+                },
+                Step::DelElement {
+                    set: "tcp-published".into(),
+                    key: Key::Port(8081),
+                },
+                Step::FlushChain("publish-tcp-8081".into()),
+                Step::DelChain("publish-tcp-8081".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_change_prints_as_nft_commands_and_is_framed_alone() {
+        assert_eq!(
+            a_change().to_string(),
+            "add chain ip docker fwd-br-1\n\
+             add rule ip docker fwd-br-1 oifname @bridges drop\n\
+             add element ip docker forward-from { \"br-1\" : jump fwd-br-1 }\n\
+             delete element ip docker tcp-published { 8081 }\n\
+             flush chain ip docker publish-tcp-8081\n\
+             delete chain ip docker publish-tcp-8081"
+        );
+        let b = change_batch(&a_change());
+        let msgs = messages(&b.buf).unwrap();
+        // begin, the six statements (no table reset), end
+        assert_eq!(msgs.len(), 8);
+        let types: Vec<u16> = msgs[1..7].iter().map(|m| m.message_type()).collect();
+        // NEWCHAIN, NEWRULE, NEWSETELEM, DELSETELEM, DELRULE (flush), DELCHAIN
+        assert_eq!(types, [0xa03, 0xa06, 0xa0c, 0xa0e, 0xa08, 0xa05]);
+        assert!(a_change().validate().is_ok());
+        let mut bad = a_change();
+        bad.steps.push(Step::AddElement {
+            set: "forward-from".into(),
+            element: Element {
+                key: Key::IfName("br*".into()),
+                jump: Some("x".into()),
+            },
+        });
+        assert!(bad.validate().unwrap_err().contains("statement 7"));
+        let mut bad = a_change();
+        bad.steps.push(Step::AddChain("no spaces".into()));
+        assert!(bad.validate().is_err());
+        assert!(Change::default().is_empty());
+    }
+
     #[test]
     fn batch_is_framed_for_nfnetlink() {
         let b = ruleset_batch(&other_ruleset());
