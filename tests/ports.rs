@@ -73,6 +73,30 @@ fn a_port_bound_to_one_address_answers_there_only() {
         .stdout_has("DONE");
 }
 
+/// `-p 8080` (no host port): the allocator picks one from the ephemeral range, per address;
+/// it answers like any other.
+#[test]
+fn an_unasked_host_port_comes_from_the_ephemeral_range_and_answers() {
+    netsh()
+        .eval(
+            "let web = run(\"web\", #{publish: [\"8080\", \"53/udp\"]});\n\
+             serve(web, 8080);\n\
+             print(port(web));\n\
+             assert_eq(inspect(web).HostConfig.PortBindings[\"8080/tcp\"][0].HostPort, \"\");\n\
+             assert(tcp(host(), \"127.0.0.1:32768\").ok);\n\
+             assert(tcp(host(), \"[::1]:32768\").ok);\n\
+             let out = outside();\n\
+             assert(tcp(out, \"192.0.2.1:32768\").ok);\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has(
+            "53/udp -> 0.0.0.0:32768\n53/udp -> [::]:32768\n8080/tcp -> 0.0.0.0:32768\n8080/tcp -> [::]:32768\n",
+        )
+        .stdout_has("DONE");
+}
+
 /// `docker port` and inspect on Docker 20.10.24 (`-p 8192:80 -p 8191:9 -p 8190:80 -p
 /// 127.0.0.2:8193:80`).
 #[test]

@@ -174,29 +174,35 @@ pub fn derive(d: &Docker) -> Firewall {
             continue;
         };
         for p in d.active_ports(c) {
-            let chain = publish_chain(p.proto, p.host_port);
-            let set = match p.proto {
-                Proto::Tcp => TCP_PUBLISHED,
-                Proto::Udp => UDP_PUBLISHED,
-            };
-            fw.element(set, Key::Port(p.host_port), Some(chain.clone()));
-            let mut matches = vec![Match::Protocol(l4(p.proto))];
-            if let Some(h) = p.host_ip {
-                matches.push(Match::Daddr(Ipv4Net::from(h)));
+            // The IPv6 bindings are the proxy's alone (Docker 20.10 leaves ip6tables be).
+            for (addr, port) in &p.bound {
+                let std::net::IpAddr::V4(addr) = addr else {
+                    continue;
+                };
+                let chain = publish_chain(p.proto, *port);
+                let set = match p.proto {
+                    Proto::Tcp => TCP_PUBLISHED,
+                    Proto::Udp => UDP_PUBLISHED,
+                };
+                fw.element(set, Key::Port(*port), Some(chain.clone()));
+                let mut matches = vec![Match::Protocol(l4(p.proto))];
+                if !addr.is_unspecified() {
+                    matches.push(Match::Daddr(Ipv4Net::from(*addr)));
+                }
+                fw.chains.entry(chain).or_default().push(rule(
+                    matches,
+                    Action::Dnat {
+                        addr: ip,
+                        port: Some(p.container_port),
+                    },
+                    Some(format!(
+                        "container {} port {}/{}",
+                        c.short_id(),
+                        p.container_port,
+                        p.proto.name()
+                    )),
+                ));
             }
-            fw.chains.entry(chain).or_default().push(rule(
-                matches,
-                Action::Dnat {
-                    addr: ip,
-                    port: Some(p.container_port),
-                },
-                Some(format!(
-                    "container {} port {}/{}",
-                    c.short_id(),
-                    p.container_port,
-                    p.proto.name()
-                )),
-            ));
         }
     }
     fw

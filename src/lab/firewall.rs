@@ -75,9 +75,9 @@ impl Lab {
             let bindings: Vec<proxy::Binding> = crate::model::docker::allocation_order(ports)
                 .into_iter()
                 .flat_map(|p| {
-                    p.host_addrs().into_iter().map(move |a| proxy::Binding {
+                    p.bound.iter().map(move |(a, n)| proxy::Binding {
                         proto: p.proto,
-                        listen: SocketAddr::new(a, p.host_port),
+                        listen: SocketAddr::new(*a, *n),
                         container_port: p.container_port,
                     })
                 })

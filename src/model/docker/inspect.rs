@@ -181,17 +181,18 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
     if asked {
         for p in &c.ports {
             let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
-            add(
-                key(p),
-                json!({ "HostIp": ip, "HostPort": p.host_port.to_string() }),
-            );
+            let port = match p.host_port {
+                0 => String::new(),
+                n => n.to_string(),
+            };
+            add(key(p), json!({ "HostIp": ip, "HostPort": port }));
         }
     } else {
         for p in super::allocation_order(docker.active_ports(c)) {
-            for a in p.host_addrs() {
+            for (a, n) in &p.bound {
                 add(
                     key(p),
-                    json!({ "HostIp": a.to_string(), "HostPort": p.host_port.to_string() }),
+                    json!({ "HostIp": a.to_string(), "HostPort": n.to_string() }),
                 );
             }
         }

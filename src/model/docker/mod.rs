@@ -94,6 +94,9 @@ pub enum DockerError {
         ip: String,
         port: u16,
     },
+    /// No ephemeral port is left (`portallocator.ErrAllPortsAllocated`).
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): all ports are allocated")]
+    PortsExhausted { container: String, endpoint: String },
     /// The userland proxy could not listen (the kernel refused the address, e.g. a
     /// specific address on a port another binding holds on 0.0.0.0): Go's `listen` error.
     #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): Error starting userland proxy: listen {network} {addr}: bind: {reason}")]
@@ -208,16 +211,25 @@ pub struct Container {
     pub ports: Vec<PortBinding>,
 }
 
-/// One published port.
+/// One published port: what `-p` asked, and what Docker bound for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortBinding {
     pub host_ip: Option<Ipv4Addr>,
+    /// The host port asked; 0 for "any" (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
     pub container_port: u16,
     pub proto: Proto,
+    /// The host addresses and ports allocated for it, IPv4 first (`0.0.0.0` and `::` when
+    /// no address was given); empty until the container is attached.
+    pub bound: Vec<(std::net::IpAddr, u16)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The host ports Docker hands out when none is asked: the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768–60999 by default, which the lab host keeps), as
+/// libnetwork's port allocator reads it.
+pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Proto {
     Tcp,
     Udp,
@@ -233,27 +245,8 @@ impl Proto {
 }
 
 impl PortBinding {
-    /// The host address as Docker prints it: `0.0.0.0` for all.
-    pub fn host_ip_text(&self) -> String {
-        self.host_ip
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| "0.0.0.0".into())
-    }
-
-    /// The addresses Docker binds for this port: the given one, or both `0.0.0.0` and `::`
-    /// (libnetwork's bridge driver allocates an IPv4 and an IPv6 mapping for an unspecified
-    /// host IP, IPv4 first).
-    pub fn host_addrs(&self) -> Vec<std::net::IpAddr> {
-        match self.host_ip {
-            Some(ip) => vec![ip.into()],
-            None => vec![
-                Ipv4Addr::UNSPECIFIED.into(),
-                std::net::Ipv6Addr::UNSPECIFIED.into(),
-            ],
-        }
-    }
-
-    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`.
+    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`, and
+    /// without a host port (one is allocated): `80`, `127.0.0.1::80`.
     pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
@@ -266,6 +259,7 @@ impl PortBinding {
         let parts: Vec<&str> = spec.split(':').collect();
         let (host_ip, host, container) =
             match parts.as_slice() {
+                [c] => (None, "", *c),
                 [h, c] => (None, *h, *c),
                 [ip, h, c] => (
                     Some(ip.parse::<Ipv4Addr>().map_err(|_| {
@@ -276,8 +270,8 @@ impl PortBinding {
                 ),
                 _ => {
                     return Err(DockerError::InvalidPort(format!(
-                        "invalid port specification: \"{text}\" (expected HOST:CONTAINER[/PROTO])"
-                    )))
+                "invalid port specification: \"{text}\" (expected [[IP:][HOST]:]CONTAINER[/PROTO])"
+            )))
                 }
             };
         let port = |p: &str, what: &str| {
@@ -288,9 +282,14 @@ impl PortBinding {
         };
         Ok(PortBinding {
             host_ip,
-            host_port: port(host, "hostPort")?,
+            host_port: if host.is_empty() {
+                0
+            } else {
+                port(host, "hostPort")?
+            },
             container_port: port(container, "containerPort")?,
             proto,
+            bound: Vec::new(),
         })
     }
 }
@@ -338,6 +337,9 @@ pub struct Docker {
     networks: Vec<Network>,
     containers: Vec<Container>,
     ids: Ids,
+    /// The port allocator's last ephemeral port per host address and protocol: the next
+    /// search starts after it (libnetwork `portallocator`), removals notwithstanding.
+    last_port: std::collections::HashMap<(std::net::IpAddr, Proto), u16>,
 }
 
 impl Docker {
@@ -347,6 +349,7 @@ impl Docker {
             networks: Vec::new(),
             containers: Vec::new(),
             ids: Ids::with_seed(seed),
+            last_port: std::collections::HashMap::new(),
         };
         let subnet = ipam::default_pools().next();
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
@@ -559,12 +562,18 @@ impl Docker {
         // Ports are allocated when the endpoint joins (libnetwork's bridge driver), in the
         // order Docker sorts them; a refusal takes the container back out.
         if let Some(e) = c.endpoints.first().filter(|e| e.ip.is_some()) {
-            if let Some(p) = self.first_taken(&ports) {
-                let err = DockerError::PortAllocated {
-                    container: c.name.clone(),
-                    endpoint: e.id.clone(),
-                    ip: p.host_ip_text().to_string(),
-                    port: p.host_port,
+            if let Err(err) = self.allocate_ports(&mut ports) {
+                let err = match err {
+                    Refused::Taken(ip, port) => DockerError::PortAllocated {
+                        container: c.name.clone(),
+                        endpoint: e.id.clone(),
+                        ip: ip.to_string(),
+                        port,
+                    },
+                    Refused::Exhausted => DockerError::PortsExhausted {
+                        container: c.name.clone(),
+                        endpoint: e.id.clone(),
+                    },
                 };
                 let _ = self.remove_container(&c.id);
                 return Err(err);
@@ -579,25 +588,63 @@ impl Docker {
         Ok((c, warnings))
     }
 
-    /// The first of `ports` (in allocation order) whose host IP, port and protocol another
-    /// container or an earlier binding of the same list already holds. Docker's allocator
-    /// keeps ports per host IP: `0.0.0.0:8080` and `127.0.0.1:8080` are two different ones
-    /// (the kernel then refuses the second listener, see `ProxyFailed`).
-    fn first_taken<'a>(&self, ports: &'a [PortBinding]) -> Option<&'a PortBinding> {
-        let same = |a: &PortBinding, b: &PortBinding| {
-            a.host_port == b.host_port && a.proto == b.proto && a.host_ip == b.host_ip
-        };
-        let held: Vec<&PortBinding> = self
+    /// Allocates every binding of `ports` (filling `bound`), in Docker's order: for each,
+    /// an IPv4 mapping and (no address given) an IPv6 one on `::`. An asked port must be
+    /// free on that address and protocol — held by no container and no earlier binding of
+    /// the same list; Docker's allocator keeps ports per address, so `0.0.0.0:8080` and
+    /// `127.0.0.1:8080` are two (the kernel then refuses the second listener, see
+    /// `ProxyFailed`). An unasked one is the next free port of [`EPHEMERAL_PORTS`] after
+    /// the last one handed out on that address, wrapping around — so IPv4 and IPv6 can get
+    /// different ones, as in Docker 20.10. All or nothing: on a refusal nothing is kept.
+    fn allocate_ports(&mut self, ports: &mut [PortBinding]) -> Result<(), Refused> {
+        let mut held: Vec<(std::net::IpAddr, Proto, u16)> = self
             .containers
             .iter()
-            .filter(|c| self.primary_ip(c).is_some())
             .flat_map(|c| &c.ports)
+            .flat_map(|p| p.bound.iter().map(move |(a, n)| (*a, p.proto, *n)))
             .collect();
-        let order = allocation_order(ports);
-        order.iter().enumerate().find_map(|(i, &p)| {
-            let taken = held.iter().any(|q| same(q, p)) || order[..i].iter().any(|q| same(q, p));
-            taken.then_some(p)
-        })
+        let mut last = self.last_port.clone();
+        let order: Vec<usize> = {
+            let refs = allocation_order(ports);
+            refs.iter()
+                .filter_map(|r| ports.iter().position(|p| std::ptr::eq(p, *r)))
+                .collect()
+        };
+        for i in order {
+            let p = &mut ports[i];
+            let addrs: Vec<std::net::IpAddr> = match p.host_ip {
+                Some(ip) => vec![ip.into()],
+                None => vec![
+                    Ipv4Addr::UNSPECIFIED.into(),
+                    std::net::Ipv6Addr::UNSPECIFIED.into(),
+                ],
+            };
+            p.bound.clear();
+            for a in addrs {
+                let taken = |n: u16| held.contains(&(a, p.proto, n));
+                let n = if p.host_port != 0 {
+                    if taken(p.host_port) {
+                        return Err(Refused::Taken(a, p.host_port));
+                    }
+                    p.host_port
+                } else {
+                    let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
+                    let from =
+                        last.get(&(a, p.proto))
+                            .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
+                    let n = (from..=hi)
+                        .chain(lo..from)
+                        .find(|n| !taken(*n))
+                        .ok_or(Refused::Exhausted)?;
+                    last.insert((a, p.proto), n);
+                    n
+                };
+                held.push((a, p.proto, n));
+                p.bound.push((a, n));
+            }
+        }
+        self.last_port = last;
+        Ok(())
     }
 
     fn run_plain(
@@ -968,8 +1015,8 @@ impl Docker {
             .active_ports(c)
             .iter()
             .flat_map(|p| {
-                p.host_addrs().into_iter().map(move |a| {
-                    let addr = std::net::SocketAddr::new(a, p.host_port);
+                p.bound.iter().map(move |(a, n)| {
+                    let addr = std::net::SocketAddr::new(*a, *n);
                     format!("{}/{} -> {addr}", p.container_port, p.proto.name())
                 })
             })
@@ -1031,6 +1078,14 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     (a.len() - i).cmp(&(b.len() - j))
+}
+
+/// Why the port allocator refused a binding.
+enum Refused {
+    /// This address, protocol and port are held (Go prints the address with `%s`: `::`).
+    Taken(std::net::IpAddr, u16),
+    /// No port of the ephemeral range is free on that address.
+    Exhausted,
 }
 
 fn find<'a, T>(

@@ -538,7 +538,7 @@ fn published_ports() {
         ["WARNING: Published ports are discarded when using host network mode"]
     );
     assert!(host.ports.is_empty());
-    for bad in ["80", "x:80", "80:0", "80:80/sctp", "1.2.3:80:80"] {
+    for bad in ["x:80", "80:0", "80:80/sctp", "1.2.3:80:80", "0", "1:2:3:4"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }
     assert_eq!(
@@ -547,7 +547,8 @@ fn published_ports() {
             host_ip: Some(ip("127.0.0.1")),
             host_port: 8081,
             container_port: 8080,
-            proto: Proto::Udp
+            proto: Proto::Udp,
+            bound: Vec::new(),
         }
     );
 }
@@ -703,4 +704,72 @@ fn natural_order_compares_numbers_as_numbers() {
             "80/tcp -> x"
         ]
     );
+}
+
+/// Docker 20.10.24, by hand: `-p 80 -p 127.0.0.1::81 -p 53/udp`, then another `-p 80`:
+/// ephemeral ports per address and protocol, the next after the last handed out, so IPv4
+/// and IPv6 can differ; `HostConfig.PortBindings` keeps `""`.
+#[test]
+fn unasked_host_ports_come_from_the_ephemeral_range_per_address() {
+    let mut d = docker();
+    // Someone holds 0.0.0.0:32768/tcp (on the reference, another container did).
+    run_x(&mut d, "holder", "bridge", &[], &["32768:9"]).unwrap();
+    let (c, _) = run_x(
+        &mut d,
+        "rp1",
+        "bridge",
+        &[],
+        &["80", "127.0.0.1::81", "53/udp"],
+    )
+    .unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "53/udp -> 0.0.0.0:32768\n53/udp -> [::]:32768\n80/tcp -> 0.0.0.0:32769\n\
+         80/tcp -> [::]:32769\n81/tcp -> 127.0.0.1:32768\n"
+    );
+    let v = inspect::container(&d, &c);
+    assert_eq!(
+        v["HostConfig"]["PortBindings"].to_string(),
+        r#"{"53/udp":[{"HostIp":"","HostPort":""}],"80/tcp":[{"HostIp":"","HostPort":""}],"81/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}"#
+    );
+    let (c2, _) = run_x(&mut d, "rp2", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c2),
+        "80/tcp -> 0.0.0.0:32770\n80/tcp -> [::]:32770\n"
+    );
+    // Removal frees the ports, but the search goes on after the last one handed out.
+    d.remove_container("rp2").unwrap();
+    let (c3, _) = run_x(&mut d, "rp3", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c3),
+        "80/tcp -> 0.0.0.0:32771\n80/tcp -> [::]:32771\n"
+    );
+    let e = run_x(&mut d, "rp4", "bridge", &[], &["32769:80"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for 0.0.0.0:32769 failed: port is already allocated"),
+        "{e}"
+    );
+}
+
+/// An address given as `0.0.0.0` binds IPv4 alone, so the families' ephemeral ports part
+/// ways; an asked port then held on `::` only is refused there, as Go prints it.
+#[test]
+fn an_asked_port_held_on_ipv6_alone_is_refused_as_ipv6() {
+    let mut d = docker();
+    let (h, _) = run_x(&mut d, "h4", "bridge", &[], &["0.0.0.0:32768:9"]).unwrap();
+    assert_eq!(d.port_lines(&h), "9/tcp -> 0.0.0.0:32768\n");
+    let (c, _) = run_x(&mut d, "rp", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "80/tcp -> 0.0.0.0:32769\n80/tcp -> [::]:32768\n"
+    );
+    d.remove_container("h4").unwrap();
+    let e = run_x(&mut d, "rp4", "bridge", &[], &["32768:80"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for :::32768 failed: port is already allocated"),
+        "{e}"
+    );
+    assert!(d.container("rp4").is_err());
 }
