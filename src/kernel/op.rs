@@ -565,4 +565,20 @@ mod tests {
         );
         assert!(text.ends_with("\nEOF"));
     }
+
+    #[test]
+    fn nft_changes_print_as_commands_in_a_quoted_heredoc() {
+        use crate::kernel::nft::{Change, Step};
+        let op = Op::NftChange {
+            ns: s(HOST),
+            change: Change {
+                table: s("docker"),
+                steps: vec![Step::AddChain(s("fwd-docker0")), Step::DelChain(s("x"))],
+            },
+        };
+        assert_eq!(
+            op.to_string(),
+            "nft -f - <<'EOF'\nadd chain ip docker fwd-docker0\ndelete chain ip docker x\nEOF"
+        );
+    }
 }

@@ -134,7 +134,7 @@ impl Lab {
                 format!("interface \"{dev}\" is left in {}", self.describe_ns(ns))
             }
             Op::DelNetns { ns } => format!("{} is left", self.describe_ns(ns)),
-            Op::Nft { .. } => {
+            Op::Nft { .. } | Op::NftChange { .. } => {
                 "the firewall may not match the lab's networks until the next change".into()
             }
             other => format!("`{other}` was not undone"),
