@@ -169,6 +169,12 @@ fn compare_n(runs: usize, what: &str, netsh_script: &str, ip_script: &str) {
 }
 
 fn main() {
+    // `cargo bench --bench lab -- networks` runs that case alone (cargo passes `--bench`).
+    if std::env::args().skip(1).any(|a| a == "networks") {
+        networks();
+        let _ = std::fs::remove_dir_all(scratch_dir());
+        return;
+    }
     let n = 200;
     println!("median of {RUNS} runs, whole processes, {n} namespaces where it says n");
 
@@ -226,11 +232,7 @@ fn main() {
         &docker_script(containers),
     );
 
-    println!(
-        "the n-th Docker network (bridge, address, firewall): 5 networks ending at the n-th, \
-         median of {RUNS} netsh runs, 3 shell runs"
-    );
-    compare_phases(RUNS, 3, "networks", &networks_script(), &networks_shell());
+    networks();
 
     let probes = 1000;
     println!("{probes} TCP probes from one container to a responder in another, median of {RUNS}");
@@ -287,6 +289,15 @@ fn main() {
         println!("{:<48} {line}", "");
     }
     let _ = std::fs::remove_dir_all(scratch_dir());
+}
+
+/// The n-th Docker network, netsh beside the same `ip` and `nft` commands.
+fn networks() {
+    println!(
+        "the n-th Docker network (bridge, address, firewall): 5 networks ending at the n-th, \
+         median of {RUNS} netsh runs, 3 shell runs"
+    );
+    compare_phases(RUNS, 3, "networks", &networks_script(), &networks_shell());
 }
 
 /// Phases of the network benchmark: the 5 networks ending at each n, and the first 100.

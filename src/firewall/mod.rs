@@ -73,15 +73,38 @@ pub const FIXED_RULES: usize = 8;
 /// Rules each bridge network adds (internal or not).
 pub const RULES_PER_NETWORK: usize = 3;
 
-/// The part of the table that follows the model: regular chains by name (rules in order)
-/// and each set's elements.
+/// Which part of the table a state covers. A change is the difference of two states of
+/// the same scope, so it touches nothing outside it — and deriving a scope costs what is in
+/// it, not what the whole model holds (a network's part does not look at the other 199).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Everything (the table at the engine's start).
+    #[default]
+    All,
+    /// Every published port's chain and map elements.
+    Ports,
+    /// One bridge network's chains and elements, by bridge name.
+    Network(String),
+}
+
+/// The part of the table that follows the model, within a [`Scope`]: regular chains by name
+/// (rules in order) and each set's elements.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Firewall {
+    pub scope: Scope,
     pub chains: BTreeMap<String, Vec<Rule>>,
     pub elements: BTreeMap<&'static str, BTreeSet<Element>>,
 }
 
 impl Firewall {
+    /// The state of `scope` where the model has nothing in it (a network about to exist).
+    pub fn empty(scope: Scope) -> Firewall {
+        Firewall {
+            scope,
+            ..Default::default()
+        }
+    }
+
     #[cfg_attr(not(test), allow(dead_code))]
     /// How many rules the whole table holds with this state (fixed ones included).
     pub fn rule_count(&self) -> usize {
@@ -136,7 +159,36 @@ pub fn publish_chain(proto: Proto, port: u16) -> String {
 /// Bindings of containers without an IPv4 address (host, none) are left out: Docker
 /// discards them.
 pub fn derive(d: &Docker) -> Firewall {
-    let mut fw = Firewall::default();
+    derive_in(d, Scope::All)
+}
+
+/// [`derive`] limited to `scope`.
+pub fn derive_in(d: &Docker, scope: Scope) -> Firewall {
+    let mut fw = Firewall::empty(scope.clone());
+    if scope == Scope::All {
+        fixed(&mut fw);
+    }
+    for n in d.networks().iter().filter(|n| n.driver == Driver::Bridge) {
+        let (Some(br), Some(subnet)) = (n.bridge.as_deref(), n.subnet()) else {
+            continue;
+        };
+        let wanted = match &scope {
+            Scope::All => true,
+            Scope::Ports => false,
+            Scope::Network(b) => b == br,
+        };
+        if wanted {
+            network(&mut fw, &n.name, br, subnet, n.internal);
+        }
+    }
+    if matches!(scope, Scope::All | Scope::Ports) {
+        published(d, &mut fw);
+    }
+    fw
+}
+
+/// The `publish` chain, the same whatever the model holds.
+fn fixed(fw: &mut Firewall) {
     fw.chains.insert(
         PUBLISH.into(),
         vec![
@@ -163,13 +215,14 @@ pub fn derive(d: &Docker) -> Firewall {
             ),
         ],
     );
-    for n in d.networks().iter().filter(|n| n.driver == Driver::Bridge) {
-        let (Some(br), Some(subnet)) = (n.bridge.as_deref(), n.subnet()) else {
-            continue;
-        };
-        network(&mut fw, &n.name, br, subnet, n.internal);
-    }
+}
+
+/// Every published binding's DNAT rule and map element.
+fn published(d: &Docker, fw: &mut Firewall) {
     for c in d.containers() {
+        if c.ports.is_empty() {
+            continue;
+        }
         let Some(ip) = target_ip(d, c) else {
             continue;
         };
@@ -205,7 +258,6 @@ pub fn derive(d: &Docker) -> Firewall {
             }
         }
     }
-    fw
 }
 
 /// One bridge network's chains and elements.
@@ -418,7 +470,7 @@ pub fn diff(from: &Firewall, to: &Firewall) -> Change {
 }
 
 #[cfg_attr(not(test), allow(dead_code))]
-/// The change from model state `before` to `after` (see [`diff`]).
+/// The change from model state `before` to `after` (see [`diff`]), over the whole table.
 pub fn change(before: &Docker, after: &Docker) -> Change {
     diff(&derive(before), &derive(after))
 }
@@ -526,6 +578,34 @@ mod tests {
         assert_eq!(back.steps.len(), 3 + 4);
         // Nothing changed, nothing sent.
         assert!(change(&d, &d).is_empty());
+    }
+
+    /// A network's scope or the ports' scope gives the same change as the whole table
+    /// when that is all that changed.
+    #[test]
+    fn scoped_changes_are_the_whole_changes() {
+        let mut d = docker();
+        for n in 0..20 {
+            net(&mut d, &format!("n{n}"), n % 3 == 0);
+        }
+        let before = d.clone();
+        net(&mut d, "new", true);
+        let br = d.network("new").unwrap().bridge.clone().unwrap();
+        let scope = Scope::Network(br);
+        let scoped = diff(
+            &Firewall::empty(scope.clone()),
+            &derive_in(&d, scope.clone()),
+        );
+        assert_eq!(scoped, change(&before, &d));
+        assert_eq!(derive_in(&before, scope.clone()), Firewall::empty(scope));
+        let before = d.clone();
+        run(&mut d, "web", "n1", &["8081:80", "53/udp"]);
+        let scoped = diff(
+            &derive_in(&before, Scope::Ports),
+            &derive_in(&d, Scope::Ports),
+        );
+        assert_eq!(scoped, change(&before, &d));
+        assert!(!scoped.is_empty());
     }
 
     #[test]

@@ -174,7 +174,6 @@ impl Lab {
     /// never used: the network is drawn again (a new ID, so a new name). A failure halfway
     /// takes the bridge and the model's network back.
     pub fn create_network(&self, name: &str, spec: &NetworkSpec) -> Result<Network> {
-        let fw_before = self.firewall_state();
         let create = || {
             self.docker
                 .borrow_mut()
@@ -199,7 +198,9 @@ impl Lab {
             let _ = self.docker.borrow_mut().remove_network(&n.id);
             return Err(e);
         }
-        if let Err(e) = self.firewall_follow(&fw_before) {
+        // The network's part of the firewall: nothing before, its chains and elements now.
+        let scope = firewall::Scope::Network(n.bridge.clone().unwrap_or_default());
+        if let Err(e) = self.firewall_follow(&firewall::Firewall::empty(scope)) {
             // The firewall changes atomically: a failed change left it as it was.
             if let Some(br) = &n.bridge {
                 self.undo(Op::DelLink {
@@ -224,7 +225,11 @@ impl Lab {
             next.remove_network(&n.id)?;
             (n, next)
         };
-        let undo = self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?;
+        let scope = firewall::Scope::Network(n.bridge.clone().unwrap_or_default());
+        let undo = self.firewall_between(
+            &self.firewall_state(scope.clone()),
+            &firewall::derive_in(&next, scope),
+        )?;
         if let Some(br) = &n.bridge {
             if let Err(e) = self.apply(Op::DelLink {
                 ns: HOST.into(),
@@ -261,7 +266,7 @@ impl Lab {
         let fw_before = if extras.publish.is_empty() {
             None
         } else {
-            Some(self.firewall_state())
+            Some(self.firewall_state(firewall::Scope::Ports))
         };
         let (c, warnings) = self.docker.borrow_mut().run_with(
             name,
@@ -473,7 +478,7 @@ impl Lab {
     /// interface name the container already has inside (made with `veth`/`move_link`) is
     /// refused before anything is built.
     pub fn connect(&self, container: &str, network: &str, attach: &AttachSpec) -> Result<Endpoint> {
-        let fw_before = self.firewall_state();
+        let fw_before = self.firewall_state(firewall::Scope::Ports);
         let (c, e) = self
             .docker
             .borrow_mut()
@@ -560,7 +565,10 @@ impl Lab {
         } else {
             let mut next = self.docker.borrow().clone();
             next.disconnect(&c.id, &e.network_id)?;
-            self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?
+            self.firewall_between(
+                &self.firewall_state(firewall::Scope::Ports),
+                &firewall::derive_in(&next, firewall::Scope::Ports),
+            )?
         };
         let mut moved = None;
         if let (NetMode::Own, Some(gw)) = (&c.mode, e.gateway) {
@@ -627,7 +635,10 @@ impl Lab {
         } else {
             let mut next = self.docker.borrow().clone();
             next.remove_container(&c.id)?;
-            self.firewall_between(&self.firewall_state(), &firewall::derive(&next))?
+            self.firewall_between(
+                &self.firewall_state(firewall::Scope::Ports),
+                &firewall::derive_in(&next, firewall::Scope::Ports),
+            )?
         };
         if c.mode == NetMode::Own {
             if let Err(e) = self.apply(Op::DelNetns { ns: sandbox_ns(&c) }) {

@@ -9,24 +9,25 @@
 use std::net::SocketAddr;
 
 use super::{Lab, LabError, Result};
-use crate::firewall::{self, Firewall};
+use crate::firewall::{self, Firewall, Scope};
 use crate::kernel::nft::Change;
 use crate::kernel::{Op, HOST};
 use crate::model::docker::{Container, DockerError};
 use crate::services::proxy;
 
 impl Lab {
-    /// The model-driven part of the firewall as the model stands now (to compare with
-    /// after a change).
-    pub(super) fn firewall_state(&self) -> Firewall {
-        firewall::derive(&self.docker.borrow())
+    /// The part `scope` of the firewall as the model stands now (to compare with after a
+    /// change): `Scope::Network(bridge)` for a network, `Scope::Ports` for published ports.
+    pub(super) fn firewall_state(&self, scope: Scope) -> Firewall {
+        firewall::derive_in(&self.docker.borrow(), scope)
     }
 
-    /// Brings the kernel's table from `before` to what the model says now, sending only the
-    /// difference (one atomic batch, printed by `--trace` as an `nft -f` script). Returns
-    /// the change that takes it back (none if nothing changed), for a rollback.
+    /// Brings the kernel's table from `before` to what the model says now within the same
+    /// scope, sending only the difference (one atomic batch, printed by `--trace` as an
+    /// `nft -f` script). Returns the change that takes it back (none if nothing changed),
+    /// for a rollback.
     pub(super) fn firewall_follow(&self, before: &Firewall) -> Result<Option<Change>> {
-        self.firewall_between(before, &self.firewall_state())
+        self.firewall_between(before, &self.firewall_state(before.scope.clone()))
     }
 
     /// Like [`Lab::firewall_follow`], towards the state `after` of a model not yet
