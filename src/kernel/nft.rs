@@ -1,13 +1,15 @@
-//! nftables rulesets: a small model of what netsh needs (filter and NAT base chains in one
-//! `ip` table), applied to a namespace as one nfnetlink transaction, and printed as the
-//! `nft -f` script that means the same.
+//! nftables rulesets: a small model of what netsh needs (filter and NAT base chains, regular
+//! chains, named sets and verdict maps in one `ip` table), applied to a namespace as one
+//! nfnetlink transaction, and printed as the `nft -f` script that means the same.
 //!
 //! nf_tables treats a batch (`NFNL_MSG_BATCH_BEGIN` … `NFNL_MSG_BATCH_END`) as one
 //! transaction: every message is checked, and at the end either all of them take effect or
-//! none does. [`apply`] uses the add/delete/add idiom (`table ip T`, `delete table ip T`,
+//! none does. [`apply_on`] uses the add/delete/add idiom (`table ip T`, `delete table ip T`,
 //! `table ip T { … }`) inside one batch, so whatever version of the table was there is
 //! replaced in the same transaction, and a ruleset the kernel refuses leaves the previous one
-//! untouched.
+//! untouched. [`apply_change_on`] sends a [`Change`] — only the chains, rules and set
+//! elements that differ — as one batch of its own, so what a change costs does not depend on
+//! how large the table is, and a refused change leaves the table as it was.
 
 use std::error::Error;
 use std::fmt;
