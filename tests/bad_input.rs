@@ -102,7 +102,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("run(\"c2\", #{publish: [\"99999:80\"]})", "run", "invalid hostPort: 99999"),
     ("run(\"c2\", #{publish: [\"80:0\"]})", "run", "invalid"),
     ("run(\"c2\", #{publish: [\"abc\"]})", "run", "invalid containerPort: abc"),
-    ("run(\"c2\", #{publish: [\"1:2:3:4\"]})", "run", "invalid port specification"),
+    ("run(\"c2\", #{publish: [\"1:2:3:4\"]})", "run", "invalid IP address: 1:2"),
     ("run(\"c2\", #{link: [\"ghost\"]})", "run", "could not get container for ghost"),
     ("run(\"c2\", #{bogus: 1})", "run", "unknown run option \"bogus\""),
     ("connect(5, \"n2\")", "connect", "expected a container (a container object or its name), got an integer"),

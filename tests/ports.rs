@@ -66,6 +66,11 @@ fn a_port_bound_to_one_address_answers_there_only() {
              assert(tcp(host(), \"127.0.0.1:8086\").ok);\n\
              assert(!tcp(host(), \"[::1]:8086\").ok, \"no IPv6 listener for an IPv4 address\");\n\
              assert(!tcp(host(), \"172.17.0.1:8086\").ok);\n\
+             let six = run(\"six\", #{publish: [\"[::1]:8087:8080\"]});\n\
+             serve(six, 8080);\n\
+             assert_eq(port(six), \"8080/tcp -> [::1]:8087\\n\");\n\
+             assert(tcp(host(), \"[::1]:8087\").ok, \"[::1]\");\n\
+             assert(!tcp(host(), \"127.0.0.1:8087\").ok, \"no IPv4 for an IPv6 address\");\n\
              print(\"DONE\");",
         )
         .run()

@@ -214,7 +214,8 @@ pub struct Container {
 /// One published port: what `-p` asked, and what Docker bound for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortBinding {
-    pub host_ip: Option<Ipv4Addr>,
+    /// The host address asked (`127.0.0.1:…`, `[::1]:…`); none for all.
+    pub host_ip: Option<std::net::IpAddr>,
     /// The host port asked; 0 for "any" (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
     pub container_port: u16,
@@ -245,8 +246,10 @@ impl Proto {
 }
 
 impl PortBinding {
-    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`, and
-    /// without a host port (one is allocated): `80`, `127.0.0.1::80`.
+    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`,
+    /// `[::1]:8081:8080`, and without a host port (one is allocated): `80`, `127.0.0.1::80`.
+    /// Refusals in the docker CLI's words (`invalid IP address: 1:2`, `invalid containerPort:
+    /// abc`).
     pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
@@ -256,23 +259,24 @@ impl PortBinding {
             }
             None => (text, Proto::Tcp),
         };
+        // go-connections' `splitParts`: the last part is the container port, the one
+        // before it the host port, everything before those the host IP (so `[::1]:80:80`
+        // and `1:2:3:4` both have an IP part: `[::1]`, `1:2`).
         let parts: Vec<&str> = spec.split(':').collect();
-        let (host_ip, host, container) =
-            match parts.as_slice() {
-                [c] => (None, "", *c),
-                [h, c] => (None, *h, *c),
-                [ip, h, c] => (
-                    Some(ip.parse::<Ipv4Addr>().map_err(|_| {
-                        DockerError::InvalidPort(format!("invalid IP address: {ip}"))
-                    })?),
-                    *h,
-                    *c,
-                ),
-                _ => {
-                    return Err(DockerError::InvalidPort(format!(
-                "invalid port specification: \"{text}\" (expected [[IP:][HOST]:]CONTAINER[/PROTO])"
-            )))
-                }
+        let n = parts.len();
+        let (raw_ip, host, container) = match n {
+            1 => (String::new(), "", parts[0]),
+            2 => (String::new(), parts[0], parts[1]),
+            _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
+        };
+        let host_ip =
+            if raw_ip.is_empty() {
+                None
+            } else {
+                let trimmed = raw_ip.trim_start_matches('[').trim_end_matches(']');
+                Some(trimmed.parse::<std::net::IpAddr>().map_err(|_| {
+                    DockerError::InvalidPort(format!("invalid IP address: {raw_ip}"))
+                })?)
             };
         let port = |p: &str, what: &str| {
             p.parse::<u16>()
@@ -613,7 +617,7 @@ impl Docker {
         for i in order {
             let p = &mut ports[i];
             let addrs: Vec<std::net::IpAddr> = match p.host_ip {
-                Some(ip) => vec![ip.into()],
+                Some(ip) => vec![ip],
                 None => vec![
                     Ipv4Addr::UNSPECIFIED.into(),
                     std::net::Ipv6Addr::UNSPECIFIED.into(),

@@ -544,7 +544,7 @@ fn published_ports() {
     assert_eq!(
         PortBinding::parse("127.0.0.1:8081:8080/udp").unwrap(),
         PortBinding {
-            host_ip: Some(ip("127.0.0.1")),
+            host_ip: Some(ip("127.0.0.1").into()),
             host_port: 8081,
             container_port: 8080,
             proto: Proto::Udp,
@@ -772,4 +772,29 @@ fn an_asked_port_held_on_ipv6_alone_is_refused_as_ipv6() {
         "{e}"
     );
     assert!(d.container("rp4").is_err());
+}
+
+/// Docker 20.10.24: `-p [::1]:8189:80` binds `::1` alone; `-p 1:2:3:4` is `invalid IP
+/// address: 1:2`.
+#[test]
+fn ipv6_host_addresses_and_the_clis_words() {
+    let mut d = docker();
+    let (c, _) = run_x(&mut d, "v6", "bridge", &[], &["[::1]:8189:80", "[::1]::81"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "80/tcp -> [::1]:8189\n81/tcp -> [::1]:32768\n"
+    );
+    let v = inspect::container(&d, &c);
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["80/tcp"].to_string(),
+        r#"[{"HostIp":"::1","HostPort":"8189"}]"#
+    );
+    assert_eq!(
+        PortBinding::parse("1:2:3:4").unwrap_err().to_string(),
+        "invalid IP address: 1:2"
+    );
+    assert_eq!(
+        PortBinding::parse("abc").unwrap_err().to_string(),
+        "invalid containerPort: abc"
+    );
 }
