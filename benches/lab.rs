@@ -169,6 +169,12 @@ fn compare_n(runs: usize, what: &str, netsh_script: &str, ip_script: &str) {
 }
 
 fn main() {
+    // `cargo bench --bench lab -- networks` runs that case alone (cargo passes `--bench`).
+    if std::env::args().skip(1).any(|a| a == "networks") {
+        networks();
+        let _ = std::fs::remove_dir_all(scratch_dir());
+        return;
+    }
     let n = 200;
     println!("median of {RUNS} runs, whole processes, {n} namespaces where it says n");
 
@@ -226,6 +232,8 @@ fn main() {
         &docker_script(containers),
     );
 
+    networks();
+
     let probes = 1000;
     println!("{probes} TCP probes from one container to a responder in another, median of {RUNS}");
     compare_phases(
@@ -281,6 +289,107 @@ fn main() {
         println!("{:<48} {line}", "");
     }
     let _ = std::fs::remove_dir_all(scratch_dir());
+}
+
+/// The n-th Docker network, netsh beside the same `ip` and `nft` commands.
+fn networks() {
+    println!(
+        "the n-th Docker network (bridge, address, firewall): 5 networks ending at the n-th, \
+         median of {RUNS} netsh runs, 3 shell runs"
+    );
+    compare_phases(RUNS, 3, "networks", &networks_script(), &networks_shell());
+}
+
+/// Phases of the network benchmark: the 5 networks ending at each n, and the first 100.
+const NETWORK_MARKS: [usize; 4] = [10, 50, 100, 200];
+
+/// netsh: 200 `network()` calls (the default pools hold 31 networks, so each gets a subnet
+/// of its own), timing the 5 calls that end at each mark, and the first 100 in all (from
+/// the script's start); then, untimed, the networks go again.
+fn networks_script() -> String {
+    let starts: Vec<String> = NETWORK_MARKS.iter().map(|m| (m - 4).to_string()).collect();
+    let ends: Vec<String> = NETWORK_MARKS.iter().map(|m| m.to_string()).collect();
+    format!(
+        "let all = timestamp();\n\
+         let t = timestamp();\n\
+         let starts = [{}]; let ends = [{}];\n\
+         for i in 1..=200 {{\n\
+           if starts.contains(i) {{ t = timestamp(); }}\n\
+           network(`n${{i}}`, #{{subnet: `10.${{i}}.0.0/24`}});\n\
+           if ends.contains(i) {{ print(`PHASE n=${{i}} ${{t.elapsed}}`); }}\n\
+           if i == 100 {{ print(`PHASE first-100 ${{all.elapsed}}`); }}\n\
+         }}\n\
+         // Untimed: take the networks down here, so the kernel is not still dismantling\n\
+         // 200 bridges (under its global rtnl lock) while the next run starts.\n\
+         for i in 1..=200 {{ network_rm(`n${{i}}`); }}",
+        starts.join(", "),
+        ends.join(", ")
+    )
+}
+
+/// The same with `ip` and `nft`, run by [`shell`] inside its own user and network namespace:
+/// each network a bridge with its gateway address, up, and one `nft -f` with the statements
+/// netsh sends (two chains, three rules, three elements) into the same table.
+fn networks_shell() -> String {
+    let marks: Vec<String> = NETWORK_MARKS.iter().map(|m| m.to_string()).collect();
+    let starts: Vec<String> = NETWORK_MARKS.iter().map(|m| (m - 4).to_string()).collect();
+    format!(
+        r#"{SHELL_CLOCK}nft -f - <<'TABLE'
+table ip docker {{
+	set bridges {{ type ifname; }}
+	map forward-from {{ type ifname : verdict; }}
+	map forward-to {{ type ifname : verdict; }}
+	map masquerade-from {{ type ifname : verdict; }}
+	map tcp-published {{ type inet_service : verdict; }}
+	map udp-published {{ type inet_service : verdict; }}
+	chain publish {{
+		iifname @bridges return
+		meta l4proto tcp th dport vmap @tcp-published
+		meta l4proto udp th dport vmap @udp-published
+	}}
+	chain forward {{ type filter hook forward priority filter; policy accept;
+		iifname vmap @forward-from
+		oifname vmap @forward-to
+	}}
+	chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local jump publish
+	}}
+	chain output {{ type nat hook output priority -100; policy accept;
+		ip daddr != 127.0.0.0/8 fib daddr type local jump publish
+	}}
+	chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
+		iifname vmap @masquerade-from
+	}}
+}}
+TABLE
+all=$(now)
+i=1
+while [ $i -le 200 ]; do
+  case " {starts} " in *" $i "*) t0=$(now) ;; esac
+  br=br-$i
+  ip link add $br type bridge
+  ip addr add 10.$i.0.1/24 brd + dev $br
+  ip link set dev $br up
+  nft -f - <<NET
+add chain ip docker fwd-$br
+add rule ip docker fwd-$br oifname "$br" accept
+add rule ip docker fwd-$br oifname @bridges drop
+add chain ip docker nat-$br
+add rule ip docker nat-$br ip saddr 10.$i.0.0/24 oifname != "$br" masquerade
+add element ip docker bridges {{ "$br" }}
+add element ip docker forward-from {{ "$br" : jump fwd-$br }}
+add element ip docker masquerade-from {{ "$br" : jump nat-$br }}
+NET
+  case " {marks} " in *" $i "*) phase n=$i $t0 ;; esac
+  if [ $i -eq 100 ]; then phase first-100 $all; fi
+  i=$((i + 1))
+done
+i=1
+while [ $i -le 200 ]; do ip link del br-$i; i=$((i + 1)); done
+"#,
+        starts = starts.join(" "),
+        marks = marks.join(" "),
+    )
 }
 
 /// A copy of scripts/ in a scratch folder with the probes that must fail (and wait for

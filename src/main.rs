@@ -1,6 +1,7 @@
 //! netsh: parse the command line, isolate the process, dispatch. Nothing else lives here.
 
 mod cli;
+mod firewall;
 mod kernel;
 mod lab;
 mod model;

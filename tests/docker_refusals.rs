@@ -210,7 +210,7 @@ fn run_options_that_the_modes_refuse() {
              assert_eq(inspect(\"p3\").HostConfig.PortBindings[\"80/tcp\"][0].HostPort, \"8099\");\n\
              // Neither holds the host port.\n\
              let web = run(\"web\", #{{network: \"s\", publish: [\"8099:80\"]}});\n\
-             assert_eq(port(web), \"80/tcp -> 0.0.0.0:8099\\n\");\n\
+             assert_eq(port(web), \"80/tcp -> 0.0.0.0:8099\\n80/tcp -> [::]:8099\\n\");\n\
              run(\"p6\", #{{network: \"container:b1\", ip: \"1.2.3.4\"}});\n\
              print(\"DONE\");"
         ))

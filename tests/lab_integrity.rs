@@ -377,6 +377,21 @@ fn a_failed_connect_or_disconnect_leaves_the_lab_as_it_was() {
     );
 }
 
+/// Published ports follow the gateway endpoint: the firewall changes with the connect or
+/// disconnect, and is taken back with it.
+#[test]
+fn a_failed_connect_or_disconnect_that_moves_published_ports_leaves_the_lab_as_it_was() {
+    every_step_rolls_back(
+        "network(\"n2\"); run(\"c1\", #{publish: [\"8080:80\"]}); connect(\"c1\", \"n2\");",
+        "disconnect(\"c1\", \"bridge\")",
+    );
+    every_step_rolls_back(
+        "network(\"lk\", #{internal: true}); network(\"n2\");\n\
+         run(\"c1\", #{network: \"lk\", publish: [\"8080:80\"]});",
+        "connect(\"c1\", \"n2\")",
+    );
+}
+
 #[test]
 fn a_failed_rm_leaves_the_lab_as_it_was() {
     every_step_rolls_back(

@@ -92,10 +92,10 @@ fn publishing_errors_in_dockers_words() {
              try { run(\"web2\", #{network: \"n1\", publish: [\"8081:80\"]}); fail(\"accepted\"); }\n\
              catch (e) { print(e); }\n\
              assert_eq(containers(), [\"web\"]);\n\
-             try { run(\"web3\", #{publish: [\"80\"]}); } catch (e) { print(e); }",
+             try { run(\"web3\", #{publish: [\"x:80\"]}); } catch (e) { print(e); }",
         )
         .run()
         .success()
         .stdout_has("Bind for 0.0.0.0:8081 failed: port is already allocated")
-        .stdout_has("invalid port specification: \"80\"");
+        .stdout_has("invalid hostPort: x");
 }

@@ -241,6 +241,13 @@ impl Kernel {
                     errno: nft::errno(&e).map(Errno::from_raw),
                     reason: e.to_string(),
                 }),
+            Op::NftChange { ns, change } => self
+                .with_nft(ns, |sock| nft::apply_change_on(sock, change))?
+                .map_err(|e| KernelError {
+                    what: format!("nft -f (change to table ip {})", change.table),
+                    errno: nft::errno(&e).map(Errno::from_raw),
+                    reason: e.to_string(),
+                }),
             Op::Sysctl { ns, key, value } => self
                 .with_fd(ns, |fd| netns::write_sysctl(fd, key, value))?
                 .map_err(|e| KernelError::io(op, e)),
@@ -309,9 +316,11 @@ impl Kernel {
                     _ => rtnl::del_route(h, msg).await,
                 }
             }
-            Op::AddNetns { .. } | Op::DelNetns { .. } | Op::Sysctl { .. } | Op::Nft { .. } => {
-                Ok(())
-            }
+            Op::AddNetns { .. }
+            | Op::DelNetns { .. }
+            | Op::Sysctl { .. }
+            | Op::Nft { .. }
+            | Op::NftChange { .. } => Ok(()),
         };
         res.map_err(|e| match (op, rtnl::errno_of(&e)) {
             // The setters name their device; the kernel's ENODEV says it was not there.

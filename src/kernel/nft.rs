@@ -1,13 +1,15 @@
-//! nftables rulesets: a small model of what netsh needs (filter and NAT base chains in one
-//! `ip` table), applied to a namespace as one nfnetlink transaction, and printed as the
-//! `nft -f` script that means the same.
+//! nftables rulesets: a small model of what netsh needs (filter and NAT base chains, regular
+//! chains, named sets and verdict maps in one `ip` table), applied to a namespace as one
+//! nfnetlink transaction, and printed as the `nft -f` script that means the same.
 //!
 //! nf_tables treats a batch (`NFNL_MSG_BATCH_BEGIN` … `NFNL_MSG_BATCH_END`) as one
 //! transaction: every message is checked, and at the end either all of them take effect or
-//! none does. [`apply`] uses the add/delete/add idiom (`table ip T`, `delete table ip T`,
+//! none does. [`apply_on`] uses the add/delete/add idiom (`table ip T`, `delete table ip T`,
 //! `table ip T { … }`) inside one batch, so whatever version of the table was there is
 //! replaced in the same transaction, and a ruleset the kernel refuses leaves the previous one
-//! untouched.
+//! untouched. [`apply_change_on`] sends a [`Change`] — only the chains, rules and set
+//! elements that differ — as one batch of its own, so what a change costs does not depend on
+//! how large the table is, and a refused change leaves the table as it was.
 
 use std::error::Error;
 use std::fmt;
@@ -22,9 +24,10 @@ use netlink_packet_core::{
 };
 use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, ExpressionAttribute, Expressions,
-    Hook as NlHook, Immediate, InetHookNumber, ListAttribute, Meta, MetaKey, NfTablesMessage,
-    Operator, Payload, Register, RuleAttribute, RuleMessage, TableAttribute, TableMessage, Verdict,
-    VerdictAttribute,
+    Hook as NlHook, Immediate, InetHookNumber, ListAttribute, Lookup, Meta, MetaKey,
+    NfTablesMessage, Operator, Payload, Register, RuleAttribute, RuleMessage, SetAttribute,
+    SetElementAttribute, SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute,
+    TableMessage, Verdict, VerdictAttribute,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
@@ -34,11 +37,96 @@ use nix::libc;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 /// A whole `ip` (IPv4) table: applied and replaced as one unit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ruleset {
     /// Table name, e.g. `netsh`.
     pub table: String,
+    /// Base chains, attached to hooks.
     pub chains: Vec<Chain>,
+    /// Regular chains, reached only by `jump` (from rules or verdict maps).
+    pub regular: Vec<RegularChain>,
+    /// Named sets and verdict maps, with their elements.
+    pub sets: Vec<Set>,
+}
+
+/// A chain without a hook: packets get there by a `jump` and come back at its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegularChain {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+/// A named set (`set NAME { type K; }`) or verdict map (`map NAME { type K : verdict; }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set {
+    pub name: String,
+    pub key: KeyType,
+    /// A verdict map: each element carries the chain to jump to.
+    pub map: bool,
+    pub elements: Vec<Element>,
+}
+
+/// What a set's keys are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// An interface name (nft `ifname`: 16 bytes, NUL-padded).
+    IfName,
+    /// A transport port (nft `inet_service`: 2 bytes, network order).
+    Port,
+}
+
+/// One key of a set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    IfName(String),
+    Port(u16),
+}
+
+/// One element of a set or verdict map: the key, and for a map the chain it jumps to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Element {
+    pub key: Key,
+    pub jump: Option<String>,
+}
+
+/// What a verdict map is looked up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmapKey {
+    IifName,
+    OifName,
+    /// `th dport`: needs a [`Match::Protocol`] in the rule.
+    Dport,
+}
+
+/// A change to an existing table, sent as one transaction: only what changed, so its size
+/// does not depend on how much the table holds. Steps run in order inside the batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Change {
+    pub table: String,
+    pub steps: Vec<Step>,
+}
+
+/// One statement of a [`Change`], as `nft` would take it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `add chain ip T NAME` (a regular chain).
+    AddChain(String),
+    /// `delete chain ip T NAME` (it must be empty and unreferenced by then).
+    DelChain(String),
+    /// `flush chain ip T NAME`: every rule of the chain goes.
+    FlushChain(String),
+    /// `add rule ip T CHAIN …`: appended at the chain's end.
+    AddRule { chain: String, rule: Rule },
+    /// `add element ip T SET { KEY [: jump CHAIN] }`.
+    AddElement { set: String, element: Element },
+    /// `delete element ip T SET { KEY }`.
+    DelElement { set: String, key: Key },
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
 }
 
 /// A base chain (attached to a hook) whose policy is `accept`.
@@ -98,6 +186,10 @@ pub enum Match {
     DaddrLocal,
     /// `ct state established,related`.
     CtStateEstablishedRelated,
+    /// `iifname @SET`: the input interface is in the named set.
+    IifNameIn(String),
+    /// `oifname @SET`.
+    OifNameIn(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +216,15 @@ pub enum Action {
     },
     /// Count the packet and go on with the next rule (no verdict).
     Counter,
+    /// `jump CHAIN`: run the regular chain, then come back.
+    Jump(String),
+    /// `return`: back to the chain that jumped here.
+    Return,
+    /// `iifname|oifname|th dport vmap @MAP`: jump where the map says, if it has the key.
+    Vmap {
+        on: VmapKey,
+        map: String,
+    },
 }
 
 /// A statement of a batch that the kernel refused. It travels inside the `io::Error` that
@@ -177,6 +278,27 @@ pub fn errno(e: &io::Error) -> Option<i32> {
 impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "table ip {} {{", self.table)?;
+        for set in &self.sets {
+            let (kind, data) = if set.map {
+                ("map", " : verdict")
+            } else {
+                ("set", "")
+            };
+            writeln!(f, "\t{kind} {} {{", set.name)?;
+            writeln!(f, "\t\ttype {}{data}", set.key)?;
+            if !set.elements.is_empty() {
+                let list: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
+                writeln!(f, "\t\telements = {{ {} }}", list.join(", "))?;
+            }
+            writeln!(f, "\t}}")?;
+        }
+        for chain in &self.regular {
+            writeln!(f, "\tchain {} {{", chain.name)?;
+            for rule in &chain.rules {
+                writeln!(f, "\t\t{rule}")?;
+            }
+            writeln!(f, "\t}}")?;
+        }
         for chain in &self.chains {
             writeln!(f, "\tchain {} {{", chain.name)?;
             write!(f, "\t\ttype {} hook {} priority ", chain.kind, chain.hook)?;
@@ -195,6 +317,59 @@ impl fmt::Display for Ruleset {
             writeln!(f, "\t}}")?;
         }
         f.write_str("}")
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyType::IfName => "ifname",
+            KeyType::Port => "inet_service",
+        })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::IfName(n) => write!(f, "\"{n}\""),
+            Key::Port(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.key)?;
+        if let Some(c) = &self.jump {
+            write!(f, " : jump {c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The change as an `nft -f` script: one command a line.
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.table;
+        for (i, step) in self.steps.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            match step {
+                Step::AddChain(c) => write!(f, "add chain ip {t} {c}")?,
+                Step::DelChain(c) => write!(f, "delete chain ip {t} {c}")?,
+                Step::FlushChain(c) => write!(f, "flush chain ip {t} {c}")?,
+                Step::AddRule { chain, rule } => write!(f, "add rule ip {t} {chain} {rule}")?,
+                Step::AddElement { set, element } => {
+                    write!(f, "add element ip {t} {set} {{ {element} }}")?
+                }
+                Step::DelElement { set, key } => {
+                    write!(f, "delete element ip {t} {set} {{ {key} }}")?
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -266,6 +441,8 @@ impl fmt::Display for Rule {
                 (Match::CtStateEstablishedRelated, _) => {
                     f.write_str("ct state established,related ")?
                 }
+                (Match::IifNameIn(set), _) => write!(f, "iifname @{set} ")?,
+                (Match::OifNameIn(set), _) => write!(f, "oifname @{set} ")?,
             }
             i += 1;
         }
@@ -279,6 +456,16 @@ impl fmt::Display for Rule {
                 addr,
                 port: Some(p),
             } => write!(f, "dnat to {addr}:{p}")?,
+            Action::Jump(c) => write!(f, "jump {c}")?,
+            Action::Return => f.write_str("return")?,
+            Action::Vmap { on, map } => {
+                let on = match on {
+                    VmapKey::IifName => "iifname",
+                    VmapKey::OifName => "oifname",
+                    VmapKey::Dport => "th dport",
+                };
+                write!(f, "{on} vmap @{map}")?
+            }
         }
         if let Some(c) = &self.comment {
             write!(f, " comment \"{c}\"")?;
@@ -304,15 +491,82 @@ impl Ruleset {
     /// port without a protocol. Whether a chain type fits its hook is the kernel's call.
     pub fn validate(&self) -> Result<(), String> {
         check_name("table", &self.table)?;
-        for (i, chain) in self.chains.iter().enumerate() {
-            check_name("chain", &chain.name)?;
-            if self.chains[..i].iter().any(|c| c.name == chain.name) {
-                return Err(format!("chain {} appears twice", chain.name));
+        let chains: Vec<(&str, &[Rule])> = self
+            .chains
+            .iter()
+            .map(|c| (c.name.as_str(), c.rules.as_slice()))
+            .chain(
+                self.regular
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.rules.as_slice())),
+            )
+            .collect();
+        for (i, (name, rules)) in chains.iter().enumerate() {
+            check_name("chain", name)?;
+            if chains[..i].iter().any(|(c, _)| c == name) {
+                return Err(format!("chain {name} appears twice"));
             }
-            for (n, rule) in chain.rules.iter().enumerate() {
+            for (n, rule) in rules.iter().enumerate() {
                 rule.validate()
-                    .map_err(|e| format!("rule {} of chain {}: {e}", n + 1, chain.name))?;
+                    .map_err(|e| format!("rule {} of chain {name}: {e}", n + 1))?;
             }
+        }
+        for (i, set) in self.sets.iter().enumerate() {
+            check_name("set", &set.name)?;
+            if self.sets[..i].iter().any(|s| s.name == set.name) {
+                return Err(format!("set {} appears twice", set.name));
+            }
+            for e in &set.elements {
+                e.validate(set)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Element {
+    fn validate(&self, set: &Set) -> Result<(), String> {
+        match (&self.key, set.key) {
+            (Key::IfName(n), KeyType::IfName) => check_ifname(n)?,
+            (Key::Port(_), KeyType::Port) => {}
+            (k, t) => return Err(format!("element {k} does not fit set {} ({t})", set.name)),
+        }
+        match (&self.jump, set.map) {
+            (Some(c), true) => check_name("chain", c),
+            (None, false) => Ok(()),
+            _ => Err(format!(
+                "element {self} of {}: a verdict map's elements jump, a set's do not",
+                set.name
+            )),
+        }
+    }
+}
+
+impl Change {
+    /// Refuses what the kernel would read differently from the printed script.
+    pub fn validate(&self) -> Result<(), String> {
+        check_name("table", &self.table)?;
+        for (n, step) in self.steps.iter().enumerate() {
+            let checked = match step {
+                Step::AddChain(c) | Step::DelChain(c) | Step::FlushChain(c) => {
+                    check_name("chain", c)
+                }
+                Step::AddRule { chain, rule } => {
+                    check_name("chain", chain).and_then(|()| rule.validate())
+                }
+                Step::AddElement { set, element } => {
+                    check_name("set", set).and_then(|()| match (&element.key, &element.jump) {
+                        (Key::IfName(n), _) => check_ifname(n),
+                        (_, Some(c)) => check_name("chain", c),
+                        _ => Ok(()),
+                    })
+                }
+                Step::DelElement { set, key } => check_name("set", set).and_then(|()| match key {
+                    Key::IfName(n) => check_ifname(n),
+                    Key::Port(_) => Ok(()),
+                }),
+            };
+            checked.map_err(|e| format!("statement {} of the change: {e}", n + 1))?;
         }
         Ok(())
     }
@@ -331,8 +585,21 @@ impl Rule {
                 Match::Dport(p) if !protocol => {
                     return Err(format!("dport {p} needs a protocol (tcp or udp) before it"))
                 }
+                Match::IifNameIn(set) | Match::OifNameIn(set) => check_name("set", set)?,
                 _ => {}
             }
+        }
+        match &self.action {
+            Action::Jump(c) => check_name("chain", c)?,
+            Action::Vmap { on, map } => {
+                check_name("set", map)?;
+                if *on == VmapKey::Dport && !protocol {
+                    return Err(format!(
+                        "th dport vmap @{map} needs a protocol (tcp or udp) match"
+                    ));
+                }
+            }
+            _ => {}
         }
         if let Action::Dnat {
             port: Some(p),
@@ -541,6 +808,34 @@ fn l4proto(p: L4) -> u8 {
     }
 }
 
+/// `lookup` of register 1 in set `set`; into the verdict register for a verdict map.
+fn lookup(set: &str, verdict: bool) -> Expr {
+    let mut attrs = vec![
+        Lookup::Set(set.to_string()),
+        Lookup::SourceRegister(Register::Reg1),
+    ];
+    if verdict {
+        attrs.push(Lookup::DestinationRegister(Register::Verdict));
+    }
+    Expressions::Lookup(attrs).into()
+}
+
+fn jump_verdict(code: Verdict, chain: Option<&str>) -> DataAttribute {
+    let mut v = vec![VerdictAttribute::Code(code)];
+    if let Some(c) = chain {
+        v.push(VerdictAttribute::Chain(c.to_string()));
+    }
+    DataAttribute::Verdict(v)
+}
+
+/// The bytes of a key as the kernel compares them.
+fn key_bytes(key: &Key) -> Vec<u8> {
+    match key {
+        Key::IfName(n) => ifname(n),
+        Key::Port(p) => p.to_be_bytes().to_vec(),
+    }
+}
+
 fn rule_expressions(rule: &Rule) -> Vec<Expr> {
     let mut e = Vec::new();
     for m in &rule.matches {
@@ -588,6 +883,14 @@ fn rule_expressions(rule: &Rule) -> Vec<Expr> {
                 e.push(mask(bits.to_ne_bytes().to_vec()));
                 e.push(cmp(Operator::NotEqual, vec![0; 4]));
             }
+            Match::IifNameIn(set) => {
+                e.push(meta(MetaKey::Iifname));
+                e.push(lookup(set, false));
+            }
+            Match::OifNameIn(set) => {
+                e.push(meta(MetaKey::Oifname));
+                e.push(lookup(set, false));
+            }
         }
     }
     match &rule.action {
@@ -608,6 +911,28 @@ fn rule_expressions(rule: &Rule) -> Vec<Expr> {
                 nat.push(be32(NFTA_NAT_REG_PROTO_MIN, Register::Reg2.into()));
             }
             e.push(other("nat", nat));
+        }
+        Action::Jump(c) => e.push(
+            Expressions::Immediate(vec![
+                Immediate::DestinationRegister(Register::Verdict),
+                Immediate::Data(jump_verdict(Verdict::Jump, Some(c))),
+            ])
+            .into(),
+        ),
+        Action::Return => e.push(
+            Expressions::Immediate(vec![
+                Immediate::DestinationRegister(Register::Verdict),
+                Immediate::Data(jump_verdict(Verdict::Return, None)),
+            ])
+            .into(),
+        ),
+        Action::Vmap { on, map } => {
+            match on {
+                VmapKey::IifName => e.push(meta(MetaKey::Iifname)),
+                VmapKey::OifName => e.push(meta(MetaKey::Oifname)),
+                VmapKey::Dport => e.push(payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)),
+            }
+            e.push(lookup(map, true));
         }
     }
     e
@@ -725,6 +1050,141 @@ impl Framed {
     }
 }
 
+/// nft's datatype numbers (`enum datatypes` in nftables' datatype.h), which the kernel keeps
+/// for `nft list` to print keys back: `TYPE_INET_SERVICE`, `TYPE_IFNAME`.
+const TYPE_INET_SERVICE: u32 = 13;
+const TYPE_IFNAME: u32 = 41;
+/// `NFT_DATA_VERDICT`: a map's data are verdicts.
+const NFT_DATA_VERDICT: u32 = 0xffff_ff00;
+
+impl Batch {
+    fn table_attr(&self) -> String {
+        self.table.clone()
+    }
+
+    fn add_regular_chain(&mut self, name: &str) {
+        self.push(
+            NfTablesMessage::NewChain(ChainMessage {
+                attributes: vec![
+                    ChainAttribute::Table(self.table_attr()),
+                    ChainAttribute::Name(name.to_string()),
+                ],
+            }),
+            NLM_F_CREATE,
+            format!("chain {name}"),
+        );
+    }
+
+    fn add_set(&mut self, set: &Set) {
+        let (key_type, key_len) = match set.key {
+            KeyType::IfName => (TYPE_IFNAME, IFNAMSIZ as u32),
+            KeyType::Port => (TYPE_INET_SERVICE, 2),
+        };
+        let mut attributes = vec![
+            SetAttribute::Table(self.table_attr()),
+            SetAttribute::Name(set.name.clone()),
+            SetAttribute::Flags(if set.map {
+                SetFlags::Map
+            } else {
+                SetFlags::empty()
+            }),
+            SetAttribute::KeyType(key_type),
+            SetAttribute::KeyLen(key_len),
+            // The kernel requires an ID that names the set within the transaction.
+            SetAttribute::Id(self.messages.len() as u32 + 1),
+        ];
+        if set.map {
+            attributes.push(SetAttribute::DataType(NFT_DATA_VERDICT));
+        }
+        let kind = if set.map { "map" } else { "set" };
+        self.push(
+            NfTablesMessage::NewSet(SetMessage { attributes }),
+            NLM_F_CREATE,
+            format!("{kind} {}", set.name),
+        );
+    }
+
+    fn element(&mut self, set: &str, element: &Element, add: bool) {
+        let mut attrs = vec![SetElementAttribute::Key(DataAttribute::Value(key_bytes(
+            &element.key,
+        )))];
+        if let (true, Some(c)) = (add, &element.jump) {
+            attrs.push(SetElementAttribute::Data(jump_verdict(
+                Verdict::Jump,
+                Some(c),
+            )));
+        }
+        let msg = SetElementMessage {
+            attributes: vec![
+                SetElementList::Table(self.table_attr()),
+                SetElementList::Set(set.to_string()),
+                SetElementList::Elements(vec![ListAttribute::Element(attrs)]),
+            ],
+        };
+        if add {
+            self.push(
+                NfTablesMessage::NewSetElement(msg),
+                NLM_F_CREATE,
+                format!("element {element} of {set}"),
+            );
+        } else {
+            self.push(
+                NfTablesMessage::DeleteSetElement(msg),
+                0,
+                format!("deleting element {} of {set}", element.key),
+            );
+        }
+    }
+
+    fn add_rule(&mut self, chain: &str, n: usize, rule: &Rule) {
+        let mut attributes = vec![
+            RuleAttribute::Table(self.table_attr()),
+            RuleAttribute::Chain(chain.to_string()),
+            RuleAttribute::Expressions(rule_expressions(rule)),
+        ];
+        if let Some(c) = &rule.comment {
+            attributes.push(RuleAttribute::UserData(comment_udata(c)));
+        }
+        let what = match n {
+            0 => format!("rule of chain {chain} (`{rule}`)"),
+            n => format!("rule {n} of chain {chain} (`{rule}`)"),
+        };
+        self.push(
+            NfTablesMessage::NewRule(RuleMessage { attributes }),
+            NLM_F_CREATE | NLM_F_APPEND,
+            what,
+        );
+    }
+
+    fn flush_chain(&mut self, chain: &str) {
+        self.push(
+            NfTablesMessage::DeleteRule(RuleMessage {
+                attributes: vec![
+                    RuleAttribute::Table(self.table_attr()),
+                    RuleAttribute::Chain(chain.to_string()),
+                ],
+            }),
+            0,
+            format!("flush chain {chain}"),
+        );
+    }
+
+    fn delete_chain(&mut self, chain: &str) {
+        self.push(
+            NfTablesMessage::DeleteChain(ChainMessage {
+                attributes: vec![
+                    ChainAttribute::Table(self.table_attr()),
+                    ChainAttribute::Name(chain.to_string()),
+                ],
+            }),
+            0,
+            format!("delete chain {chain}"),
+        );
+    }
+}
+
+/// The whole table in one batch: reset, table, base and regular chains, sets (chains first,
+/// since map elements jump to them), their elements, then every rule.
 fn ruleset_batch(rs: &Ruleset) -> Framed {
     let mut b = Batch::reset(&rs.table);
     b.push(
@@ -763,21 +1223,51 @@ fn ruleset_batch(rs: &Ruleset) -> Framed {
             ),
         );
     }
+    for chain in &rs.regular {
+        b.add_regular_chain(&chain.name);
+    }
+    for set in &rs.sets {
+        b.add_set(set);
+    }
+    for set in &rs.sets {
+        for e in &set.elements {
+            b.element(&set.name, e, true);
+        }
+    }
     for chain in &rs.chains {
         for (n, rule) in chain.rules.iter().enumerate() {
-            let mut attributes = vec![
-                RuleAttribute::Table(rs.table.clone()),
-                RuleAttribute::Chain(chain.name.clone()),
-                RuleAttribute::Expressions(rule_expressions(rule)),
-            ];
-            if let Some(c) = &rule.comment {
-                attributes.push(RuleAttribute::UserData(comment_udata(c)));
-            }
-            b.push(
-                NfTablesMessage::NewRule(RuleMessage { attributes }),
-                NLM_F_CREATE | NLM_F_APPEND,
-                format!("rule {} of chain {} (`{rule}`)", n + 1, chain.name),
-            );
+            b.add_rule(&chain.name, n + 1, rule);
+        }
+    }
+    for chain in &rs.regular {
+        for (n, rule) in chain.rules.iter().enumerate() {
+            b.add_rule(&chain.name, n + 1, rule);
+        }
+    }
+    b.frame()
+}
+
+/// A change in one batch, its statements in order (no reset: the table stays).
+fn change_batch(change: &Change) -> Framed {
+    let mut b = Batch {
+        table: change.table.clone(),
+        messages: Vec::new(),
+    };
+    for step in &change.steps {
+        match step {
+            Step::AddChain(c) => b.add_regular_chain(c),
+            Step::DelChain(c) => b.delete_chain(c),
+            Step::FlushChain(c) => b.flush_chain(c),
+            Step::AddRule { chain, rule } => b.add_rule(chain, 0, rule),
+            Step::AddElement { set, element } => b.element(set, element, true),
+            Step::DelElement { set, key } => b.element(
+                set,
+                &Element {
+                    key: key.clone(),
+                    jump: None,
+                },
+                false,
+            ),
         }
     }
     b.frame()
@@ -983,6 +1473,19 @@ pub fn apply_on(sock: &NftSocket, ruleset: &Ruleset) -> io::Result<()> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("nft: {e}")))?;
     drain(&sock.0)?;
     transact(&sock.0, ruleset_batch(ruleset))
+}
+
+/// Applies `change` to its table in namespace `sock`'s namespace as one transaction: all of
+/// its statements take effect or none does. The table must exist (see [`apply_on`]).
+pub fn apply_change_on(sock: &NftSocket, change: &Change) -> io::Result<()> {
+    change
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("nft: {e}")))?;
+    if change.is_empty() {
+        return Ok(());
+    }
+    drain(&sock.0)?;
+    transact(&sock.0, change_batch(change))
 }
 
 /// A NETLINK_NETFILTER socket of one namespace, kept open for the namespace's life.
@@ -1242,6 +1745,7 @@ mod tests {
                     )],
                 },
             ],
+            ..Default::default()
         }
     }
 
@@ -1269,6 +1773,7 @@ mod tests {
                     rules: vec![rule(vec![], Action::Accept)],
                 },
             ],
+            ..Default::default()
         }
     }
 
@@ -1405,6 +1910,66 @@ table ip netsh {
         assert_eq!(udata_comment(&comment_udata("hi")).as_deref(), Some("hi"));
         assert_eq!(udata_comment(&[]), None);
         assert_eq!(udata_comment(&[0, 9, b'x']), None, "a length past the end");
+    }
+
+    fn a_change() -> Change {
+        Change {
+            table: "docker".into(),
+            steps: vec![
+                Step::AddChain("fwd-br-1".into()),
+                Step::AddRule {
+                    chain: "fwd-br-1".into(),
+                    rule: rule(vec![Match::OifNameIn("bridges".into())], Action::Drop),
+                },
+                Step::AddElement {
+                    set: "forward-from".into(),
+                    element: Element {
+                        key: Key::IfName("br-1".into()),
+                        jump: Some("fwd-br-1".into()),
+                    },
+                },
+                Step::DelElement {
+                    set: "tcp-published".into(),
+                    key: Key::Port(8081),
+                },
+                Step::FlushChain("publish-tcp-8081".into()),
+                Step::DelChain("publish-tcp-8081".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_change_prints_as_nft_commands_and_is_framed_alone() {
+        assert_eq!(
+            a_change().to_string(),
+            "add chain ip docker fwd-br-1\n\
+             add rule ip docker fwd-br-1 oifname @bridges drop\n\
+             add element ip docker forward-from { \"br-1\" : jump fwd-br-1 }\n\
+             delete element ip docker tcp-published { 8081 }\n\
+             flush chain ip docker publish-tcp-8081\n\
+             delete chain ip docker publish-tcp-8081"
+        );
+        let b = change_batch(&a_change());
+        let msgs = messages(&b.buf).unwrap();
+        // begin, the six statements (no table reset), end
+        assert_eq!(msgs.len(), 8);
+        let types: Vec<u16> = msgs[1..7].iter().map(|m| m.message_type()).collect();
+        // NEWCHAIN, NEWRULE, NEWSETELEM, DELSETELEM, DELRULE (flush), DELCHAIN
+        assert_eq!(types, [0xa03, 0xa06, 0xa0c, 0xa0e, 0xa08, 0xa05]);
+        assert!(a_change().validate().is_ok());
+        let mut bad = a_change();
+        bad.steps.push(Step::AddElement {
+            set: "forward-from".into(),
+            element: Element {
+                key: Key::IfName("br*".into()),
+                jump: Some("x".into()),
+            },
+        });
+        assert!(bad.validate().unwrap_err().contains("statement 7"));
+        let mut bad = a_change();
+        bad.steps.push(Step::AddChain("no spaces".into()));
+        assert!(bad.validate().is_err());
+        assert!(Change::default().is_empty());
     }
 
     #[test]

@@ -101,6 +101,11 @@ pub enum Op {
         ns: String,
         ruleset: super::nft::Ruleset,
     },
+    /// Change part of an existing nftables table (chains, rules, set elements), atomically.
+    NftChange {
+        ns: String,
+        change: super::nft::Change,
+    },
 }
 
 /// A route to add or remove: `dst` `None` is the default route.
@@ -158,7 +163,8 @@ impl Op {
             | Op::DelRoute { ns, .. }
             | Op::ReplaceRoute { ns, .. }
             | Op::Sysctl { ns, .. }
-            | Op::Nft { ns, .. } => ns,
+            | Op::Nft { ns, .. }
+            | Op::NftChange { ns, .. } => ns,
         }
     }
 }
@@ -320,6 +326,12 @@ impl fmt::Display for Op {
                     write!(f, "ip netns exec {} ", Q(ns))?;
                 }
                 write!(f, "nft -f - <<'EOF'\n{ruleset}\nEOF")
+            }
+            Op::NftChange { ns, change } => {
+                if ns != HOST {
+                    write!(f, "ip netns exec {} ", Q(ns))?;
+                }
+                write!(f, "nft -f - <<'EOF'\n{change}\nEOF")
             }
             Op::Sysctl { ns, key, value } => write!(
                 f,
@@ -587,7 +599,7 @@ mod tests {
             ns: s("a b"),
             ruleset: crate::kernel::nft::Ruleset {
                 table: s("docker"),
-                chains: Vec::new(),
+                ..Default::default()
             },
         };
         let text = op.to_string();
@@ -596,5 +608,21 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("\nEOF"));
+    }
+
+    #[test]
+    fn nft_changes_print_as_commands_in_a_quoted_heredoc() {
+        use crate::kernel::nft::{Change, Step};
+        let op = Op::NftChange {
+            ns: s(HOST),
+            change: Change {
+                table: s("docker"),
+                steps: vec![Step::AddChain(s("fwd-docker0")), Step::DelChain(s("x"))],
+            },
+        };
+        assert_eq!(
+            op.to_string(),
+            "nft -f - <<'EOF'\nadd chain ip docker fwd-docker0\ndelete chain ip docker x\nEOF"
+        );
     }
 }

@@ -13,20 +13,15 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
-
 use super::{clock, Lab, LabError, Result};
-use crate::kernel::nft::{Action, Chain, ChainKind, Hook, Match, Rule, Ruleset, L4};
+use crate::firewall;
+use crate::kernel::nft::Change;
 use crate::kernel::{Op, Route, HOST};
 use crate::model::docker::driver::Plan;
 use crate::model::docker::ids::short;
 use crate::model::docker::{
-    AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, Proto,
-    RunExtras,
+    AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, RunExtras,
 };
-
-/// The nftables table that holds Docker's rules in the lab host.
-pub const TABLE: &str = "docker";
 
 impl From<DockerError> for LabError {
     /// Docker's refusals keep Docker's words (`Error response from daemon: …`); netsh's
@@ -50,8 +45,10 @@ impl From<DockerError> for LabError {
 struct Built {
     /// The container's namespace exists (with whatever is inside it).
     namespace: bool,
-    /// The firewall was replaced with one that includes the container's ports.
-    firewall: bool,
+    /// The firewall change that published the container's ports, to take back.
+    firewall: Option<Change>,
+    /// The userland proxies of its ports run.
+    proxies: bool,
     /// Networks whose DNS records have the container's names.
     dns: Vec<String>,
 }
@@ -71,16 +68,13 @@ impl Lab {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         })?;
-        // DNAT of 127.0.0.1 to a container (published ports reached from the host itself)
-        // needs loopback-sourced packets to be routable.
-        self.apply(Op::Sysctl {
-            ns: HOST.into(),
-            key: "net.ipv4.conf.all.route_localnet".into(),
-            value: "1".into(),
-        })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
         self.build_network(&bridge)?;
-        self.refresh_firewall()
+        let ruleset = firewall::ruleset(&self.docker.borrow());
+        self.apply(Op::Nft {
+            ns: HOST.into(),
+            ruleset,
+        })
     }
 
     /// Read access to the model (for views and bindings).
@@ -163,7 +157,7 @@ impl Lab {
                 format!("interface \"{dev}\" is left in {}", self.describe_ns(ns))
             }
             Op::DelNetns { ns } => format!("{} is left", self.describe_ns(ns)),
-            Op::Nft { .. } => {
+            Op::Nft { .. } | Op::NftChange { .. } => {
                 "the firewall may not match the lab's networks until the next change".into()
             }
             other => format!("`{other}` was not undone"),
@@ -235,8 +229,10 @@ impl Lab {
             forget(&n.id);
             return Err(e);
         }
-        if let Err(e) = self.refresh_firewall() {
-            // The firewall is replaced atomically: a failed refresh left the old one.
+        // The network's part of the firewall: nothing before, its chains and elements now.
+        let scope = firewall::Scope::Network(n.bridge.clone().unwrap_or_default());
+        if let Err(e) = self.firewall_follow(&firewall::Firewall::empty(scope)) {
+            // The firewall changes atomically: a failed change left it as it was.
             if let Some(op) = n.driver.network_teardown(&n) {
                 self.undo(op);
             }
@@ -257,16 +253,14 @@ impl Lab {
             next.remove_network(&n.id)?;
             (n, next)
         };
-        self.apply(Op::Nft {
-            ns: HOST.into(),
-            ruleset: firewall(&next),
-        })?;
+        let scope = firewall::Scope::Network(n.bridge.clone().unwrap_or_default());
+        let undo = self.firewall_between(
+            &self.firewall_state(scope.clone()),
+            &firewall::derive_in(&next, scope),
+        )?;
         if let Some(teardown) = n.driver.network_teardown(&n) {
             if let Err(e) = self.apply(teardown) {
-                self.undo(Op::Nft {
-                    ns: HOST.into(),
-                    ruleset: firewall(&self.docker.borrow()),
-                });
+                self.firewall_undo(undo);
                 return Err(e);
             }
         }
@@ -293,6 +287,12 @@ impl Lab {
                  (bindings take either by name, so one name cannot mean both)"
             )));
         }
+        // Only published ports change the firewall on `run`.
+        let fw_before = if extras.publish.is_empty() {
+            None
+        } else {
+            Some(self.firewall_state(firewall::Scope::Ports))
+        };
         let (c, warnings) = self.docker.borrow_mut().run_with(
             name,
             network,
@@ -301,7 +301,7 @@ impl Lab {
             &clock::now_rfc3339(),
         )?;
         let mut built = Built::default();
-        match self.build_run(&c.id, &mut built) {
+        match self.build_run(&c.id, fw_before.as_ref(), &mut built) {
             Ok(c) => {
                 for w in warnings {
                     eprintln!("{w}");
@@ -317,7 +317,12 @@ impl Lab {
 
     /// The kernel side of `run` for the container `id` (already in the model), noting in
     /// `built` what exists so far.
-    fn build_run(&self, id: &str, built: &mut Built) -> Result<Container> {
+    fn build_run(
+        &self,
+        id: &str,
+        fw_before: Option<&firewall::Firewall>,
+        built: &mut Built,
+    ) -> Result<Container> {
         let mut c = self.docker.borrow().container(id)?.clone();
         for network_id in c
             .endpoints
@@ -328,9 +333,10 @@ impl Lab {
             c = self.claim_host_name(id, &network_id)?;
         }
         self.build_container(&c, built)?;
-        if !c.ports.is_empty() {
-            self.refresh_firewall()?;
-            built.firewall = true;
+        if let Some(before) = fw_before {
+            built.firewall = self.firewall_follow(before)?;
+            self.start_proxies(&c)?;
+            built.proxies = true;
         }
         for e in &c.endpoints {
             built.dns.push(e.network_id.clone());
@@ -351,12 +357,10 @@ impl Lab {
             // The container is out of the model, so this only edits records.
             let _ = self.dns_left(c, &network_id, names);
         }
-        if built.firewall {
-            self.undo(Op::Nft {
-                ns: HOST.into(),
-                ruleset: firewall(&self.docker.borrow()),
-            });
+        if built.proxies {
+            self.stop_proxies(c);
         }
+        self.firewall_undo(built.firewall);
         if built.namespace {
             self.undo(Op::DelNetns { ns: sandbox_ns(c) });
             self.release_sandbox(c);
@@ -472,6 +476,7 @@ impl Lab {
             let c = d.container(container)?;
             d.gateway_endpoint(c).and_then(|e| e.gateway)
         };
+        let fw_before = self.firewall_state(firewall::Scope::Ports);
         let (c, e) = self
             .docker
             .borrow_mut()
@@ -540,7 +545,11 @@ impl Lab {
                 return Err(err);
             }
         }
-        if let Err(err) = self.dns_joined(&c, &e.network_id) {
+        // Published ports follow the container's gateway endpoint (Docker moves them).
+        let joined = self
+            .dns_joined(&c, &e.network_id)
+            .and_then(|()| self.firewall_follow(&fw_before).map(|_| ()));
+        if let Err(err) = joined {
             let names = self.dns_names_of(&c, &e.network_id);
             if let Some(ns) = &ns {
                 self.undo_route(ns, after, before);
@@ -550,6 +559,7 @@ impl Lab {
             let _ = self.dns_left(&c, &e.network_id, names);
             return Err(err);
         }
+        self.retarget_proxies(&c.id);
         Ok(e)
     }
 
@@ -572,12 +582,27 @@ impl Lab {
                 .and_then(|x| x.gateway);
             (c, e, names, before, after)
         };
+        // Published ports move with the gateway endpoint: the firewall first (atomic, and
+        // undone if a later step fails), the proxies once the model says where.
+        let fw_undo = if c.ports.is_empty() {
+            None
+        } else {
+            let mut next = self.docker.borrow().clone();
+            next.disconnect(&c.id, &e.network_id)?;
+            self.firewall_between(
+                &self.firewall_state(firewall::Scope::Ports),
+                &firewall::derive_in(&next, firewall::Scope::Ports),
+            )?
+        };
         let ns = (c.mode == NetMode::Own).then(|| sandbox_ns(&c));
         // The route through the leaving endpoint goes with its veth; only a move to another
         // gateway is ours to make (and to take back).
         let moved = match (&ns, after) {
             (Some(ns), Some(_)) if before != after => {
-                self.move_default_route(ns, before, after)?;
+                if let Err(err) = self.move_default_route(ns, before, after) {
+                    self.firewall_undo(fw_undo);
+                    return Err(err);
+                }
                 true
             }
             _ => false,
@@ -592,11 +617,13 @@ impl Lab {
                 if let (true, Some(ns)) = (moved, &ns) {
                     self.undo_route(ns, after, before);
                 }
+                self.firewall_undo(fw_undo);
                 return Err(err);
             }
             self.settle_network_device(&e.network_id);
         }
         self.docker.borrow_mut().disconnect(&c.id, &e.network_id)?;
+        self.retarget_proxies(&c.id);
         let c = self.docker.borrow().container(&c.id)?.clone();
         self.dns_left(&c, &e.network_id, names)
     }
@@ -617,24 +644,22 @@ impl Lab {
                 .collect();
             (c, names)
         };
-        if !c.ports.is_empty() {
+        let undo = if c.ports.is_empty() {
+            None
+        } else {
             let mut next = self.docker.borrow().clone();
             next.remove_container(&c.id)?;
-            self.apply(Op::Nft {
-                ns: HOST.into(),
-                ruleset: firewall(&next),
-            })?;
-        }
+            self.firewall_between(
+                &self.firewall_state(firewall::Scope::Ports),
+                &firewall::derive_in(&next, firewall::Scope::Ports),
+            )?
+        };
         if c.mode == NetMode::Own {
             if let Err(e) = self.apply(Op::DelNetns { ns: sandbox_ns(&c) }) {
-                if !c.ports.is_empty() {
-                    self.undo(Op::Nft {
-                        ns: HOST.into(),
-                        ruleset: firewall(&self.docker.borrow()),
-                    });
-                }
+                self.firewall_undo(undo);
                 return Err(e);
             }
+            self.stop_proxies(&c);
             self.release_sandbox(&c);
         }
         self.docker.borrow_mut().remove_container(&c.id)?;
@@ -645,21 +670,13 @@ impl Lab {
     }
 
     /// Docker's firewall in the lab host as the kernel holds it (read back from the
-    /// kernel, not from the model), one entry per rule in order.
+    /// kernel, not from the model), one entry per rule: chains in name order (where a
+    /// chain sits in the table's list means nothing to nftables — only rule order within a
+    /// chain does, and that is kept).
     pub fn firewall_rules(&self) -> Result<Vec<crate::kernel::nft::ListedRule>> {
-        Ok(self.kernel.nft_rules(HOST, TABLE)?)
-    }
-
-    /// The firewall Docker keeps for its bridge networks, applied as one atomic batch:
-    /// traffic between two bridge networks is dropped (DOCKER-ISOLATION), internal networks
-    /// reach nothing beyond their bridge, and traffic leaving a non-internal network for
-    /// anywhere else is masqueraded.
-    pub(super) fn refresh_firewall(&self) -> Result<()> {
-        let ruleset = firewall(&self.docker.borrow());
-        self.apply(Op::Nft {
-            ns: HOST.into(),
-            ruleset,
-        })
+        let mut rules = self.kernel.nft_rules(HOST, firewall::TABLE)?;
+        rules.sort_by(|a, b| a.chain.cmp(&b.chain));
+        Ok(rules)
     }
 }
 
@@ -697,122 +714,6 @@ fn default_route(ns: &str, gw: Ipv4Addr, change: RouteChange) -> Op {
         RouteChange::Add => Op::AddRoute { ns, route },
         RouteChange::Replace => Op::ReplaceRoute { ns, route },
         RouteChange::Del => Op::DelRoute { ns, route },
-    }
-}
-
-/// DNAT rules for published ports: traffic to a host address (`fib daddr type local`) on a
-/// published port goes to the container's address and port.
-fn published(d: &Docker) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for c in d.containers() {
-        let Some(ip) = d.primary_ip(c) else {
-            continue;
-        };
-        for p in &c.ports {
-            let mut matches = vec![Match::DaddrLocal];
-            if let Some(host_ip) = p.host_ip {
-                matches.push(Match::Daddr(Ipv4Net::from(host_ip)));
-            }
-            matches.push(Match::Protocol(match p.proto {
-                Proto::Tcp => L4::Tcp,
-                Proto::Udp => L4::Udp,
-            }));
-            matches.push(Match::Dport(p.host_port));
-            rules.push(Rule {
-                matches,
-                action: Action::Dnat {
-                    addr: ip,
-                    port: Some(p.container_port),
-                },
-                comment: Some(format!("published by {}", c.name)),
-            });
-        }
-    }
-    rules
-}
-
-/// The ruleset for the current networks.
-pub fn firewall(d: &Docker) -> Ruleset {
-    let bridges: Vec<(&str, Ipv4Net, bool)> = d
-        .networks()
-        .iter()
-        .filter(|n| n.driver == crate::model::docker::driver::BRIDGE)
-        .filter_map(|n| Some((n.bridge.as_deref()?, n.subnet()?, n.internal)))
-        .collect();
-    let mut forward = Vec::new();
-    let mut postrouting = Vec::new();
-    for &(br, subnet, internal) in &bridges {
-        // Connections from the host's own 127.0.0.1 to a published port leave with a
-        // loopback source, which the container could not answer: rewrite it.
-        postrouting.push(Rule {
-            matches: vec![
-                Match::Saddr(Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).unwrap_or_default()),
-                Match::OifName(br.into()),
-            ],
-            action: Action::Masquerade,
-            comment: None,
-        });
-        if internal {
-            forward.push(Rule {
-                matches: vec![Match::IifName(br.into()), Match::NotOifName(br.into())],
-                action: Action::Drop,
-                comment: Some("internal network: nothing leaves".into()),
-            });
-            forward.push(Rule {
-                matches: vec![Match::OifName(br.into()), Match::NotIifName(br.into())],
-                action: Action::Drop,
-                comment: Some("internal network: nothing enters".into()),
-            });
-        } else {
-            postrouting.push(Rule {
-                matches: vec![Match::Saddr(subnet), Match::NotOifName(br.into())],
-                action: Action::Masquerade,
-                comment: None,
-            });
-        }
-        for &(other, ..) in &bridges {
-            if other != br {
-                forward.push(Rule {
-                    matches: vec![Match::IifName(br.into()), Match::OifName(other.into())],
-                    action: Action::Drop,
-                    comment: Some("isolate bridge networks".into()),
-                });
-            }
-        }
-    }
-    let dnat = published(d);
-    Ruleset {
-        table: TABLE.into(),
-        chains: vec![
-            Chain {
-                name: "prerouting".into(),
-                hook: Hook::Prerouting,
-                kind: ChainKind::Nat,
-                priority: -100,
-                rules: dnat.clone(),
-            },
-            Chain {
-                name: "output".into(),
-                hook: Hook::Output,
-                kind: ChainKind::Nat,
-                priority: -100,
-                rules: dnat,
-            },
-            Chain {
-                name: "forward".into(),
-                hook: Hook::Forward,
-                kind: ChainKind::Filter,
-                priority: 0,
-                rules: forward,
-            },
-            Chain {
-                name: "postrouting".into(),
-                hook: Hook::Postrouting,
-                kind: ChainKind::Nat,
-                priority: 100,
-                rules: postrouting,
-            },
-        ],
     }
 }
 

@@ -18,6 +18,7 @@ mod clock;
 mod dns;
 pub mod docker;
 mod fault;
+mod firewall;
 pub mod services;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
@@ -95,6 +96,8 @@ pub struct Lab {
     /// The init of each container (and namespace) programs ran in: it holds the
     /// container's namespaces and filesystem, and reaps what its programs leave behind.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
+    /// Docker's userland proxies, by container ID (see `lab/firewall.rs`).
+    proxies: RefCell<HashMap<String, crate::services::proxy::Proxies>>,
 }
 
 /// How a namespace is named in messages, when no lab is at hand to tell a container's
@@ -140,6 +143,7 @@ impl Lab {
             uplink_unsettled: std::cell::Cell::new(false),
             background: RefCell::new(Vec::new()),
             inits: RefCell::new(HashMap::new()),
+            proxies: RefCell::new(HashMap::new()),
         };
         // A real host has its loopback up, and its uplink before Docker's daemon starts.
         lab.set_up(HOST, "lo", true)?;

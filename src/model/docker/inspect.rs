@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ids::short;
-use super::{Container, Docker, Endpoint, NetMode, Network, PortBinding};
+use super::{Container, Docker, Endpoint, NetMode, Network};
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -134,7 +134,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
         "Bridge": "",
         "SandboxID": sandbox_id,
         "SandboxKey": sandbox_key,
-        "Ports": ports(docker.published_ports(c), false),
+        "Ports": ports(docker, c, false),
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -152,21 +152,36 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
     })
 }
 
-/// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}` — `NetworkSettings.Ports` shows the
-/// address bound (0.0.0.0 for all), `HostConfig.PortBindings` what was asked ("" for all).
-fn ports(bindings: &[PortBinding], asked: bool) -> Value {
+/// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}`. `NetworkSettings.Ports` shows what
+/// was bound, in the order Docker allocated it (see [`super::allocation_order`]): an
+/// unspecified host IP as `0.0.0.0` then `::`; `HostConfig.PortBindings` shows what was asked,
+/// in the order asked, `""` for all addresses. (Docker 20.10.24: `-p 8192:80 -p 8190:80 -p
+/// 127.0.0.2:8193:80` gives Ports `[127.0.0.2:8193, 0.0.0.0:8190, :::8190, 0.0.0.0:8192,
+/// :::8192]`.)
+fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
     let mut entries: Vec<(String, Value)> = Vec::new();
-    for p in bindings {
-        let key = format!("{}/{}", p.container_port, p.proto.name());
-        let ip = match (p.host_ip, asked) {
-            (Some(ip), _) => ip.to_string(),
-            (None, true) => String::new(),
-            (None, false) => "0.0.0.0".into(),
-        };
-        let binding = json!({ "HostIp": ip, "HostPort": p.host_port.to_string() });
-        match entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, Value::Array(list))) => list.push(binding),
-            _ => entries.push((key, json!([binding]))),
+    let mut add = |key: String, binding: Value| match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, Value::Array(list))) => list.push(binding),
+        _ => entries.push((key, json!([binding]))),
+    };
+    let key = |p: &super::PortBinding| format!("{}/{}", p.container_port, p.proto.name());
+    if asked {
+        for p in &c.ports {
+            let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
+            let port = match p.host_port {
+                0 => String::new(),
+                n => n.to_string(),
+            };
+            add(key(p), json!({ "HostIp": ip, "HostPort": port }));
+        }
+    } else {
+        for p in super::allocation_order(docker.published_ports(c)) {
+            for (a, n) in &p.bound {
+                add(
+                    key(p),
+                    json!({ "HostIp": a.to_string(), "HostPort": n.to_string() }),
+                );
+            }
         }
     }
     sorted(entries)
@@ -219,7 +234,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Driver": "netsh",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": ports(&c.ports, true),
+            "PortBindings": ports(docker, c, true),
             "Links": links(docker, c),
         },
         "Config": {

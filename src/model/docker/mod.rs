@@ -112,11 +112,29 @@ pub enum DockerError {
     NamespaceInUse { name: String, user: String },
     #[error("{0}")]
     InvalidPort(String),
-    #[error("driver failed programming external connectivity on endpoint {container}: Bind for {ip}:{port} failed: port is already allocated")]
+    /// libnetwork's port allocator refuses a host port (and IP, and protocol) that another
+    /// binding holds, in this `run` or another container (`portallocator.ErrPortAlreadyAllocated`,
+    /// wrapped by the bridge driver's `ProgramExternalConnectivity` with the endpoint's name
+    /// and ID).
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): Bind for {ip}:{port} failed: port is already allocated")]
     PortAllocated {
         container: String,
+        endpoint: String,
         ip: String,
         port: u16,
+    },
+    /// No ephemeral port is left (`portallocator.ErrAllPortsAllocated`).
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): all ports are allocated")]
+    PortsExhausted { container: String, endpoint: String },
+    /// The userland proxy could not listen (the kernel refused the address, e.g. a
+    /// specific address on a port another binding holds on 0.0.0.0): Go's `listen` error.
+    #[error("driver failed programming external connectivity on endpoint {container} ({endpoint}): Error starting userland proxy: listen {network} {addr}: bind: {reason}")]
+    ProxyFailed {
+        container: String,
+        endpoint: String,
+        network: String,
+        addr: String,
+        reason: String,
     },
     #[error("could not get container for {0}: No such container: {0}")]
     NoLinkTarget(String),
@@ -245,16 +263,26 @@ pub struct Container {
     pub ports: Vec<PortBinding>,
 }
 
-/// One published port.
+/// One published port: what `-p` asked, and what Docker bound for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortBinding {
-    pub host_ip: Option<Ipv4Addr>,
+    /// The host address asked (`127.0.0.1:…`, `[::1]:…`); none for all.
+    pub host_ip: Option<std::net::IpAddr>,
+    /// The host port asked; 0 for "any" (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
     pub container_port: u16,
     pub proto: Proto,
+    /// The host addresses and ports allocated for it, IPv4 first (`0.0.0.0` and `::` when
+    /// no address was given); empty until the container is attached.
+    pub bound: Vec<(std::net::IpAddr, u16)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The host ports Docker hands out when none is asked: the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768–60999 by default, which the lab host keeps), as
+/// libnetwork's port allocator reads it.
+pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Proto {
     Tcp,
     Udp,
@@ -270,7 +298,10 @@ impl Proto {
 }
 
 impl PortBinding {
-    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`.
+    /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`,
+    /// `[::1]:8081:8080`, and without a host port (one is allocated): `80`, `127.0.0.1::80`.
+    /// Refusals in the docker CLI's words (`invalid IP address: 1:2`, `invalid containerPort:
+    /// abc`).
     pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
@@ -280,22 +311,24 @@ impl PortBinding {
             }
             None => (text, Proto::Tcp),
         };
+        // go-connections' `splitParts`: the last part is the container port, the one
+        // before it the host port, everything before those the host IP (so `[::1]:80:80`
+        // and `1:2:3:4` both have an IP part: `[::1]`, `1:2`).
         let parts: Vec<&str> = spec.split(':').collect();
-        let (host_ip, host, container) =
-            match parts.as_slice() {
-                [h, c] => (None, *h, *c),
-                [ip, h, c] => (
-                    Some(ip.parse::<Ipv4Addr>().map_err(|_| {
-                        DockerError::InvalidPort(format!("invalid IP address: {ip}"))
-                    })?),
-                    *h,
-                    *c,
-                ),
-                _ => {
-                    return Err(DockerError::InvalidPort(format!(
-                        "invalid port specification: \"{text}\" (expected HOST:CONTAINER[/PROTO])"
-                    )))
-                }
+        let n = parts.len();
+        let (raw_ip, host, container) = match n {
+            1 => (String::new(), "", parts[0]),
+            2 => (String::new(), parts[0], parts[1]),
+            _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
+        };
+        let host_ip =
+            if raw_ip.is_empty() {
+                None
+            } else {
+                let trimmed = raw_ip.trim_start_matches('[').trim_end_matches(']');
+                Some(trimmed.parse::<std::net::IpAddr>().map_err(|_| {
+                    DockerError::InvalidPort(format!("invalid IP address: {raw_ip}"))
+                })?)
             };
         let port = |p: &str, what: &str| {
             p.parse::<u16>()
@@ -305,9 +338,14 @@ impl PortBinding {
         };
         Ok(PortBinding {
             host_ip,
-            host_port: port(host, "hostPort")?,
+            host_port: if host.is_empty() {
+                0
+            } else {
+                port(host, "hostPort")?
+            },
             container_port: port(container, "containerPort")?,
             proto,
+            bound: Vec::new(),
         })
     }
 }
@@ -365,6 +403,9 @@ pub struct Docker {
     ids: Ids,
     /// Where IPAM's next search of the default pools starts (round-robin).
     pool_cursor: PoolCursor,
+    /// The port allocator's last ephemeral port per host address and protocol: the next
+    /// search starts after it (libnetwork `portallocator`), removals notwithstanding.
+    last_port: std::collections::HashMap<(std::net::IpAddr, Proto), u16>,
 }
 
 impl Docker {
@@ -375,6 +416,7 @@ impl Docker {
             containers: Vec::new(),
             ids: Ids::with_seed(seed),
             pool_cursor: PoolCursor::default(),
+            last_port: std::collections::HashMap::new(),
         };
         let subnet = ipam::default_pools().next();
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
@@ -596,7 +638,7 @@ impl Docker {
         created: &str,
     ) -> Result<(Container, Vec<String>), DockerError> {
         let mut warnings = Vec::new();
-        let ports = extras
+        let mut ports = extras
             .publish
             .iter()
             .map(|p| PortBinding::parse(p))
@@ -651,28 +693,27 @@ impl Docker {
             warnings
                 .push("WARNING: Published ports are discarded when using host network mode".into());
         }
-        let publishes = self
-            .network(network)
-            .is_ok_and(|n| n.driver.endpoint_interface());
-        for p in ports.iter().filter(|_| publishes) {
-            let mut published = self.containers.iter().flat_map(|c| self.published_ports(c));
-            let taken = published.any(|q| {
-                q.host_port == p.host_port
-                    && q.proto == p.proto
-                    && (q.host_ip.is_none() || p.host_ip.is_none() || q.host_ip == p.host_ip)
-            });
-            if taken {
-                return Err(DockerError::PortAllocated {
-                    container: name.to_string(),
-                    ip: p
-                        .host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    port: p.host_port,
-                });
+        let mut c = self.run_plain(name, network, attach, created)?;
+        // Ports are allocated when the endpoint joins (libnetwork's bridge driver), in the
+        // order Docker sorts them; a refusal takes the container back out.
+        if let Some(e) = c.endpoints.first().filter(|e| e.ip.is_some()) {
+            if let Err(err) = self.allocate_ports(&mut ports) {
+                let err = match err {
+                    Refused::Taken(ip, port) => DockerError::PortAllocated {
+                        container: c.name.clone(),
+                        endpoint: e.id.clone(),
+                        ip: ip.to_string(),
+                        port,
+                    },
+                    Refused::Exhausted => DockerError::PortsExhausted {
+                        container: c.name.clone(),
+                        endpoint: e.id.clone(),
+                    },
+                };
+                let _ = self.remove_container(&c.id);
+                return Err(err);
             }
         }
-        let mut c = self.run_plain(name, network, attach, created)?;
         c.links = links;
         c.ports = ports;
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
@@ -684,6 +725,65 @@ impl Docker {
             stored.endpoints = c.endpoints.clone();
         }
         Ok((c, warnings))
+    }
+
+    /// Allocates every binding of `ports` (filling `bound`), in Docker's order: for each,
+    /// an IPv4 mapping and (no address given) an IPv6 one on `::`. An asked port must be
+    /// free on that address and protocol — held by no container and no earlier binding of
+    /// the same list; Docker's allocator keeps ports per address, so `0.0.0.0:8080` and
+    /// `127.0.0.1:8080` are two (the kernel then refuses the second listener, see
+    /// `ProxyFailed`). An unasked one is the next free port of [`EPHEMERAL_PORTS`] after
+    /// the last one handed out on that address, wrapping around — so IPv4 and IPv6 can get
+    /// different ones, as in Docker 20.10. All or nothing: on a refusal nothing is kept.
+    fn allocate_ports(&mut self, ports: &mut [PortBinding]) -> Result<(), Refused> {
+        let mut held: Vec<(std::net::IpAddr, Proto, u16)> = self
+            .containers
+            .iter()
+            .flat_map(|c| &c.ports)
+            .flat_map(|p| p.bound.iter().map(move |(a, n)| (*a, p.proto, *n)))
+            .collect();
+        let mut last = self.last_port.clone();
+        let order: Vec<usize> = {
+            let refs = allocation_order(ports);
+            refs.iter()
+                .filter_map(|r| ports.iter().position(|p| std::ptr::eq(p, *r)))
+                .collect()
+        };
+        for i in order {
+            let p = &mut ports[i];
+            let addrs: Vec<std::net::IpAddr> = match p.host_ip {
+                Some(ip) => vec![ip],
+                None => vec![
+                    Ipv4Addr::UNSPECIFIED.into(),
+                    std::net::Ipv6Addr::UNSPECIFIED.into(),
+                ],
+            };
+            p.bound.clear();
+            for a in addrs {
+                let taken = |n: u16| held.contains(&(a, p.proto, n));
+                let n = if p.host_port != 0 {
+                    if taken(p.host_port) {
+                        return Err(Refused::Taken(a, p.host_port));
+                    }
+                    p.host_port
+                } else {
+                    let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
+                    let from =
+                        last.get(&(a, p.proto))
+                            .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
+                    let n = (from..=hi)
+                        .chain(lo..from)
+                        .find(|n| !taken(*n))
+                        .ok_or(Refused::Exhausted)?;
+                    last.insert((a, p.proto), n);
+                    n
+                };
+                held.push((a, p.proto, n));
+                p.bound.push((a, n));
+            }
+        }
+        self.last_port = last;
+        Ok(())
     }
 
     fn run_plain(
@@ -1086,38 +1186,97 @@ impl Docker {
         }
     }
 
-    /// The ports `c` really publishes: those it asked for (`HostConfig.PortBindings`)
-    /// when it has an interface to forward them to; none on `host` (Docker warns and
-    /// discards them) or `none` (Docker takes them silently and maps nothing).
+    /// The bindings Docker made for `c` (`NetworkSettings.Ports`): those it asked for
+    /// (`HostConfig.PortBindings`) when it has an address of its own network to forward
+    /// them to; none on `host` (Docker warns and discards them), `none` (Docker takes them
+    /// silently and maps nothing) or `container:`.
     pub fn published_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
-        let has_interface = c.endpoints.iter().any(|e| {
-            self.network_by_id(&e.network_id)
-                .is_some_and(|n| n.driver.endpoint_interface())
-        });
-        if has_interface {
+        if c.endpoints.iter().any(|e| e.ip.is_some()) {
             &c.ports
         } else {
             &[]
         }
     }
 
-    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` lines, for the ports it publishes.
+    /// `docker port`: `8080/tcp -> 0.0.0.0:8081` and `8080/tcp -> [::]:8081` lines (Go's
+    /// `net.JoinHostPort`), in the docker CLI's natural order (`sortorder.NaturalLess`:
+    /// digit runs compared as numbers, so `9/tcp` before `80/tcp`).
     pub fn port_lines(&self, c: &Container) -> String {
-        self.published_ports(c)
+        let mut lines: Vec<String> = self
+            .published_ports(c)
             .iter()
-            .map(|p| {
-                format!(
-                    "{}/{} -> {}:{}\n",
-                    p.container_port,
-                    p.proto.name(),
-                    p.host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    p.host_port
-                )
+            .flat_map(|p| {
+                p.bound.iter().map(move |(a, n)| {
+                    let addr = std::net::SocketAddr::new(*a, *n);
+                    format!("{}/{} -> {addr}", p.container_port, p.proto.name())
+                })
             })
-            .collect()
+            .collect();
+        lines.sort_by(|a, b| natural_cmp(a, b));
+        lines.into_iter().map(|l| l + "\n").collect()
     }
+}
+
+/// The order Docker allocates a container's bindings in (`nat.SortPortMap`): by container
+/// port, and among the bindings of one container port the last asked first (observed on
+/// Docker 20.10.24 for up to 7 bindings of one port).
+pub fn allocation_order(ports: &[PortBinding]) -> Vec<&PortBinding> {
+    let mut v: Vec<(usize, &PortBinding)> = ports.iter().enumerate().collect();
+    v.sort_by(|(i, a), (j, b)| {
+        (a.container_port, a.proto.name())
+            .cmp(&(b.container_port, b.proto.name()))
+            .then(j.cmp(i))
+    });
+    v.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Natural string order (`github.com/fvbommel/sortorder`'s `NaturalLess`, which the docker
+/// CLI sorts `docker port` with): runs of digits compare as numbers, the rest byte by byte.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (x, y) = (&a[si..i], &b[sj..j]);
+            let strip = |d: &[u8]| {
+                let k = d.iter().position(|c| *c != b'0').unwrap_or(d.len());
+                d[k..].to_vec()
+            };
+            let (tx, ty) = (strip(x), strip(y));
+            let o = tx
+                .len()
+                .cmp(&ty.len())
+                .then(tx.cmp(&ty))
+                .then(x.len().cmp(&y.len()));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+/// Why the port allocator refused a binding.
+enum Refused {
+    /// This address, protocol and port are held (Go prints the address with `%s`: `::`).
+    Taken(std::net::IpAddr, u16),
+    /// No port of the ephemeral range is free on that address.
+    Exhausted,
 }
 
 fn find<'a, T>(

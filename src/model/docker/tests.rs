@@ -815,7 +815,7 @@ fn published_ports() {
     assert!(warnings.is_empty());
     assert_eq!(
         d.port_lines(&web),
-        "8080/tcp -> 0.0.0.0:8081\n53/udp -> 0.0.0.0:53\n"
+        "53/udp -> 0.0.0.0:53\n53/udp -> [::]:53\n8080/tcp -> 0.0.0.0:8081\n8080/tcp -> [::]:8081\n"
     );
     let v = inspect::container(&d, d.container("web").unwrap());
     assert_eq!(
@@ -823,10 +823,17 @@ fn published_ports() {
         "8081"
     );
     assert_eq!(v["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostIp"], "");
-    assert!(matches!(
-        run_x(&mut d, "web2", "n1", &[], &["8081:80"]),
-        Err(DockerError::PortAllocated { .. })
-    ));
+    let e = run_x(&mut d, "web2", "n1", &[], &["8081:80"]).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("driver failed programming external connectivity on endpoint web2 ("),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("): Bind for 0.0.0.0:8081 failed: port is already allocated"),
+        "{text}"
+    );
+    assert!(d.container("web2").is_err(), "nothing half-built");
     let (host, warnings) = run_x(&mut d, "web3", "host", &[], &["8081:8080"]).unwrap();
     assert_eq!(
         warnings,
@@ -847,16 +854,17 @@ fn published_ports() {
     let (none, warnings) = run_x(&mut d, "web4", "none", &[], &["8081:80"]).unwrap();
     assert!(warnings.is_empty());
     assert_eq!(d.port_lines(&none), "");
-    for bad in ["80", "x:80", "80:0", "80:80/sctp", "1.2.3:80:80"] {
+    for bad in ["x:80", "80:0", "80:80/sctp", "1.2.3:80:80", "0", "1:2:3:4"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }
     assert_eq!(
         PortBinding::parse("127.0.0.1:8081:8080/udp").unwrap(),
         PortBinding {
-            host_ip: Some(ip("127.0.0.1")),
+            host_ip: Some(ip("127.0.0.1").into()),
             host_port: 8081,
             container_port: 8080,
-            proto: Proto::Udp
+            proto: Proto::Udp,
+            bound: Vec::new(),
         }
     );
 }
@@ -908,4 +916,201 @@ fn removal_and_disconnect_checks_change_nothing() {
     assert!(d.check_disconnect("bb1", "bridge").is_err());
     assert_eq!(d.containers(), before.containers());
     assert_eq!(d.networks(), before.networks());
+}
+
+/// Docker 20.10.24, by hand: `-p 8192:80 -p 8191:9 -p 8190:80 -p 127.0.0.2:8193:80`.
+#[test]
+fn port_listing_and_inspect_follow_dockers_order() {
+    let mut d = docker();
+    let (c, _) = run_x(
+        &mut d,
+        "pa2",
+        "bridge",
+        &[],
+        &["8192:80", "8191:9", "8190:80", "127.0.0.2:8193:80"],
+    )
+    .unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "9/tcp -> 0.0.0.0:8191\n9/tcp -> [::]:8191\n80/tcp -> 0.0.0.0:8190\n\
+         80/tcp -> 0.0.0.0:8192\n80/tcp -> 127.0.0.2:8193\n80/tcp -> [::]:8190\n\
+         80/tcp -> [::]:8192\n"
+    );
+    let v = inspect::container(&d, &c);
+    assert_eq!(
+        v["NetworkSettings"]["Ports"].to_string(),
+        r#"{"80/tcp":[{"HostIp":"127.0.0.2","HostPort":"8193"},{"HostIp":"0.0.0.0","HostPort":"8190"},{"HostIp":"::","HostPort":"8190"},{"HostIp":"0.0.0.0","HostPort":"8192"},{"HostIp":"::","HostPort":"8192"}],"9/tcp":[{"HostIp":"0.0.0.0","HostPort":"8191"},{"HostIp":"::","HostPort":"8191"}]}"#
+    );
+    assert_eq!(
+        v["HostConfig"]["PortBindings"].to_string(),
+        r#"{"80/tcp":[{"HostIp":"","HostPort":"8192"},{"HostIp":"","HostPort":"8190"},{"HostIp":"127.0.0.2","HostPort":"8193"}],"9/tcp":[{"HostIp":"","HostPort":"8191"}]}"#
+    );
+}
+
+/// The same host port twice in one run, or one another container holds: refused with the
+/// endpoint's ID; a port on another address of the host is the allocator's to give.
+#[test]
+fn port_conflicts_name_the_endpoint() {
+    let mut d = docker();
+    let e = run_x(&mut d, "pa3", "bridge", &[], &["8082:8080", "8082:8090"]).unwrap_err();
+    let DockerError::PortAllocated {
+        container,
+        endpoint,
+        ip,
+        port,
+    } = &e
+    else {
+        panic!("{e}");
+    };
+    assert_eq!(
+        (container.as_str(), ip.as_str(), *port),
+        ("pa3", "0.0.0.0", 8082)
+    );
+    assert_eq!(endpoint.len(), 64);
+    assert_eq!(
+        e.to_string(),
+        format!("driver failed programming external connectivity on endpoint pa3 ({endpoint}): Bind for 0.0.0.0:8082 failed: port is already allocated")
+    );
+    assert!(d.containers().is_empty());
+    assert_eq!(
+        d.network("bridge")
+            .unwrap()
+            .pool
+            .clone()
+            .unwrap()
+            .allocate()
+            .unwrap(),
+        ip_addr("172.17.0.2"),
+        "the address went back"
+    );
+    run_x(
+        &mut d,
+        "pa4",
+        "bridge",
+        &[],
+        &["8082:8080", "8082:8080/udp"],
+    )
+    .unwrap();
+    assert!(run_x(&mut d, "pa5", "bridge", &[], &["8082:80"]).is_err());
+    run_x(&mut d, "pa6", "bridge", &[], &["127.0.0.1:8082:80"]).unwrap();
+    assert!(run_x(&mut d, "pa7", "bridge", &[], &["127.0.0.1:8082:80"]).is_err());
+    d.remove_container("pa4").unwrap();
+    run_x(&mut d, "pa5", "bridge", &[], &["8082:80"]).unwrap();
+}
+
+fn ip_addr(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn natural_order_compares_numbers_as_numbers() {
+    let mut v = vec![
+        "80/tcp -> x",
+        "9/tcp -> x",
+        "53/udp -> [::]:53",
+        "53/udp -> 0.0.0.0:53",
+    ];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(
+        v,
+        [
+            "9/tcp -> x",
+            "53/udp -> 0.0.0.0:53",
+            "53/udp -> [::]:53",
+            "80/tcp -> x"
+        ]
+    );
+}
+
+/// Docker 20.10.24, by hand: `-p 80 -p 127.0.0.1::81 -p 53/udp`, then another `-p 80`:
+/// ephemeral ports per address and protocol, the next after the last handed out, so IPv4
+/// and IPv6 can differ; `HostConfig.PortBindings` keeps `""`.
+#[test]
+fn unasked_host_ports_come_from_the_ephemeral_range_per_address() {
+    let mut d = docker();
+    // Someone holds 0.0.0.0:32768/tcp (on the reference, another container did).
+    run_x(&mut d, "holder", "bridge", &[], &["32768:9"]).unwrap();
+    let (c, _) = run_x(
+        &mut d,
+        "rp1",
+        "bridge",
+        &[],
+        &["80", "127.0.0.1::81", "53/udp"],
+    )
+    .unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "53/udp -> 0.0.0.0:32768\n53/udp -> [::]:32768\n80/tcp -> 0.0.0.0:32769\n\
+         80/tcp -> [::]:32769\n81/tcp -> 127.0.0.1:32768\n"
+    );
+    let v = inspect::container(&d, &c);
+    assert_eq!(
+        v["HostConfig"]["PortBindings"].to_string(),
+        r#"{"53/udp":[{"HostIp":"","HostPort":""}],"80/tcp":[{"HostIp":"","HostPort":""}],"81/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}"#
+    );
+    let (c2, _) = run_x(&mut d, "rp2", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c2),
+        "80/tcp -> 0.0.0.0:32770\n80/tcp -> [::]:32770\n"
+    );
+    // Removal frees the ports, but the search goes on after the last one handed out.
+    d.remove_container("rp2").unwrap();
+    let (c3, _) = run_x(&mut d, "rp3", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c3),
+        "80/tcp -> 0.0.0.0:32771\n80/tcp -> [::]:32771\n"
+    );
+    let e = run_x(&mut d, "rp4", "bridge", &[], &["32769:80"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for 0.0.0.0:32769 failed: port is already allocated"),
+        "{e}"
+    );
+}
+
+/// An address given as `0.0.0.0` binds IPv4 alone, so the families' ephemeral ports part
+/// ways; an asked port then held on `::` only is refused there, as Go prints it.
+#[test]
+fn an_asked_port_held_on_ipv6_alone_is_refused_as_ipv6() {
+    let mut d = docker();
+    let (h, _) = run_x(&mut d, "h4", "bridge", &[], &["0.0.0.0:32768:9"]).unwrap();
+    assert_eq!(d.port_lines(&h), "9/tcp -> 0.0.0.0:32768\n");
+    let (c, _) = run_x(&mut d, "rp", "bridge", &[], &["80"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "80/tcp -> 0.0.0.0:32769\n80/tcp -> [::]:32768\n"
+    );
+    d.remove_container("h4").unwrap();
+    let e = run_x(&mut d, "rp4", "bridge", &[], &["32768:80"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for :::32768 failed: port is already allocated"),
+        "{e}"
+    );
+    assert!(d.container("rp4").is_err());
+}
+
+/// Docker 20.10.24: `-p [::1]:8189:80` binds `::1` alone; `-p 1:2:3:4` is `invalid IP
+/// address: 1:2`.
+#[test]
+fn ipv6_host_addresses_and_the_clis_words() {
+    let mut d = docker();
+    let (c, _) = run_x(&mut d, "v6", "bridge", &[], &["[::1]:8189:80", "[::1]::81"]).unwrap();
+    assert_eq!(
+        d.port_lines(&c),
+        "80/tcp -> [::1]:8189\n81/tcp -> [::1]:32768\n"
+    );
+    let v = inspect::container(&d, &c);
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["80/tcp"].to_string(),
+        r#"[{"HostIp":"::1","HostPort":"8189"}]"#
+    );
+    assert_eq!(
+        PortBinding::parse("1:2:3:4").unwrap_err().to_string(),
+        "invalid IP address: 1:2"
+    );
+    assert_eq!(
+        PortBinding::parse("abc").unwrap_err().to_string(),
+        "invalid containerPort: abc"
+    );
 }
