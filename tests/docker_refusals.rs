@@ -184,6 +184,16 @@ fn run_options_that_the_modes_refuse() {
                 "run(\"p13\", #{network: \"host\", link: [\"s1:x\"]})",
                 &daemon("conflicting options: host type networking can't be used with links. This would result in undefined behavior"),
             ),
+            // The mode is checked when the container is created, before its links are
+            // looked up: a missing link target does not change the answer.
+            (
+                "run(\"p14\", #{network: \"host\", link: [\"nosuch:x\"]})",
+                &daemon("conflicting options: host type networking can't be used with links. This would result in undefined behavior"),
+            ),
+            (
+                "run(\"p15\", #{network: \"container:b1\", link: [\"nosuch:x\"], publish: [\"8099:80\"]})",
+                &daemon("conflicting options: container type network can't be used with links. This would result in undefined behavior"),
+            ),
             ("run(\"p9\", #{network: \"host\", aliases: [\"x\"]})", aliases),
             ("run(\"p10\", #{network: \"none\", aliases: [\"x\"]})", aliases),
             ("run(\"p11\", #{network: \"container:b1\", aliases: [\"x\"]})", aliases),
@@ -212,6 +222,13 @@ fn run_options_that_the_modes_refuse() {
              let web = run(\"web\", #{{network: \"s\", publish: [\"8099:80\"]}});\n\
              assert_eq(port(web), \"80/tcp -> 0.0.0.0:8099\\n80/tcp -> [::]:8099\\n\");\n\
              run(\"p6\", #{{network: \"container:b1\", ip: \"1.2.3.4\"}});\n\
+             // A none container's links write nothing into its /etc/hosts (Docker 20.10.24:\n\
+             // the localhost lines only), while a bridge container's do.\n\
+             run(\"p7\", #{{network: \"none\", link: [\"b1:x\"]}});\n\
+             assert_eq(hosts_file(\"p7\"), hosts_file(\"none1\"));\n\
+             assert(!hosts_file(\"p7\").contains(\"\\tx \"), hosts_file(\"p7\"));\n\
+             run(\"p8\", #{{link: [\"b1:x\"]}});\n\
+             assert(hosts_file(\"p8\").contains(\"\\tx \"), hosts_file(\"p8\"));\n\
              print(\"DONE\");"
         ))
         .run()

@@ -643,6 +643,27 @@ impl Docker {
             .iter()
             .map(|p| PortBinding::parse(p))
             .collect::<Result<Vec<_>, _>>()?;
+        // The docker CLI refuses aliases off user-defined networks before anything else,
+        // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
+        // network is left to the daemon's "not found".
+        let user_defined = !network.starts_with("container:")
+            && !matches!(network, "bridge" | "host" | "none" | "default");
+        if !attach.aliases.is_empty() && !user_defined {
+            return Err(DockerError::RunAliasOnDefaultNetwork);
+        }
+        // runconfig's validateNetMode runs when the container is created, before any link
+        // is looked up (that happens when it starts): links, then published ports.
+        if !extras.links.is_empty() {
+            if network.starts_with("container:") {
+                return Err(DockerError::LinksWithMode("container type network"));
+            }
+            if network == "host" {
+                return Err(DockerError::LinksWithMode("host type networking"));
+            }
+        }
+        if network.starts_with("container:") && !ports.is_empty() {
+            return Err(DockerError::PublishWithContainerMode);
+        }
         // On a user-defined network `--link` is a DNS alias of the new endpoint (dns.rs).
         let endpoint_links = self.endpoint_links(network, &extras.links)?;
         let legacy = if endpoint_links.is_some() {
@@ -665,28 +686,8 @@ impl Docker {
                 Ok((t.id.clone(), alias, t.name.clone()))
             })
             .collect::<Result<Vec<_>, DockerError>>()?;
-        // The docker CLI refuses aliases off user-defined networks before anything else,
-        // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
-        // network is left to the daemon's "not found".
-        let user_defined = !network.starts_with("container:")
-            && !matches!(network, "bridge" | "host" | "none" | "default");
-        if !attach.aliases.is_empty() && !user_defined {
-            return Err(DockerError::RunAliasOnDefaultNetwork);
-        }
         if let Some(ip) = &attach.ip {
             parse_ip(ip)?;
-        }
-        // runconfig's validateNetMode: links, then published ports.
-        if !links.is_empty() {
-            if network.starts_with("container:") {
-                return Err(DockerError::LinksWithMode("container type network"));
-            }
-            if network == "host" {
-                return Err(DockerError::LinksWithMode("host type networking"));
-            }
-        }
-        if network.starts_with("container:") && !ports.is_empty() {
-            return Err(DockerError::PublishWithContainerMode);
         }
         if network == "host" && !ports.is_empty() {
             // Docker keeps them in HostConfig.PortBindings, and publishes nothing.
@@ -1132,7 +1133,14 @@ impl Docker {
     /// not copy).
     pub fn hosts_file(&self, c: &Container) -> String {
         let mut out = String::from(HOSTS_HEADER);
-        for (target, alias, name) in &c.links {
+        // Docker writes link lines into the sandbox of a container on the default bridge
+        // only (`buildSandboxOptions`); a `none` container gets none.
+        let linked = if self.on_default_bridge(self.namespace_owner(c)) {
+            &c.links[..]
+        } else {
+            &[][..]
+        };
+        for (target, alias, name) in linked {
             let Some(t) = self.containers.iter().find(|x| &x.id == target) else {
                 continue;
             };
