@@ -132,7 +132,7 @@ impl Lab {
                 })
                 .collect(),
         };
-        let mut servers = self.dns_servers.borrow_mut();
+        let mut servers = self.running.dns_servers.borrow_mut();
         match servers.get(&ns) {
             // A container that left its last user-defined network keeps 127.0.0.11 in its
             // resolv.conf, as in Docker; its server then knows no names.
@@ -189,7 +189,7 @@ impl Lab {
             let (c, name) = d.check_rename(key, new_name)?;
             (c.clone(), name)
         };
-        if self.netns.borrow().iter().any(|n| n == &name) {
+        if self.topo.netns.borrow().iter().any(|n| n == &name) {
             return Err(LabError::Invalid(format!(
                 "cannot rename container \"{}\" to \"{name}\": a network namespace is named \
                  \"{name}\" (bindings take either by name, so one name cannot mean both)",
@@ -219,6 +219,7 @@ impl Lab {
     /// answer; the next call tries again.
     pub(super) fn ensure_dns(&self, ns: &str) {
         let idle = self
+            .running
             .dns_servers
             .borrow()
             .get(ns)
@@ -230,7 +231,13 @@ impl Lab {
 
     /// Starts the server of `ns` (named `who` in errors) on its sandbox.
     fn start_dns(&self, ns: &str, who: &str) -> Result<()> {
-        let Some(view) = self.dns_servers.borrow().get(ns).map(|s| s.view.clone()) else {
+        let Some(view) = self
+            .running
+            .dns_servers
+            .borrow()
+            .get(ns)
+            .map(|s| s.view.clone())
+        else {
             return Ok(());
         };
         let server = self
@@ -241,7 +248,7 @@ impl Lab {
                     "cannot start the embedded DNS server of {who}: {e}"
                 ))
             })?;
-        if let Some(s) = self.dns_servers.borrow_mut().get_mut(ns) {
+        if let Some(s) = self.running.dns_servers.borrow_mut().get_mut(ns) {
             s.server = Some(server);
         }
         Ok(())

@@ -281,7 +281,7 @@ impl Lab {
         attach: &AttachSpec,
         extras: &RunExtras,
     ) -> Result<Container> {
-        if self.netns.borrow().iter().any(|n| n == name) {
+        if self.topo.netns.borrow().iter().any(|n| n == name) {
             return Err(LabError::Invalid(format!(
                 "cannot create container \"{name}\": a network namespace is named \"{name}\" \
                  (bindings take either by name, so one name cannot mean both)"
@@ -412,7 +412,7 @@ impl Lab {
     /// `settle_removals` waits for them.
     fn release_sandbox(&self, c: &Container) {
         self.release_ns(&sandbox_ns(c));
-        self.vanishing.borrow_mut().extend(
+        self.topo.vanishing.borrow_mut().extend(
             c.endpoints
                 .iter()
                 .filter_map(|e| Some((HOST.to_string(), e.host_ifname.clone()?))),

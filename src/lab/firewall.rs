@@ -95,7 +95,7 @@ impl Lab {
         })?;
         match started {
             Ok(p) => {
-                self.proxies.borrow_mut().insert(c.id.clone(), p);
+                self.running.proxies.borrow_mut().insert(c.id.clone(), p);
                 Ok(())
             }
             Err((b, e)) => Err(LabError::from(DockerError::ProxyFailed {
@@ -113,14 +113,17 @@ impl Lab {
     pub(super) fn retarget_proxies(&self, id: &str) {
         let d = self.docker.borrow();
         let Ok(c) = d.container(id) else { return };
-        if let (Some(p), Some(ip)) = (self.proxies.borrow().get(id), firewall::target_ip(&d, c)) {
+        if let (Some(p), Some(ip)) = (
+            self.running.proxies.borrow().get(id),
+            firewall::target_ip(&d, c),
+        ) {
             p.retarget(ip.into());
         }
     }
 
     /// Stops `c`'s proxies and waits until their ports are free again.
     pub(super) fn stop_proxies(&self, c: &Container) {
-        let p = self.proxies.borrow_mut().remove(&c.id);
+        let p = self.running.proxies.borrow_mut().remove(&c.id);
         if let Some(p) = p {
             p.stop(&self.services);
         }

@@ -61,25 +61,32 @@ pub struct LabOptions {
 pub struct Lab {
     kernel: Kernel,
     trace: bool,
+    /// The lab's own objects beside the kernel's: names, veth ends, the uplink.
+    topo: Topology,
+    /// The Docker engine's state; containers' namespaces are in `kernel` under their
+    /// sandbox keys but not in `topo.netns` (`ip netns list` does not show Docker's either).
+    docker: RefCell<Docker>,
+    /// The names of each user-defined network's members, by network ID (the embedded DNS
+    /// servers' records, see `lab/dns.rs`).
+    network_views: RefCell<HashMap<String, crate::services::dns::NetworkRecords>>,
+    /// Runs servers in the background (responders, DNS, proxies): unlike netlink requests,
+    /// they must answer while the script thread is busy elsewhere.
+    services: tokio::runtime::Runtime,
+    /// What runs inside the lab on its behalf.
+    running: Running,
+}
+
+/// What the lab knows of its namespaces and links beyond what the kernel says.
+#[derive(Default)]
+struct Topology {
     /// User namespaces in creation order (`ip netns list` order is newest first).
     netns: RefCell<Vec<String>>,
-    /// The Docker engine's state; containers' namespaces are in `kernel` under their
-    /// sandbox keys but not in `netns` (`ip netns list` does not show Docker's either).
-    docker: RefCell<Docker>,
     /// Where the other end of each veth made through the lab is: (ns, dev) → (ns, dev).
     veth_peers: RefCell<HashMap<(String, String), (String, String)>>,
     /// Links (namespace, device) whose namespace was let go — the host ends of removed
     /// containers' veths, the peers of a deleted namespace's veths — still being
     /// dismantled by the kernel.
     vanishing: RefCell<Vec<(String, String)>>,
-    /// Runs servers in the background (responders, DNS): unlike netlink requests, they must
-    /// answer while the script thread is busy elsewhere.
-    services: tokio::runtime::Runtime,
-    responders: RefCell<Vec<(String, crate::services::responder::Responder)>>,
-    /// Embedded DNS servers by container namespace.
-    dns_servers: RefCell<HashMap<String, dns::Served>>,
-    /// The names of each user-defined network's members, by network ID.
-    network_views: RefCell<HashMap<String, crate::services::dns::NetworkRecords>>,
     /// The namespace `outside()` made, once made.
     outside: RefCell<Option<String>>,
     /// The namespace beyond the host's `eth0` as the lab starts, before any script asked
@@ -90,6 +97,16 @@ pub struct Lab {
     /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
     /// `settle_uplink`): the first look at the lab does.
     uplink_unsettled: std::cell::Cell<bool>,
+}
+
+/// The servers and programs running in the lab, each stopped when what it serves goes and
+/// all of them when the lab ends.
+#[derive(Default)]
+struct Running {
+    /// `serve()`'s responders, by namespace.
+    responders: RefCell<Vec<(String, crate::services::responder::Responder)>>,
+    /// Embedded DNS servers by container namespace.
+    dns_servers: RefCell<HashMap<String, dns::Served>>,
     /// Relays of programs started with `exec(…, #{detach: true})`: netsh's children until
     /// their program ends (reaped by `reap_background`); they die with netsh.
     background: RefCell<Vec<std::process::Child>>,
@@ -123,10 +140,9 @@ impl Lab {
         let lab = Lab {
             kernel: Kernel::new(rt)?,
             trace: opts.trace,
-            netns: RefCell::new(Vec::new()),
+            topo: Topology::default(),
             docker: RefCell::new(Docker::new(clock::random_seed(), &clock::now_rfc3339())),
-            veth_peers: RefCell::new(HashMap::new()),
-            vanishing: RefCell::new(Vec::new()),
+            network_views: RefCell::new(HashMap::new()),
             services: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("netsh-services")
@@ -135,15 +151,7 @@ impl Lab {
                 .map_err(|e| {
                     LabError::Invalid(format!("cannot start the services runtime: {e}"))
                 })?,
-            responders: RefCell::new(Vec::new()),
-            dns_servers: RefCell::new(HashMap::new()),
-            network_views: RefCell::new(HashMap::new()),
-            outside: RefCell::new(None),
-            beyond: RefCell::new(None),
-            uplink_unsettled: std::cell::Cell::new(false),
-            background: RefCell::new(Vec::new()),
-            inits: RefCell::new(HashMap::new()),
-            proxies: RefCell::new(HashMap::new()),
+            running: Running::default(),
         };
         // A real host has its loopback up, and its uplink before Docker's daemon starts.
         lab.set_up(HOST, "lo", true)?;
@@ -186,7 +194,7 @@ impl Lab {
 
     /// The name of the container whose own namespace is registered under `ns`, if any.
     fn sandbox_owner(&self, ns: &str) -> Option<String> {
-        if ns == HOST || self.netns.borrow().iter().any(|n| n == ns) {
+        if ns == HOST || self.topo.netns.borrow().iter().any(|n| n == ns) {
             return None;
         }
         let d = self.docker.borrow();
@@ -201,7 +209,7 @@ impl Lab {
         if self.has_ns(ns) {
             return Ok(());
         }
-        let known = self.netns.borrow();
+        let known = self.topo.netns.borrow();
         let known = if known.is_empty() {
             " (the lab has no namespaces yet; create one with netns(name))".to_string()
         } else {
@@ -217,7 +225,7 @@ impl Lab {
     /// containers' (by sandbox key) and `outside()`'s once made — not the namespace beyond
     /// the host's `eth0` before `outside()` names it.
     pub fn has_ns(&self, ns: &str) -> bool {
-        self.kernel.has_ns(ns) && self.beyond.borrow().as_deref() != Some(ns)
+        self.kernel.has_ns(ns) && self.topo.beyond.borrow().as_deref() != Some(ns)
     }
 
     /// Gives namespace `from` the name `to`, in the kernel's registry and in everything
@@ -230,8 +238,8 @@ impl Lab {
                 *n = to.to_string();
             }
         };
-        let pairs: HashMap<_, _> = self.veth_peers.borrow_mut().drain().collect();
-        *self.veth_peers.borrow_mut() = pairs
+        let pairs: HashMap<_, _> = self.topo.veth_peers.borrow_mut().drain().collect();
+        *self.topo.veth_peers.borrow_mut() = pairs
             .into_iter()
             .map(|((mut n, d), (mut pn, pd))| {
                 rename(&mut n);
@@ -239,20 +247,23 @@ impl Lab {
                 ((n, d), (pn, pd))
             })
             .collect();
-        for (n, _) in self.vanishing.borrow_mut().iter_mut() {
+        for (n, _) in self.topo.vanishing.borrow_mut().iter_mut() {
             rename(n);
         }
-        for (n, _) in self.responders.borrow_mut().iter_mut() {
+        for (n, _) in self.running.responders.borrow_mut().iter_mut() {
             rename(n);
         }
         // (Each `remove` in its own statement: a borrow in an `if let` lasts its block.)
-        let init = self.inits.borrow_mut().remove(from);
+        let init = self.running.inits.borrow_mut().remove(from);
         if let Some(init) = init {
-            self.inits.borrow_mut().insert(to.to_string(), init);
+            self.running.inits.borrow_mut().insert(to.to_string(), init);
         }
-        let dns = self.dns_servers.borrow_mut().remove(from);
+        let dns = self.running.dns_servers.borrow_mut().remove(from);
         if let Some(dns) = dns {
-            self.dns_servers.borrow_mut().insert(to.to_string(), dns);
+            self.running
+                .dns_servers
+                .borrow_mut()
+                .insert(to.to_string(), dns);
         }
         Ok(())
     }
@@ -288,7 +299,7 @@ impl Lab {
             ns: name.to_string(),
             sysctls: Vec::new(),
         })?;
-        self.netns.borrow_mut().push(name.to_string());
+        self.topo.netns.borrow_mut().push(name.to_string());
         Ok(())
     }
 
@@ -316,7 +327,7 @@ impl Lab {
             ns: name.to_string(),
         })?;
         self.release_ns(name);
-        self.netns.borrow_mut().retain(|n| n != name);
+        self.topo.netns.borrow_mut().retain(|n| n != name);
         self.settle_removals()
     }
 
@@ -330,21 +341,22 @@ impl Lab {
     /// Forgets the veth pairs with an end in `ns` (whose namespace was let go); their other
     /// ends vanish with it, and `settle_removals` waits for that.
     fn forget_ns(&self, ns: &str) {
-        let mut pairs = self.veth_peers.borrow_mut();
+        let mut pairs = self.topo.veth_peers.borrow_mut();
         let gone: Vec<(String, String)> = pairs
             .iter()
             .filter(|((n, _), _)| n == ns)
             .map(|(_, peer)| peer.clone())
             .collect();
         pairs.retain(|(n, _), (pn, _)| n != ns && pn != ns);
-        self.vanishing
+        self.topo
+            .vanishing
             .borrow_mut()
             .extend(gone.into_iter().filter(|(n, _)| n != ns));
     }
 
     /// The user's namespaces, like `ip netns list` (newest first).
     pub fn namespaces(&self) -> Vec<String> {
-        self.netns.borrow().iter().rev().cloned().collect()
+        self.topo.netns.borrow().iter().rev().cloned().collect()
     }
 
     /// Waits until the host interfaces of removed containers are gone. `rm` releases a
@@ -353,10 +365,10 @@ impl Lab {
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
         self.reap_background();
-        if self.uplink_unsettled.replace(false) {
+        if self.topo.uplink_unsettled.replace(false) {
             self.settle_uplink()?;
         }
-        let pending: Vec<(String, String)> = self.vanishing.borrow_mut().drain(..).collect();
+        let pending: Vec<(String, String)> = self.topo.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         for (ns, dev) in pending {
             while self.kernel.has_ns(&ns) && self.kernel.link_brief(&ns, &dev)?.is_some() {
@@ -375,7 +387,8 @@ impl Lab {
 
     /// Whether `dev` in `ns` is being dismantled (see `settle_removals`).
     fn is_vanishing(&self, ns: &str, dev: &str) -> bool {
-        self.vanishing
+        self.topo
+            .vanishing
             .borrow()
             .iter()
             .any(|(n, d)| n == ns && d == dev)
@@ -495,7 +508,7 @@ impl Lab {
             peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
             txqlen: None,
         })?;
-        let mut pairs = self.veth_peers.borrow_mut();
+        let mut pairs = self.topo.veth_peers.borrow_mut();
         pairs.insert((ns.into(), name.into()), (peer_ns.into(), peer.into()));
         pairs.insert((peer_ns.into(), peer.into()), (ns.into(), name.into()));
         Ok(())
@@ -541,7 +554,7 @@ impl Lab {
             dev: dev.to_string(),
             to: to.to_string(),
         })?;
-        let mut pairs = self.veth_peers.borrow_mut();
+        let mut pairs = self.topo.veth_peers.borrow_mut();
         if let Some(peer) = pairs.remove(&(ns.into(), dev.into())) {
             pairs.insert(peer.clone(), (to.into(), dev.into()));
             pairs.insert((to.into(), dev.into()), peer);
@@ -563,6 +576,7 @@ impl Lab {
             // queueing discipline is only attached once the kernel has processed that, and
             // until then it drops what is sent. Wait for it too.
             let peer = self
+                .topo
                 .veth_peers
                 .borrow()
                 .get(&(ns.into(), dev.into()))

@@ -52,7 +52,10 @@ impl Lab {
                     super::io_words(&e)
                 ))
             })?;
-        self.responders.borrow_mut().push((ns.to_string(), r));
+        self.running
+            .responders
+            .borrow_mut()
+            .push((ns.to_string(), r));
         Ok(())
     }
 
@@ -64,7 +67,7 @@ impl Lab {
         hostname: &str,
         files: &process::ContainerFiles,
     ) -> Result<()> {
-        if self.inits.borrow().contains_key(&who.ns) {
+        if self.running.inits.borrow().contains_key(&who.ns) {
             return Ok(());
         }
         let init = self
@@ -79,16 +82,19 @@ impl Lab {
             .map_err(|e| {
                 LabError::Invalid(format!("exec in {}: {}", who.label, super::io_words(&e)))
             })?;
-        self.inits.borrow_mut().insert(who.ns.clone(), init);
+        self.running.inits.borrow_mut().insert(who.ns.clone(), init);
         Ok(())
     }
 
     /// Stops whatever netsh serves or runs inside `ns` (its namespace is going away): each
     /// holds a socket or a process in the namespace, which would keep it alive.
     pub(super) fn stop_services(&self, ns: &str) {
-        self.inits.borrow_mut().remove(ns);
-        self.responders.borrow_mut().retain(|(n, _)| n != ns);
-        self.dns_servers.borrow_mut().remove(ns);
+        self.running.inits.borrow_mut().remove(ns);
+        self.running
+            .responders
+            .borrow_mut()
+            .retain(|(n, _)| n != ns);
+        self.running.dns_servers.borrow_mut().remove(ns);
     }
 
     /// A probe's target `host:port` (`[v6addr]:port` for IPv6, see `tcp::parse_target`), the
@@ -242,7 +248,7 @@ impl Lab {
             format!("{hostname}\n").into_bytes(),
         ];
         self.ensure_init(who, &hostname, &files)?;
-        let inits = self.inits.borrow();
+        let inits = self.running.inits.borrow();
         let init = inits
             .get(&who.ns)
             .ok_or_else(|| LabError::Invalid(format!("exec in {}: no init", who.label)))?;
@@ -266,14 +272,15 @@ impl Lab {
     pub fn exec_detached(&self, who: &Who, argv: &[String]) -> Result<u32> {
         let (relay, pid) =
             self.with_exec_spec(who, argv, Duration::ZERO, process::spawn_background)?;
-        self.background.borrow_mut().push(relay);
+        self.running.background.borrow_mut().push(relay);
         Ok(pid)
     }
 
     /// Reaps the relays of background programs that have ended, so no zombie piles up
     /// (called on every settling of the lab, which every `exec` and every read does).
     pub(super) fn reap_background(&self) {
-        self.background
+        self.running
+            .background
             .borrow_mut()
             .retain_mut(|relay| matches!(relay.try_wait(), Ok(None)));
     }
@@ -301,7 +308,7 @@ impl Lab {
             ns: ns.clone(),
             sysctls: Vec::new(),
         })?;
-        *self.beyond.borrow_mut() = Some(ns.clone());
+        *self.topo.beyond.borrow_mut() = Some(ns.clone());
         for op in [
             up(&ns, "lo"),
             Op::AddVeth {
@@ -319,17 +326,17 @@ impl Lab {
         ] {
             self.apply(op)?;
         }
-        let mut pairs = self.veth_peers.borrow_mut();
+        let mut pairs = self.topo.veth_peers.borrow_mut();
         pairs.insert((HOST.into(), UPLINK.into()), (ns.clone(), UPLINK.into()));
         pairs.insert((ns, UPLINK.into()), (HOST.into(), UPLINK.into()));
-        self.uplink_unsettled.set(true);
+        self.topo.uplink_unsettled.set(true);
         Ok(())
     }
 
     /// Waits until both ends of the uplink the lab started with show their carrier (see
     /// `Lab::settle`), unless a script has already changed them.
     pub(super) fn settle_uplink(&self) -> Result<()> {
-        let Some(ns) = self.beyond.borrow().clone() else {
+        let Some(ns) = self.topo.beyond.borrow().clone() else {
             return Ok(());
         };
         for (ns, dev) in [(HOST, UPLINK), (ns.as_str(), UPLINK)] {
@@ -344,14 +351,14 @@ impl Lab {
     /// host's `eth0` holds that name, it moves to a key nobody asks for (12 hex digits,
     /// like a container's sandbox key), so the name is the user's.
     pub(super) fn make_way_for(&self, name: &str) -> Result<()> {
-        if self.beyond.borrow().as_deref() != Some(name) {
+        if self.topo.beyond.borrow().as_deref() != Some(name) {
             return Ok(());
         }
         let key = std::iter::repeat_with(|| format!("{:012x}", fastrand::u64(..1 << 48)))
             .find(|k| !self.kernel.has_ns(k))
             .unwrap_or_default();
         self.rename_ns(name, &key)?;
-        *self.beyond.borrow_mut() = Some(key);
+        *self.topo.beyond.borrow_mut() = Some(key);
         Ok(())
     }
 
@@ -369,7 +376,11 @@ impl Lab {
         // namespace) equals the link's own, as both ends' 2 do here.
         let paired = host.peer_ifindex.unwrap_or(host.ifindex) == beyond.ifindex
             && beyond.peer_ifindex.unwrap_or(beyond.ifindex) == host.ifindex
-            && self.veth_peers.borrow().get(&(HOST.into(), UPLINK.into()))
+            && self
+                .topo
+                .veth_peers
+                .borrow()
+                .get(&(HOST.into(), UPLINK.into()))
                 == Some(&(key.to_string(), UPLINK.to_string()));
         Ok(paired
             .then(|| {
@@ -414,7 +425,7 @@ impl Lab {
     /// nothing built, when all three ranges are taken or the host has a default route of
     /// the script's own (outside() would have to replace it). Returns the namespace's name.
     pub fn outside(&self) -> Result<String> {
-        if let Some(name) = self.outside.borrow().clone() {
+        if let Some(name) = self.topo.outside.borrow().clone() {
             if self.has_ns(&name) {
                 return Ok(name);
             }
@@ -436,7 +447,7 @@ impl Lab {
         // The hidden namespace beyond the uplink the lab started with: named and kept when
         // intact and its range still free, else let go (its `eth0` and the host's default
         // route through it with it) once what replaces it is sure to be built.
-        let beyond = self.beyond.borrow().clone();
+        let beyond = self.topo.beyond.borrow().clone();
         let mut let_go = None;
         if let Some(key) = beyond {
             let ours = self.intact_uplink(&key)?;
@@ -445,9 +456,9 @@ impl Lab {
                     if key != name {
                         self.rename_ns(&key, &name)?;
                     }
-                    *self.beyond.borrow_mut() = None;
-                    self.netns.borrow_mut().push(name.clone());
-                    *self.outside.borrow_mut() = Some(name.clone());
+                    *self.topo.beyond.borrow_mut() = None;
+                    self.topo.netns.borrow_mut().push(name.clone());
+                    *self.topo.outside.borrow_mut() = Some(name.clone());
                     return Ok(name);
                 }
             }
@@ -489,7 +500,7 @@ impl Lab {
         let outside_ip = Ipv4Addr::from(base + 254);
         if let Some((key, _)) = let_go {
             self.apply(Op::DelNetns { ns: key.clone() })?;
-            *self.beyond.borrow_mut() = None;
+            *self.topo.beyond.borrow_mut() = None;
             self.release_ns(&key);
             self.settle_removals()?;
         }
@@ -508,12 +519,12 @@ impl Lab {
             // Letting the namespace go takes the veth pair, its addresses and the route
             // through it along; nothing else was changed.
             self.undo(Op::DelNetns { ns: name.clone() });
-            self.netns.borrow_mut().retain(|n| n != &name);
+            self.topo.netns.borrow_mut().retain(|n| n != &name);
             self.forget_ns(&name);
             self.settle_removals()?;
             return Err(e);
         }
-        *self.outside.borrow_mut() = Some(name.clone());
+        *self.topo.outside.borrow_mut() = Some(name.clone());
         Ok(name)
     }
 }

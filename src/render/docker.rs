@@ -3,7 +3,7 @@
 use crate::kernel::nft::ListedRule;
 use crate::kernel::LinkInfo;
 use crate::model::docker::ids::short;
-use crate::model::docker::Network;
+use crate::model::docker::{Container, Docker, Network};
 
 /// Lays out rows like Go's tabwriter as the docker CLI configures it (minimum width 10,
 /// padding 3; the last column is not padded).
@@ -101,6 +101,65 @@ pub fn brctl_show(links: &[LinkInfo]) -> String {
         }
     }
     out
+}
+
+/// `docker port`: `8080/tcp -> 0.0.0.0:8081` and `8080/tcp -> [::]:8081` lines (Go's
+/// `net.JoinHostPort`), in the docker CLI's natural order (`sortorder.NaturalLess`:
+/// digit runs compared as numbers, so `9/tcp` before `80/tcp`).
+pub fn port_lines(d: &Docker, c: &Container) -> String {
+    let mut lines: Vec<String> = d
+        .published_ports(c)
+        .iter()
+        .flat_map(|p| {
+            p.bound.iter().map(move |(a, n)| {
+                let addr = std::net::SocketAddr::new(*a, *n);
+                format!("{}/{} -> {addr}", p.container_port, p.proto.name())
+            })
+        })
+        .collect();
+    lines.sort_by(|a, b| natural_cmp(a, b));
+    lines.into_iter().map(|l| l + "\n").collect()
+}
+
+/// Natural string order (`github.com/fvbommel/sortorder`'s `NaturalLess`, which the docker
+/// CLI sorts `docker port` with): runs of digits compare as numbers, the rest byte by byte.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (x, y) = (&a[si..i], &b[sj..j]);
+            let strip = |d: &[u8]| {
+                let k = d.iter().position(|c| *c != b'0').unwrap_or(d.len());
+                d[k..].to_vec()
+            };
+            let (tx, ty) = (strip(x), strip(y));
+            let o = tx
+                .len()
+                .cmp(&ty.len())
+                .then(tx.cmp(&ty))
+                .then(x.len().cmp(&y.len()));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Everything people read: views of kernel state rendered like the real commands.
 
 pub mod docker;
+pub mod inspect;
 pub mod ip;

@@ -1,4 +1,6 @@
 use super::*;
+use crate::render::docker::{natural_cmp, port_lines};
+use crate::render::inspect;
 use serde_json::{json, Value};
 
 const NOW: &str = "2026-11-27T22:45:57.174186187Z";
@@ -814,7 +816,7 @@ fn published_ports() {
     let (web, warnings) = run_x(&mut d, "web", "n1", &[], &["8081:8080", "53:53/udp"]).unwrap();
     assert!(warnings.is_empty());
     assert_eq!(
-        d.port_lines(&web),
+        port_lines(&d, &web),
         "53/udp -> 0.0.0.0:53\n53/udp -> [::]:53\n8080/tcp -> 0.0.0.0:8081\n8080/tcp -> [::]:8081\n"
     );
     let v = inspect::container(&d, d.container("web").unwrap());
@@ -843,7 +845,7 @@ fn published_ports() {
     // they take no host port either.
     assert_eq!(host.ports.len(), 1);
     assert!(d.published_ports(&host).is_empty());
-    assert_eq!(d.port_lines(&host), "");
+    assert_eq!(port_lines(&d, &host), "");
     let v = inspect::container(&d, &host);
     assert_eq!(v["NetworkSettings"]["Ports"], json!({}));
     assert_eq!(
@@ -853,7 +855,7 @@ fn published_ports() {
     // On none, Docker takes them silently and maps nothing.
     let (none, warnings) = run_x(&mut d, "web4", "none", &[], &["8081:80"]).unwrap();
     assert!(warnings.is_empty());
-    assert_eq!(d.port_lines(&none), "");
+    assert_eq!(port_lines(&d, &none), "");
     for bad in ["x:80", "80:0", "80:80/sctp", "1.2.3:80:80", "0", "1:2:3:4"] {
         assert!(PortBinding::parse(bad).is_err(), "{bad}");
     }
@@ -931,7 +933,7 @@ fn port_listing_and_inspect_follow_dockers_order() {
     )
     .unwrap();
     assert_eq!(
-        d.port_lines(&c),
+        port_lines(&d, &c),
         "9/tcp -> 0.0.0.0:8191\n9/tcp -> [::]:8191\n80/tcp -> 0.0.0.0:8190\n\
          80/tcp -> 0.0.0.0:8192\n80/tcp -> 127.0.0.2:8193\n80/tcp -> [::]:8190\n\
          80/tcp -> [::]:8192\n"
@@ -1039,7 +1041,7 @@ fn unasked_host_ports_come_from_the_ephemeral_range_per_address() {
     )
     .unwrap();
     assert_eq!(
-        d.port_lines(&c),
+        port_lines(&d, &c),
         "53/udp -> 0.0.0.0:32768\n53/udp -> [::]:32768\n80/tcp -> 0.0.0.0:32769\n\
          80/tcp -> [::]:32769\n81/tcp -> 127.0.0.1:32768\n"
     );
@@ -1050,14 +1052,14 @@ fn unasked_host_ports_come_from_the_ephemeral_range_per_address() {
     );
     let (c2, _) = run_x(&mut d, "rp2", "bridge", &[], &["80"]).unwrap();
     assert_eq!(
-        d.port_lines(&c2),
+        port_lines(&d, &c2),
         "80/tcp -> 0.0.0.0:32770\n80/tcp -> [::]:32770\n"
     );
     // Removal frees the ports, but the search goes on after the last one handed out.
     d.remove_container("rp2").unwrap();
     let (c3, _) = run_x(&mut d, "rp3", "bridge", &[], &["80"]).unwrap();
     assert_eq!(
-        d.port_lines(&c3),
+        port_lines(&d, &c3),
         "80/tcp -> 0.0.0.0:32771\n80/tcp -> [::]:32771\n"
     );
     let e = run_x(&mut d, "rp4", "bridge", &[], &["32769:80"]).unwrap_err();
@@ -1074,10 +1076,10 @@ fn unasked_host_ports_come_from_the_ephemeral_range_per_address() {
 fn an_asked_port_held_on_ipv6_alone_is_refused_as_ipv6() {
     let mut d = docker();
     let (h, _) = run_x(&mut d, "h4", "bridge", &[], &["0.0.0.0:32768:9"]).unwrap();
-    assert_eq!(d.port_lines(&h), "9/tcp -> 0.0.0.0:32768\n");
+    assert_eq!(port_lines(&d, &h), "9/tcp -> 0.0.0.0:32768\n");
     let (c, _) = run_x(&mut d, "rp", "bridge", &[], &["80"]).unwrap();
     assert_eq!(
-        d.port_lines(&c),
+        port_lines(&d, &c),
         "80/tcp -> 0.0.0.0:32769\n80/tcp -> [::]:32768\n"
     );
     d.remove_container("h4").unwrap();
@@ -1097,7 +1099,7 @@ fn ipv6_host_addresses_and_the_clis_words() {
     let mut d = docker();
     let (c, _) = run_x(&mut d, "v6", "bridge", &[], &["[::1]:8189:80", "[::1]::81"]).unwrap();
     assert_eq!(
-        d.port_lines(&c),
+        port_lines(&d, &c),
         "80/tcp -> [::1]:8189\n81/tcp -> [::1]:32768\n"
     );
     let v = inspect::container(&d, &c);

@@ -11,8 +11,9 @@ use super::{lab_err, str_opt, Res};
 use crate::kernel::HOST;
 use crate::lab::Lab;
 use crate::model::docker::ids::short;
-use crate::model::docker::{inspect, AttachSpec, NetworkSpec, RunExtras};
+use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras};
 use crate::render;
+use crate::render::inspect;
 use crate::script::diagnostic::runtime;
 
 /// A container, as scripts hold it (by ID: it stays valid if names are reused).
@@ -250,7 +251,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         let found = d
             .container(&container_key(&c)?)
             .map_err(|e| lab_err(e.into()))?;
-        Ok(d.port_lines(found))
+        Ok(crate::render::docker::port_lines(&d, found))
     });
     let l = lab.clone();
     engine.register_fn("hosts_file", move |c: Dynamic| -> Res<String> {

@@ -4,8 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ids::short;
-use super::{Container, Docker, Endpoint, NetMode, Network};
+use crate::model::docker::ids::short;
+use crate::model::docker::{
+    allocation_order, Container, Docker, Endpoint, NetMode, Network, PortBinding,
+};
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -153,7 +155,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
 }
 
 /// `{"8080/tcp": [{"HostIp": …, "HostPort": "8081"}]}`. `NetworkSettings.Ports` shows what
-/// was bound, in the order Docker allocated it (see [`super::allocation_order`]): an
+/// was bound, in the order Docker allocated it (see [`allocation_order`]): an
 /// unspecified host IP as `0.0.0.0` then `::`; `HostConfig.PortBindings` shows what was asked,
 /// in the order asked, `""` for all addresses. (Docker 20.10.24: `-p 8192:80 -p 8190:80 -p
 /// 127.0.0.2:8193:80` gives Ports `[127.0.0.2:8193, 0.0.0.0:8190, :::8190, 0.0.0.0:8192,
@@ -164,7 +166,7 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
         Some((_, Value::Array(list))) => list.push(binding),
         _ => entries.push((key, json!([binding]))),
     };
-    let key = |p: &super::PortBinding| format!("{}/{}", p.container_port, p.proto.name());
+    let key = |p: &PortBinding| format!("{}/{}", p.container_port, p.proto.name());
     if asked {
         for p in &c.ports {
             let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
@@ -175,7 +177,7 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
             add(key(p), json!({ "HostIp": ip, "HostPort": port }));
         }
     } else {
-        for p in super::allocation_order(docker.published_ports(c)) {
+        for p in allocation_order(docker.published_ports(c)) {
             for (a, n) in &p.bound {
                 add(
                     key(p),
