@@ -85,7 +85,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("network(\"x1\", #{subnet: \"10.0.0.0/33\"})", "network", "Invalid subnet 10.0.0.0/33"),
     ("network(\"x1\", #{subnet: \"10.0.0.300/24\"})", "network", "Invalid subnet 10.0.0.300/24"),
     ("network(\"x1\", #{subnet: \"0.0.0.0/8\"})", "network", "cannot use subnet 0.0.0.0/8"),
-    ("network(\"x1\", #{subnet: \"10.0.0.0/24\", gateway: \"10.0.1.1\"})", "network", "invalid gateway address 10.0.1.1"),
+    ("network(\"x1\", #{subnet: \"10.0.0.0/24\", gateway: \"10.0.1.1\"})", "network", "no matching subnet for gateway 10.0.1.1"),
     ("network(\"x1\", #{internal: \"yes\"})", "network", "network option \"internal\" must be a bool, got a string"),
     ("network(\"x1\", #{bogus: 1})", "network", "unknown network option \"bogus\""),
     ("network(\"x1\", #{driver: \"overlay\"})", "network", "plugin \"overlay\" not found"),

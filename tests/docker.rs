@@ -51,12 +51,12 @@ fn overlapping_subnet() {
     refused(
         "network(\"n1\", #{subnet: \"10.1.0.0/16\"});",
         "network(\"n2\", #{subnet: \"10.1.128.0/17\"})",
-        "invalid pool request: Pool overlaps with other one on this address space",
+        "Error response from daemon: Pool overlaps with other one on this address space",
     );
     refused(
         "",
         "network(\"n2\", #{subnet: \"172.17.0.0/24\"})",
-        "invalid pool request: Pool overlaps with other one on this address space",
+        "Error response from daemon: Pool overlaps with other one on this address space",
     );
 }
 

@@ -218,9 +218,12 @@ fn subnets_that_can_never_hold_a_container_are_refused() {
         ("255.255.255.255/32", "255.255.255.255"),
         (
             "10.0.0.0/31",
-            "a /31 has no room for a gateway and a container",
+            "Error response from daemon: failed to allocate gateway (): No available addresses on this pool",
         ),
-        ("10.0.0.0/32", "a /32 has no room"),
+        (
+            "10.0.0.0/32",
+            "Error response from daemon: failed to allocate gateway (): No available addresses on this pool",
+        ),
         (
             "nonsense",
             "Error response from daemon: Invalid subnet nonsense : invalid CIDR address: nonsense",

@@ -177,7 +177,13 @@ pub fn derive_in(d: &Docker, scope: Scope) -> Firewall {
             Scope::Network(b) => b == br,
         };
         if wanted {
-            network(&mut fw, &n.name, br, subnet, n.internal);
+            network(
+                &mut fw,
+                &comment_label(&n.name, &n.id),
+                br,
+                subnet,
+                n.internal,
+            );
         }
     }
     if matches!(scope, Scope::All | Scope::Ports) {
@@ -256,6 +262,23 @@ fn published(d: &Docker, fw: &mut Firewall) {
                 ));
             }
         }
+    }
+}
+
+/// How a rule's comment names a network: by its name when that is a plain word that fits
+/// (Docker's own name characters, at most 64 bytes), otherwise by its short ID. Docker takes
+/// any network name — quotes, tabs, newlines, hundreds of bytes — while an nftables
+/// comment holds at most 128 bytes and `nft` could not read a quote back.
+fn comment_label(name: &str, id: &str) -> String {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if plain {
+        name.to_string()
+    } else {
+        crate::model::docker::ids::short(id).to_string()
     }
 }
 
@@ -480,6 +503,15 @@ mod tests {
     use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras};
 
     const NOW: &str = "2026-11-30T18:00:00Z";
+
+    #[test]
+    fn comments_name_a_network_by_a_name_nft_can_hold_or_by_its_short_id() {
+        let id = "0123456789abcdef".repeat(4);
+        assert_eq!(comment_label("web-1.a_b", &id), "web-1.a_b");
+        for odd in ["a\"b", "e\nf", "g\tz", "my net", "ä", "", &"x".repeat(65)] {
+            assert_eq!(comment_label(odd, &id), "0123456789ab", "{odd:?}");
+        }
+    }
 
     fn docker() -> Docker {
         Docker::new(7, NOW)

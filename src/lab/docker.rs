@@ -32,9 +32,9 @@ impl From<DockerError> for LabError {
             | DockerError::EmptyNetworkName
             | DockerError::InvalidLink { .. } => LabError::Invalid(e.to_string()),
             // The docker CLI's own checks: Docker prints them without the daemon's prefix.
-            DockerError::GatewayWithoutSubnet | DockerError::RunAliasOnDefaultNetwork => {
-                LabError::Invalid(e.to_string())
-            }
+            DockerError::GatewayWithoutSubnet
+            | DockerError::GatewayOutsideSubnet(_)
+            | DockerError::RunAliasOnDefaultNetwork => LabError::Invalid(e.to_string()),
             _ => LabError::Docker(e.to_string()),
         }
     }

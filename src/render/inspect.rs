@@ -37,9 +37,17 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
             )
         })
         .collect();
-    let config = match &n.pool {
-        Some(p) => json!([{ "Subnet": p.subnet.to_string(), "Gateway": p.gateway.to_string() }]),
-        None => json!([]),
+    // The user's configuration as given when there is one (no Gateway unless given),
+    // otherwise what IPAM allocated.
+    let config = match (&n.user_config, &n.pool) {
+        (Some(u), _) => match u.gateway {
+            Some(g) => json!([{ "Subnet": u.subnet, "Gateway": g.to_string() }]),
+            None => json!([{ "Subnet": u.subnet }]),
+        },
+        (None, Some(p)) => {
+            json!([{ "Subnet": p.subnet.to_string(), "Gateway": p.gateway.to_string() }])
+        }
+        (None, None) => json!([]),
     };
     let ipam_options = if n.user_defined_bridge() {
         json!({})

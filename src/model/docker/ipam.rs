@@ -42,10 +42,10 @@ const UNUSABLE: [(Ipv4Addr, u8, &str); 4] = [
 ];
 
 /// Refuses a subnet that Docker 20.10 takes but that can never hold a container: one in
-/// 0.0.0.0/8, 127.0.0.0/8, multicast or the reserved block (255.255.255.255/32 included),
-/// or a /31 or /32, which has no room for the gateway and one container besides the
-/// network and broadcast addresses. Docker creates such networks and then fails every
-/// container (or worse, for 0.0.0.0/8, builds one the kernel cannot route to).
+/// 0.0.0.0/8, 127.0.0.0/8, multicast or the reserved block (255.255.255.255/32 included).
+/// Docker creates such networks and then fails every container (or worse, for 0.0.0.0/8,
+/// builds one the kernel cannot route to). (A /31 or /32 Docker refuses itself: see
+/// [`Pool::new`].)
 pub fn check_usable(subnet: &Ipv4Net) -> Result<(), DockerError> {
     let unusable = |why: String| DockerError::UnusableSubnet {
         subnet: subnet.to_string(),
@@ -63,13 +63,6 @@ pub fn check_usable(subnet: &Ipv4Net) -> Result<(), DockerError> {
                 return Err(unusable(format!("its gateway would be in {block}: {why}")));
             }
         }
-    }
-    if subnet.prefix_len() > 30 {
-        return Err(unusable(format!(
-            "a /{} has no room for a gateway and a container besides the network and \
-             broadcast addresses (a bridge network needs at least a /30)",
-            subnet.prefix_len()
-        )));
     }
     Ok(())
 }
@@ -121,20 +114,23 @@ impl Pool {
     /// A pool for `subnet`; the gateway defaults to the first host address.
     pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
         check_usable(&subnet)?;
-        if subnet.network() != subnet.addr() {
-            return Err(DockerError::UnusableSubnet {
-                subnet: subnet.to_string(),
-                why: format!(
-                    "a subnet is given by its network address ({})",
-                    subnet.trunc()
-                ),
-            });
-        }
+        let subnet = subnet.trunc();
+        let in_use = |g: Ipv4Addr| DockerError::GatewayAllocation {
+            gateway: g.to_string(),
+            why: "Address already in use",
+        };
         let gateway = match gateway {
-            Some(g) if !subnet.contains(&g) || g == subnet.network() || g == subnet.broadcast() => {
-                return Err(DockerError::InvalidGateway { gateway: g, subnet })
-            }
+            Some(g) if !subnet.contains(&g) => return Err(DockerError::GatewayOutsideSubnet(g)),
+            // IPAM holds a subnet's network and broadcast addresses; a /31 or /32 has
+            // nothing else.
+            Some(g) if g == subnet.network() || g == subnet.broadcast() => return Err(in_use(g)),
             Some(g) => g,
+            None if subnet.prefix_len() > 30 => {
+                return Err(DockerError::GatewayAllocation {
+                    gateway: String::new(),
+                    why: "No available addresses on this pool",
+                })
+            }
             None => first_host(&subnet),
         };
         Ok(Pool {
@@ -290,13 +286,28 @@ mod tests {
 
     #[test]
     fn bad_subnets_and_gateways_are_refused() {
-        assert!(Pool::new(net("10.0.0.0/31"), None).is_err());
-        assert!(Pool::new(net("10.0.0.5/24"), None).is_err());
-        assert!(matches!(
-            Pool::new(net("10.0.0.0/24"), Some(Ipv4Addr::new(10, 0, 1, 1))),
-            Err(DockerError::InvalidGateway { .. })
-        ));
-        assert!(Pool::new(net("10.0.0.0/24"), Some(Ipv4Addr::new(10, 0, 0, 255))).is_err());
+        let refusal = |subnet: &str, gw: Option<Ipv4Addr>| {
+            Pool::new(net(subnet), gw).unwrap_err().to_string()
+        };
+        // Docker 20.10.24's words for each.
+        assert_eq!(
+            refusal("10.0.0.0/31", None),
+            "failed to allocate gateway (): No available addresses on this pool"
+        );
+        assert_eq!(
+            refusal("10.0.0.0/24", Some(Ipv4Addr::new(10, 0, 1, 1))),
+            "no matching subnet for gateway 10.0.1.1"
+        );
+        for gw in [Ipv4Addr::new(10, 0, 0, 255), Ipv4Addr::new(10, 0, 0, 0)] {
+            assert_eq!(
+                refusal("10.0.0.0/24", Some(gw)),
+                format!("failed to allocate gateway ({gw}): Address already in use")
+            );
+        }
+        // Host bits name the network they are in, as Go's ParseCIDR reads them.
+        let p = Pool::new(net("10.0.0.5/24"), None).unwrap();
+        assert_eq!(p.subnet, net("10.0.0.0/24"));
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 0, 0, 1));
     }
 
     #[test]
@@ -311,8 +322,6 @@ mod tests {
             "240.0.0.0/4",
             "255.255.255.255/32",
             "255.255.255.0/24",
-            "10.0.0.0/31",
-            "10.0.0.1/32",
             "0.0.0.0/1",
         ] {
             let e = check_usable(&net(bad)).unwrap_err();

@@ -42,7 +42,8 @@ pub enum DockerError {
     /// `runconfig.IsPreDefinedNetwork`: bridge, host, none, default).
     #[error("operation is not permitted on predefined {0} network")]
     PredefinedNetworkCreate(String),
-    #[error("invalid pool request: Pool overlaps with other one on this address space")]
+    /// Docker 20.10's daemon text (newer engines prefix "invalid pool request: ").
+    #[error("Pool overlaps with other one on this address space")]
     PoolOverlap,
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
     PoolsExhausted,
@@ -55,8 +56,14 @@ pub enum DockerError {
     /// daemon").
     #[error("cannot use subnet {subnet} for a bridge network: {why}")]
     UnusableSubnet { subnet: String, why: String },
-    #[error("invalid gateway address {gateway}: it is not a host address of subnet {subnet}")]
-    InvalidGateway { gateway: Ipv4Addr, subnet: Ipv4Net },
+    /// A gateway outside every given subnet: the docker CLI's own check.
+    #[error("no matching subnet for gateway {0}")]
+    GatewayOutsideSubnet(Ipv4Addr),
+    /// IPAM could not reserve the gateway: the network or broadcast address (`Address
+    /// already in use`), or a subnet with no host address at all (`No available addresses
+    /// on this pool`, with the gateway empty).
+    #[error("failed to allocate gateway ({gateway}): {why}")]
+    GatewayAllocation { gateway: String, why: &'static str },
     /// The docker CLI's own check (no "Error response from daemon").
     #[error("every ip-range or gateway must have a corresponding subnet")]
     GatewayWithoutSubnet,
@@ -171,10 +178,22 @@ pub struct Network {
     pub internal: bool,
     /// The predefined `bridge` network (no name resolution, `--link` instead).
     pub default_bridge: bool,
-    /// The subnet was given (`subnet`), not drawn from the default pools: only then does
-    /// Docker take a fixed address (`ip`) on the network (the daemon's
-    /// `validateNetworkingConfig` looks for a configured `PreferredPool`).
-    pub user_subnet: bool,
+    /// What the user configured (`subnet`, `gateway`), as given; `None` when the subnet was
+    /// drawn from the default pools. Only with a configured subnet does Docker take a fixed
+    /// address (`ip`) on the network (the daemon's `validateNetworkingConfig` looks for a
+    /// configured `PreferredPool`), and inspect's `IPAM.Config` shows this rather than the
+    /// pool (libnetwork keeps the user's `IpamConf`: the subnet as written, host bits
+    /// included, and a gateway only when one was given).
+    pub user_config: Option<IpamConfig>,
+}
+
+/// A network's IPAM configuration as the user gave it (`docker network create --subnet
+/// --gateway`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpamConfig {
+    /// The subnet as written (`10.42.0.5/24` stays so; the pool is `10.42.0.0/24`).
+    pub subnet: String,
+    pub gateway: Option<Ipv4Addr>,
 }
 
 impl Network {
@@ -430,7 +449,7 @@ impl Docker {
             bridge_mac: driver::BRIDGE.device_mac(&mut d.ids),
             internal: false,
             default_bridge: true,
-            user_subnet: false,
+            user_config: None,
         };
         d.networks.push(bridge);
         for (name, driver) in [("host", driver::HOST), ("none", driver::NULL)] {
@@ -445,7 +464,7 @@ impl Docker {
                 bridge_mac: None,
                 internal: false,
                 default_bridge: false,
-                user_subnet: false,
+                user_config: None,
             });
         }
         d
@@ -528,12 +547,21 @@ impl Docker {
         driver.check_create()?;
         let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
         let mut cursor = self.pool_cursor;
+        let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
         let subnet = match &spec.subnet {
             Some(s) => {
+                // Go's net.ParseCIDR takes host bits and gives the network: Docker keeps
+                // the text and uses the network it names.
                 let s: Ipv4Net = s
                     .trim()
-                    .parse()
-                    .map_err(|_| DockerError::InvalidSubnet(s.clone()))?;
+                    .parse::<Ipv4Net>()
+                    .map_err(|_| DockerError::InvalidSubnet(s.clone()))?
+                    .trunc();
+                // The docker CLI matches each gateway to a subnet before the daemon sees
+                // the request.
+                if let Some(g) = gateway.filter(|g| !s.contains(g)) {
+                    return Err(DockerError::GatewayOutsideSubnet(g));
+                }
                 ipam::check_usable(&s)?;
                 if taken.iter().any(|t| ipam::overlaps(t, &s)) {
                     return Err(DockerError::PoolOverlap);
@@ -549,7 +577,6 @@ impl Docker {
                 subnet
             }
         };
-        let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
         let pool = Pool::new(subnet, gateway)?;
         let id = self.ids.id();
         let bridge = driver.device_name(&id, false);
@@ -563,7 +590,10 @@ impl Docker {
             pool: driver.uses_ipam().then_some(pool),
             internal: spec.internal,
             default_bridge: false,
-            user_subnet: spec.subnet.is_some(),
+            user_config: spec.subnet.as_ref().map(|s| IpamConfig {
+                subnet: s.trim().to_string(),
+                gateway,
+            }),
         };
         self.networks.push(network.clone());
         self.pool_cursor = cursor;
@@ -853,7 +883,7 @@ impl Docker {
             if !attach.aliases.is_empty() {
                 return Err(DockerError::AliasOnDefaultNetwork);
             }
-        } else if fixed.is_some() && !net.user_subnet {
+        } else if fixed.is_some() && net.user_config.is_none() {
             return Err(DockerError::FixedIpWithoutSubnet);
         }
         Ok(())
