@@ -109,3 +109,17 @@ fn a_subnet_with_host_bits_is_accepted() {
          print(\"OK\");",
     );
 }
+
+/// The docker CLI lists networks by name in natural order (`sortorder.NaturalLess`):
+/// digit runs compare as numbers, the rest byte by byte, so `B` before `a` and `n9` before
+/// `n10`.
+#[test]
+fn network_ls_sorts_names_naturally() {
+    holds(
+        "for n in [\"n10\", \"a\", \"n9\", \"B\"] { network(n); }\n\
+         let names = [];\n\
+         for line in network_ls().split(\"\\n\") { let w = line.split(\" \").filter(|x| x != \"\"); if w.len() > 1 { names.push(w[1]); } }\n\
+         assert_eq(names, [\"ID\", \"B\", \"a\", \"bridge\", \"host\", \"n9\", \"n10\", \"none\"]);\n\
+         print(\"OK\");",
+    );
+}

@@ -34,10 +34,12 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `docker network ls`: rows sorted by name.
+/// `docker network ls`: rows sorted by name, in natural order.
 pub fn network_ls(networks: &[Network]) -> String {
     let mut sorted: Vec<&Network> = networks.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    // The docker CLI sorts by name in natural order (`sortorder.NaturalLess`, since 18.09):
+    // `n9` before `n10`.
+    sorted.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let mut rows = vec![vec![
         "NETWORK ID".to_string(),
         "NAME".into(),
