@@ -21,7 +21,7 @@ use rtnetlink::Handle;
 use thiserror::Error;
 
 pub use op::{Op, Route, HOST};
-pub use state::{LinkInfo, RouteInfo};
+pub use state::{LinkInfo, NeighInfo, RouteInfo};
 
 /// A kernel request that failed: what was attempted (as the equivalent command) and why.
 #[derive(Debug, Error)]
@@ -355,6 +355,15 @@ impl Kernel {
         self.rt
             .block_on(rtnl::get_link_brief(&h, dev))
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show dev {dev}"), e))
+    }
+
+    /// The neighbour table of namespace `ns` (IPv4 and IPv6), in the kernel's order.
+    pub fn neighbours(&self, ns: &str) -> Result<Vec<NeighInfo>> {
+        let h = self.handle(ns)?;
+        let links = self.links(ns)?;
+        self.rt
+            .block_on(rtnl::dump_neighbours(&h, &links))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} neigh show"), e))
     }
 
     /// The main routing table of namespace `ns`.

@@ -497,6 +497,53 @@ pub async fn dump_routes(h: &Handle, links: &[LinkInfo]) -> Result<Vec<RouteInfo
     Ok(out)
 }
 
+/// `ip neigh show`: every neighbour entry of both families (`RTM_GETNEIGH`, family
+/// unspecified, as iproute2 asks), in the kernel's order.
+pub async fn dump_neighbours(h: &Handle, links: &[LinkInfo]) -> Result<Vec<super::NeighInfo>> {
+    use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourFlags};
+    let msgs: Vec<_> = h.neighbours().get().execute().try_collect().await?;
+    let mut out = Vec::new();
+    for m in msgs {
+        let mut dst = None;
+        let mut lladdr = None;
+        for a in &m.attributes {
+            match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                    dst = Some(IpAddr::V4(*v4))
+                }
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                    dst = Some(IpAddr::V6(*v6))
+                }
+                NeighbourAttribute::LinkLayerAddress(bytes) => {
+                    lladdr = Some(
+                        bytes
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(":"),
+                    )
+                }
+                _ => {}
+            }
+        }
+        let Some(dst) = dst else { continue };
+        let ifindex = m.header.ifindex;
+        let dev = links
+            .iter()
+            .find(|l| l.ifindex == ifindex)
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| format!("if{ifindex}"));
+        out.push(super::NeighInfo {
+            dst,
+            dev,
+            lladdr,
+            state: u16::from(m.header.state),
+            router: m.header.flags.contains(NeighbourFlags::Router),
+        });
+    }
+    Ok(out)
+}
+
 fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> RouteInfo {
     let ip = |a: &RouteAddress| match a {
         RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),

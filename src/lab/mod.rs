@@ -44,6 +44,27 @@ pub enum LabError {
     DeviceExists { ns: String, dev: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("address {addr} is already on \"{dev}\" in {ns}")]
+    AddrExists {
+        ns: String,
+        dev: String,
+        addr: IpNet,
+    },
+    #[error("address {addr} is not on \"{dev}\" in {ns}")]
+    AddrMissing {
+        ns: String,
+        dev: String,
+        addr: IpNet,
+    },
+    #[error("{ns} already has a route to {dst}")]
+    RouteExists { ns: String, dst: String },
+    #[error(
+        "cannot add route in {ns}: the gateway is not on a directly connected network (give \
+         the interface an address in the gateway's subnet first)"
+    )]
+    GatewayUnreachable { ns: String },
+    #[error("{ns} has no route to {dst}")]
+    NoRoute { ns: String, dst: String },
     /// A request Docker itself would refuse, in Docker's words.
     #[error("Error response from daemon: {0}")]
     Docker(String),
@@ -415,6 +436,13 @@ impl Lab {
         Ok(self.kernel.link(ns, dev)?.is_some())
     }
 
+    /// `ip neigh show`: the namespace's neighbour table.
+    pub fn neighbours(&self, ns: &str) -> Result<Vec<crate::kernel::NeighInfo>> {
+        self.settle_removals()?;
+        self.check_ns(ns)?;
+        Ok(self.kernel.neighbours(ns)?)
+    }
+
     pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
         self.settle_removals()?;
         self.check_ns(ns)?;
@@ -653,18 +681,49 @@ impl Lab {
 
     /// `ip addr add CIDR dev DEV`.
     pub fn add_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+        self.add_addr_brd(ns, dev, cidr, false)
+    }
+
+    /// `ip addr add CIDR [brd +] dev DEV`: with `brd`, an IPv4 address gets its subnet's
+    /// broadcast address (iproute2's `brd +`). Refused with [`LabError::AddrExists`] when
+    /// `dev` already has it.
+    pub fn add_addr_brd(&self, ns: &str, dev: &str, cidr: &str, brd: bool) -> Result<()> {
         let (net, present) = self.addr_on(ns, dev, cidr)?;
         if present {
-            return Err(LabError::Invalid(format!(
-                "address {net} is already on \"{dev}\" in {}",
-                self.describe_ns(ns)
-            )));
+            return Err(LabError::AddrExists {
+                ns: self.describe_ns(ns),
+                dev: dev.to_string(),
+                addr: net,
+            });
         }
         self.apply(Op::AddAddr {
             ns: ns.to_string(),
             dev: dev.to_string(),
             addr: net,
-            brd: false,
+            brd,
+        })
+    }
+
+    /// `ip link set dev DEV address MAC`: `mac` is six hex pairs joined by `:` (what
+    /// iproute2's `ll_addr_a2n` takes for Ethernet); the kernel refuses a multicast one.
+    /// Interfaces Docker manages are refused, as for `master`.
+    pub fn set_mac(&self, ns: &str, dev: &str, mac: &str) -> Result<()> {
+        let parts: Vec<&str> = mac.split(':').collect();
+        let valid = parts.len() == 6
+            && parts
+                .iter()
+                .all(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()));
+        if !valid {
+            return Err(LabError::Invalid(format!(
+                "\"{mac}\" is not a MAC address (expected six hex pairs, 02:00:00:00:00:01)"
+            )));
+        }
+        self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "change the address of")?;
+        self.apply(Op::SetMac {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            mac: mac.to_ascii_lowercase(),
         })
     }
 
@@ -672,10 +731,11 @@ impl Lab {
     pub fn del_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
         let (net, present) = self.addr_on(ns, dev, cidr)?;
         if !present {
-            return Err(LabError::Invalid(format!(
-                "address {net} is not on \"{dev}\" in {}",
-                self.describe_ns(ns)
-            )));
+            return Err(LabError::AddrMissing {
+                ns: self.describe_ns(ns),
+                dev: dev.to_string(),
+                addr: net,
+            });
         }
         self.apply(Op::DelAddr {
             ns: ns.to_string(),
@@ -699,16 +759,14 @@ impl Lab {
         };
         self.apply(op).map_err(|e| match e {
             LabError::Kernel(k) if k.errno == Some(Errno::ENETUNREACH) => {
-                LabError::Invalid(format!(
-                    "cannot add route in {}: the gateway is not on a directly connected network \
-                 (give the interface an address in the gateway's subnet first)",
-                    self.describe_ns(ns)
-                ))
+                LabError::GatewayUnreachable {
+                    ns: self.describe_ns(ns),
+                }
             }
-            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::Invalid(format!(
-                "{} already has a route to {dst}",
-                self.describe_ns(ns)
-            )),
+            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::RouteExists {
+                ns: self.describe_ns(ns),
+                dst: dst.to_string(),
+            },
             other => other,
         })
     }
@@ -720,9 +778,10 @@ impl Lab {
             route,
         })
         .map_err(|e| match e {
-            LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => {
-                LabError::Invalid(format!("{} has no route to {dst}", self.describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => LabError::NoRoute {
+                ns: self.describe_ns(ns),
+                dst: dst.to_string(),
+            },
             other => other,
         })
     }
