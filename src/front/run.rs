@@ -242,7 +242,7 @@ fn link_set(env: &Env<'_>, dev: &str, changes: &[LinkChange]) -> Outcome {
         match change {
             LinkChange::Netns(to) if !known_ns(lab, to) => return Err(invalid_netns(to)),
             LinkChange::Netns(to) => target = Some(to.clone()),
-            LinkChange::Address(mac) if !is_mac(mac) => {
+            LinkChange::Address(mac) if !crate::model::addr::is_mac(mac) => {
                 return Err(Failure::new(1, format!("\"{mac}\" is invalid lladdr.")))
             }
             _ => {}
@@ -298,15 +298,6 @@ fn link_set(env: &Env<'_>, dev: &str, changes: &[LinkChange]) -> Outcome {
         .map_err(ip_failure)?;
     }
     Ok(String::new())
-}
-
-/// What iproute2's `ll_addr_a2n` takes for an Ethernet address: six hex pairs.
-fn is_mac(text: &str) -> bool {
-    let parts: Vec<&str> = text.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `ip netns exec NS CMD…`: `ip`, `ping` and `brctl` run through the lab's own fronts in
@@ -400,60 +391,49 @@ fn brctl_words(env: &Env<'_>, words: &[String]) -> Outcome {
             }
             _ => fail(format!("bridge {br} doesn't exist; can't delete it")),
         },
-        Brctl::AddIf { bridge, ifaces } => {
-            // bridge-utils goes on with the next interface after a failure, and exits 1.
-            let mut errors = Vec::new();
-            for i in &ifaces {
-                let result = match (find(&bridge), find(i)) {
-                    (_, None) => Err(format!("interface {i} does not exist!")),
-                    (Some(b), _) if b.kind != "bridge" => Err(format!("bridge {bridge} does not exist!")),
-                    (None, _) => Err(format!("bridge {bridge} does not exist!")),
-                    (_, Some(l)) if l.kind == "bridge" => Err(format!(
-                        "device {i} is a bridge device itself; can't enslave a bridge device to a bridge device."
-                    )),
-                    (_, Some(l)) if l.master.is_some() => Err(format!(
-                        "device {i} is already a member of a bridge; can't enslave it to bridge {bridge}."
-                    )),
-                    _ => lab
-                        .set_master(ns, i, Some(&bridge))
-                        .map_err(|e| format!("can't add {i} to bridge {bridge}: {e}")),
-                };
-                if let Err(e) = result {
-                    errors.push(e);
-                }
+        Brctl::AddIf { bridge, ifaces } => ports(env, &links, &bridge, &ifaces, true),
+        Brctl::DelIf { bridge, ifaces } => ports(env, &links, &bridge, &ifaces, false),
+    }
+}
+
+/// `brctl addif|delif BRIDGE IFACE…`: each interface in turn; like bridge-utils, a failure
+/// does not stop the next one, and the command then exits 1 with every message.
+fn ports(env: &Env<'_>, links: &[LinkInfo], bridge: &str, ifaces: &[String], add: bool) -> Outcome {
+    let find = |name: &str| links.iter().find(|l| l.name == name);
+    let mut errors = Vec::new();
+    for i in ifaces {
+        let result = match (find(bridge), find(i)) {
+            (_, None) => Err(format!("interface {i} does not exist!")),
+            (None, _) => Err(format!("bridge {bridge} does not exist!")),
+            (Some(b), _) if b.kind != "bridge" => Err(format!("bridge {bridge} does not exist!")),
+            (_, Some(l)) if add && l.kind == "bridge" => Err(format!(
+                "device {i} is a bridge device itself; can't enslave a bridge device to a \
+                 bridge device."
+            )),
+            (_, Some(l)) if add && l.master.is_some() => Err(format!(
+                "device {i} is already a member of a bridge; can't enslave it to bridge \
+                 {bridge}."
+            )),
+            (_, Some(l)) if !add && l.master.as_deref() != Some(bridge) => {
+                Err(format!("device {i} is not a slave of {bridge}"))
             }
-            if errors.is_empty() {
-                Ok(String::new())
-            } else {
-                fail(errors.join("\n"))
-            }
+            _ if add => env
+                .lab
+                .set_master(&env.ns, i, Some(bridge))
+                .map_err(|e| format!("can't add {i} to bridge {bridge}: {e}")),
+            _ => env
+                .lab
+                .set_master(&env.ns, i, None)
+                .map_err(|e| format!("can't delete {i} from {bridge}: {e}")),
+        };
+        if let Err(e) = result {
+            errors.push(e);
         }
-        Brctl::DelIf { bridge, ifaces } => {
-            let mut errors = Vec::new();
-            for i in &ifaces {
-                let result = match (find(&bridge), find(i)) {
-                    (_, None) => Err(format!("interface {i} does not exist!")),
-                    (None, _) => Err(format!("bridge {bridge} does not exist!")),
-                    (Some(b), _) if b.kind != "bridge" => {
-                        Err(format!("bridge {bridge} does not exist!"))
-                    }
-                    (_, Some(l)) if l.master.as_deref() != Some(bridge.as_str()) => {
-                        Err(format!("device {i} is not a slave of {bridge}"))
-                    }
-                    _ => lab
-                        .set_master(ns, i, None)
-                        .map_err(|e| format!("can't delete {i} from {bridge}: {e}")),
-                };
-                if let Err(e) = result {
-                    errors.push(e);
-                }
-            }
-            if errors.is_empty() {
-                Ok(String::new())
-            } else {
-                fail(errors.join("\n"))
-            }
-        }
+    }
+    if errors.is_empty() {
+        Ok(String::new())
+    } else {
+        Err(Failure::new(1, errors.join("\n")))
     }
 }
 

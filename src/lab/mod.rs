@@ -708,12 +708,7 @@ impl Lab {
     /// iproute2's `ll_addr_a2n` takes for Ethernet); the kernel refuses a multicast one.
     /// Interfaces Docker manages are refused, as for `master`.
     pub fn set_mac(&self, ns: &str, dev: &str, mac: &str) -> Result<()> {
-        let parts: Vec<&str> = mac.split(':').collect();
-        let valid = parts.len() == 6
-            && parts
-                .iter()
-                .all(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()));
-        if !valid {
+        if !addr::is_mac(mac) {
             return Err(LabError::Invalid(format!(
                 "\"{mac}\" is not a MAC address (expected six hex pairs, 02:00:00:00:00:01)"
             )));
