@@ -39,6 +39,7 @@ const CHAPTER_1: &[&str] = &[
     "ip netns exec ns2 ip a",
     "ip netns exec ns1 ping -c 2 -i 0.2 192.168.1.2",
     "ip netns exec ns2 ping -c 2 -i 0.2 192.168.1.1",
+    "ip netns list",
 ];
 
 /// Runs `lines` in order through the fronts, printing each output between markers.
@@ -106,6 +107,13 @@ fn chapter_1_typed_builds_the_lab_of_01_netns_veth() {
         assert!(ping.contains("\n\n--- 192.168.1.2 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time "));
         assert!(ping.contains("\nrtt min/avg/max/mdev = "));
         assert!(output(out, 21).contains("2 packets transmitted, 2 received, 0% packet loss"));
+        // After the veth, the host knows both namespaces by an ID (the uplink's namespace
+        // beyond eth0 took the first).
+        let list = output(out, 22);
+        assert!(
+            list.starts_with("ns2 (id: ") && list.contains("\nns1 (id: "),
+            "{list}"
+        );
     }
 }
 

@@ -125,7 +125,15 @@ fn ip_words(env: &Env<'_>, words: &[String]) -> Outcome {
     let lab = env.lab;
     let ns = env.ns.as_str();
     match cmd {
-        IpCmd::NetnsList => Ok(lab.namespaces().iter().map(|n| format!("{n}\n")).collect()),
+        IpCmd::NetnsList => Ok(lab
+            .netns_list()
+            .map_err(ip_failure)?
+            .into_iter()
+            .map(|(n, id)| match id {
+                Some(id) => format!("{n} (id: {id})\n"),
+                None => format!("{n}\n"),
+            })
+            .collect()),
         IpCmd::NetnsAdd(name) => match lab.add_netns(&name) {
             Ok(()) => Ok(String::new()),
             Err(LabError::InvalidName(_)) => {

@@ -497,6 +497,37 @@ pub async fn dump_routes(h: &Handle, links: &[LinkInfo]) -> Result<Vec<RouteInfo
     Ok(out)
 }
 
+/// The ID the namespace of `h` knows the namespace open as `fd` by (`RTM_GETNSID` with
+/// `NETNSA_FD`, as iproute2's `ip netns list` asks), `None` when none is assigned: asking
+/// does not assign one.
+pub async fn get_nsid(h: &Handle, fd: i32) -> Result<Option<i32>> {
+    use futures::StreamExt;
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+    use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+    use netlink_packet_route::RouteNetlinkMessage;
+    let mut msg = NsidMessage::default();
+    msg.attributes.push(NsidAttribute::Fd(fd as u32));
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetNsId(msg));
+    req.header.flags = NLM_F_REQUEST;
+    let mut replies = h.clone().request(req)?;
+    while let Some(m) = replies.next().await {
+        match m.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNsId(m)) => {
+                let id = m.attributes.iter().find_map(|a| match a {
+                    NsidAttribute::Id(id) => Some(*id),
+                    _ => None,
+                });
+                return Ok(id.filter(|id| *id >= 0));
+            }
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(rtnetlink::Error::NetlinkError(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
 /// `ip neigh show`: every neighbour entry of both families (`RTM_GETNEIGH`, family
 /// unspecified, as iproute2 asks), in the kernel's order.
 pub async fn dump_neighbours(h: &Handle, links: &[LinkInfo]) -> Result<Vec<super::NeighInfo>> {

@@ -375,6 +375,19 @@ impl Lab {
             .extend(gone.into_iter().filter(|(n, _)| n != ns));
     }
 
+    /// `ip netns list`: the user's namespaces, newest first, each with the ID the lab host
+    /// knows it by when the kernel assigned one (a veth between them does): `ns2 (id: 1)`.
+    pub fn netns_list(&self) -> Result<Vec<(String, Option<i32>)>> {
+        self.settle_removals()?;
+        self.namespaces()
+            .into_iter()
+            .map(|n| {
+                let id = self.kernel.nsid(HOST, &n)?;
+                Ok((n, id))
+            })
+            .collect()
+    }
+
     /// The user's namespaces, like `ip netns list` (newest first).
     pub fn namespaces(&self) -> Vec<String> {
         self.topo.netns.borrow().iter().rev().cloned().collect()
