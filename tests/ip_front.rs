@@ -206,6 +206,14 @@ fn routes_addresses_and_macs_typed() {
         catch (e) { assert_eq(last_status(), 2, e); assert_eq(e, "ping: connect: Network is unreachable"); }
         ip("-n r1 addr del 10.60.0.1/24 dev va");
         assert(!link("r1", "va").has_addr("10.60.0.1/24"));
+        // IPv6: `default` follows the gateway's family, or -6.
+        ip("-n r1 addr add fd00:60::1/64 dev va");
+        ip("-n r2 addr add fd00:60::2/64 dev vb");
+        ip("-n r2 route add default via fd00:60::1");
+        assert(ip("-6 -n r2 route").contains("default via fd00:60::1 dev vb metric 1024 pref medium"), ip("-6 -n r2 route"));
+        assert(!ip("-n r2 route").contains("fd00"), "ip route is IPv4 only");
+        ip("-6 -n r2 route del default");
+        assert(!ip("-6 -n r2 route").contains("default"));
         ip("-n r2 link del vb");
         print("ROUTES OK");
     "#;
@@ -314,6 +322,17 @@ fn refusals_in_the_programs_words_with_their_statuses() {
             2,
         ),
         ("ping -c x 10.0.0.1", "ping: invalid argument: 'x'", 1),
+        ("ping -c 1 -W 0 10.0.0.1", "ping: bad linger time: 0", 2),
+        (
+            "ip link del lo",
+            "RTNETLINK answers: Operation not supported",
+            2,
+        ),
+        (
+            "ip netns exec ns1 nosuch-program-xyz",
+            "exec of \"nosuch-program-xyz\" failed: exec in netns \"ns1\": cannot run \"nosuch-program-xyz\": not found in PATH",
+            255,
+        ),
         (
             "ip netns exec ns1 ping -c 1 10.9.9.9",
             "ping: connect: Network is unreachable",

@@ -84,6 +84,10 @@ fn ip_failure(e: LabError) -> Failure {
         LabError::NoRoute { .. } => Failure::new(2, "RTNETLINK answers: No such process"),
         LabError::Kernel(k) => match k.errno {
             Some(Errno::ENETDOWN) => Failure::new(2, "Error: Device for nexthop is not up."),
+            // glibc's words for EOPNOTSUPP (nix has ENOTSUP's older text for the same value).
+            Some(Errno::EOPNOTSUPP) => {
+                Failure::new(2, "RTNETLINK answers: Operation not supported")
+            }
             Some(errno) => Failure::new(2, format!("RTNETLINK answers: {}", errno.desc())),
             None => Failure::new(2, format!("netsh: {k}")),
         },
@@ -211,19 +215,32 @@ fn ip_words(env: &Env<'_>, words: &[String]) -> Outcome {
             Ok(render::ip::ip_route(&routes))
         }
         IpCmd::RouteAdd(RouteSpec { dst, via, dev }) => {
+            let dst = family_default(&dst, via, family);
             let via = via.map(|v| v.to_string());
             lab.add_route(ns, &dst, via.as_deref(), dev.as_deref())
                 .map_err(ip_failure)?;
             Ok(String::new())
         }
-        IpCmd::RouteDel(RouteSpec { dst, .. }) => {
-            lab.del_route(ns, &dst).map_err(ip_failure)?;
+        IpCmd::RouteDel(RouteSpec { dst, via, .. }) => {
+            lab.del_route(ns, &family_default(&dst, via, family))
+                .map_err(ip_failure)?;
             Ok(String::new())
         }
         IpCmd::NeighShow => {
             let neighbours = lab.neighbours(ns).map_err(ip_failure)?;
             Ok(render::ip::ip_neigh(&neighbours))
         }
+    }
+}
+
+/// `default` in the family iproute2 takes it in: IPv6 (`::/0`) with `-6` or an IPv6
+/// gateway, IPv4 otherwise.
+fn family_default(dst: &str, via: Option<IpAddr>, family: Option<Family>) -> String {
+    let v6 = family == Some(Family::V6) || via.is_some_and(|v| v.is_ipv6());
+    if dst == "default" && v6 {
+        "::/0".to_string()
+    } else {
+        dst.to_string()
     }
 }
 
@@ -324,10 +341,12 @@ fn netns_exec(env: &Env<'_>, argv: &[String]) -> Outcome {
                 _ => EXEC_TIMEOUT,
             };
             let who = env.lab.netns_who(&env.ns);
+            // iproute2 says `exec of "prog" failed: …` and exits 255 when the program
+            // cannot start; the lab's words say why.
             let out = env
                 .lab
                 .exec(&who, argv, timeout)
-                .map_err(|e| Failure::new(1, format!("netsh: {e}")))?;
+                .map_err(|e| Failure::new(255, format!("exec of \"{}\" failed: {e}", argv[0])))?;
             if out.timed_out && env.remaining.is_some_and(|l| l <= timeout) {
                 return Err(Failure {
                     deadline: true,

@@ -167,7 +167,9 @@ pub fn parse_ping(words: &[String]) -> Result<Ping, Failure> {
                             ping.count = Some(u32::try_from(n).unwrap_or(u32::MAX));
                         }
                         'W' => {
-                            ping.wait = Some(seconds(&value).ok_or_else(|| {
+                            // iputils wants a positive linger time.
+                            let wait = seconds(&value).filter(|w| !w.is_zero());
+                            ping.wait = Some(wait.ok_or_else(|| {
                                 Failure::new(2, format!("ping: bad linger time: {value}"))
                             })?);
                         }
@@ -263,6 +265,7 @@ mod tests {
         assert_eq!(e("-c x h"), (1, "ping: invalid argument: 'x'".into()));
         assert_eq!(e("-c 0 h").0, 1);
         assert_eq!(e("-W x h"), (2, "ping: bad linger time: x".into()));
+        assert_eq!(e("-W 0 h"), (2, "ping: bad linger time: 0".into()));
         assert_eq!(e("-i -1 h"), (2, "ping: bad timing interval: -1".into()));
         assert_eq!(e("-z h"), (2, "ping: invalid option -- 'z'".into()));
         assert_eq!(
