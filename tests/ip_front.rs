@@ -397,6 +397,21 @@ fn netns_exec_runs_real_programs_and_trace_shows_the_commands() {
 }
 
 #[test]
+fn a_long_ping_stops_at_the_scripts_deadline() {
+    netsh()
+        .args(["--timeout", "1"])
+        .eval(
+            "ip(\"netns add a\");\n\
+             ip(\"-n a link set lo up\");\n\
+             ip(\"netns exec a ping -c 100 -i 0.2 127.0.0.1\");",
+        )
+        .run()
+        .code(1)
+        .stderr_has("the script ran longer than 1 s, its time limit")
+        .stderr_has("<expr>:3:1");
+}
+
+#[test]
 fn a_bad_line_points_at_its_call() {
     netsh()
         .eval("let x = 1;\nip(\"link set veth9 up\");")
