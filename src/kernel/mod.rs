@@ -13,7 +13,7 @@ pub mod state;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 
 pub use nix::errno::Errno;
@@ -21,7 +21,7 @@ use rtnetlink::Handle;
 use thiserror::Error;
 
 pub use op::{Op, Route, HOST};
-pub use state::{LinkInfo, RouteInfo};
+pub use state::{LinkInfo, NeighInfo, RouteInfo};
 
 /// A kernel request that failed: what was attempted (as the equivalent command) and why.
 #[derive(Debug, Error)]
@@ -355,6 +355,25 @@ impl Kernel {
         self.rt
             .block_on(rtnl::get_link_brief(&h, dev))
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show dev {dev}"), e))
+    }
+
+    /// The ID namespace `from` knows namespace `of` by, if it assigned one (the `(id: N)`
+    /// of `ip netns list`, the `link-netnsid` of a veth whose peer is there).
+    pub fn nsid(&self, from: &str, of: &str) -> Result<Option<i32>> {
+        let h = self.handle(from)?;
+        let fd = self.ns(of)?.fd.as_raw_fd();
+        self.rt
+            .block_on(rtnl::get_nsid(&h, fd))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {from} netns list-id"), e))
+    }
+
+    /// The neighbour table of namespace `ns` (IPv4 and IPv6), in the kernel's order.
+    pub fn neighbours(&self, ns: &str) -> Result<Vec<NeighInfo>> {
+        let h = self.handle(ns)?;
+        let links = self.links(ns)?;
+        self.rt
+            .block_on(rtnl::dump_neighbours(&h, &links))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} neigh show"), e))
     }
 
     /// The main routing table of namespace `ns`.

@@ -497,6 +497,84 @@ pub async fn dump_routes(h: &Handle, links: &[LinkInfo]) -> Result<Vec<RouteInfo
     Ok(out)
 }
 
+/// The ID the namespace of `h` knows the namespace open as `fd` by (`RTM_GETNSID` with
+/// `NETNSA_FD`, as iproute2's `ip netns list` asks), `None` when none is assigned: asking
+/// does not assign one.
+pub async fn get_nsid(h: &Handle, fd: i32) -> Result<Option<i32>> {
+    use futures::StreamExt;
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+    use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+    use netlink_packet_route::RouteNetlinkMessage;
+    let mut msg = NsidMessage::default();
+    msg.attributes.push(NsidAttribute::Fd(fd as u32));
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetNsId(msg));
+    req.header.flags = NLM_F_REQUEST;
+    let mut replies = h.clone().request(req)?;
+    while let Some(m) = replies.next().await {
+        match m.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNsId(m)) => {
+                let id = m.attributes.iter().find_map(|a| match a {
+                    NsidAttribute::Id(id) => Some(*id),
+                    _ => None,
+                });
+                return Ok(id.filter(|id| *id >= 0));
+            }
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(rtnetlink::Error::NetlinkError(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// `ip neigh show`: every neighbour entry of both families (`RTM_GETNEIGH`, family
+/// unspecified, as iproute2 asks), in the kernel's order.
+pub async fn dump_neighbours(h: &Handle, links: &[LinkInfo]) -> Result<Vec<super::NeighInfo>> {
+    use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourFlags};
+    let msgs: Vec<_> = h.neighbours().get().execute().try_collect().await?;
+    let mut out = Vec::new();
+    for m in msgs {
+        let mut dst = None;
+        let mut lladdr = None;
+        for a in &m.attributes {
+            match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                    dst = Some(IpAddr::V4(*v4))
+                }
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                    dst = Some(IpAddr::V6(*v6))
+                }
+                NeighbourAttribute::LinkLayerAddress(bytes) => {
+                    lladdr = Some(
+                        bytes
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(":"),
+                    )
+                }
+                _ => {}
+            }
+        }
+        let Some(dst) = dst else { continue };
+        let ifindex = m.header.ifindex;
+        let dev = links
+            .iter()
+            .find(|l| l.ifindex == ifindex)
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| format!("if{ifindex}"));
+        out.push(super::NeighInfo {
+            dst,
+            dev,
+            lladdr,
+            state: u16::from(m.header.state),
+            router: m.header.flags.contains(NeighbourFlags::Router),
+        });
+    }
+    Ok(out)
+}
+
 fn route_info(m: &RouteMessage, links: &[LinkInfo], v6: bool) -> RouteInfo {
     let ip = |a: &RouteAddress| match a {
         RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),

@@ -71,6 +71,20 @@ impl AddrInfo {
     }
 }
 
+/// One entry of the neighbour (ARP / NDP) table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighInfo {
+    pub dst: std::net::IpAddr,
+    /// The interface's name (its ifindex when the link list does not know it).
+    pub dev: String,
+    /// The link-layer address, `aa:bb:…`, when the entry has one.
+    pub lladdr: Option<String>,
+    /// `NUD_*` bits (`NUD_REACHABLE` 0x02 …).
+    pub state: u16,
+    /// `NTF_ROUTER`: the neighbour said it is a router (IPv6).
+    pub router: bool,
+}
+
 /// One route of the main table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteInfo {

@@ -44,6 +44,27 @@ pub enum LabError {
     DeviceExists { ns: String, dev: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("address {addr} is already on \"{dev}\" in {ns}")]
+    AddrExists {
+        ns: String,
+        dev: String,
+        addr: IpNet,
+    },
+    #[error("address {addr} is not on \"{dev}\" in {ns}")]
+    AddrMissing {
+        ns: String,
+        dev: String,
+        addr: IpNet,
+    },
+    #[error("{ns} already has a route to {dst}")]
+    RouteExists { ns: String, dst: String },
+    #[error(
+        "cannot add route in {ns}: the gateway is not on a directly connected network (give \
+         the interface an address in the gateway's subnet first)"
+    )]
+    GatewayUnreachable { ns: String },
+    #[error("{ns} has no route to {dst}")]
+    NoRoute { ns: String, dst: String },
     /// A request Docker itself would refuse, in Docker's words.
     #[error("Error response from daemon: {0}")]
     Docker(String),
@@ -354,6 +375,19 @@ impl Lab {
             .extend(gone.into_iter().filter(|(n, _)| n != ns));
     }
 
+    /// `ip netns list`: the user's namespaces, newest first, each with the ID the lab host
+    /// knows it by when the kernel assigned one (a veth between them does): `ns2 (id: 1)`.
+    pub fn netns_list(&self) -> Result<Vec<(String, Option<i32>)>> {
+        self.settle_removals()?;
+        self.namespaces()
+            .into_iter()
+            .map(|n| {
+                let id = self.kernel.nsid(HOST, &n)?;
+                Ok((n, id))
+            })
+            .collect()
+    }
+
     /// The user's namespaces, like `ip netns list` (newest first).
     pub fn namespaces(&self) -> Vec<String> {
         self.topo.netns.borrow().iter().rev().cloned().collect()
@@ -413,6 +447,13 @@ impl Lab {
         self.settle_removals()?;
         self.check_ns(ns)?;
         Ok(self.kernel.link(ns, dev)?.is_some())
+    }
+
+    /// `ip neigh show`: the namespace's neighbour table.
+    pub fn neighbours(&self, ns: &str) -> Result<Vec<crate::kernel::NeighInfo>> {
+        self.settle_removals()?;
+        self.check_ns(ns)?;
+        Ok(self.kernel.neighbours(ns)?)
     }
 
     pub fn routes(&self, ns: &str) -> Result<Vec<RouteInfo>> {
@@ -653,18 +694,44 @@ impl Lab {
 
     /// `ip addr add CIDR dev DEV`.
     pub fn add_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
+        self.add_addr_brd(ns, dev, cidr, false)
+    }
+
+    /// `ip addr add CIDR [brd +] dev DEV`: with `brd`, an IPv4 address gets its subnet's
+    /// broadcast address (iproute2's `brd +`). Refused with [`LabError::AddrExists`] when
+    /// `dev` already has it.
+    pub fn add_addr_brd(&self, ns: &str, dev: &str, cidr: &str, brd: bool) -> Result<()> {
         let (net, present) = self.addr_on(ns, dev, cidr)?;
         if present {
-            return Err(LabError::Invalid(format!(
-                "address {net} is already on \"{dev}\" in {}",
-                self.describe_ns(ns)
-            )));
+            return Err(LabError::AddrExists {
+                ns: self.describe_ns(ns),
+                dev: dev.to_string(),
+                addr: net,
+            });
         }
         self.apply(Op::AddAddr {
             ns: ns.to_string(),
             dev: dev.to_string(),
             addr: net,
-            brd: false,
+            brd,
+        })
+    }
+
+    /// `ip link set dev DEV address MAC`: `mac` is six hex pairs joined by `:` (what
+    /// iproute2's `ll_addr_a2n` takes for Ethernet); the kernel refuses a multicast one.
+    /// Interfaces Docker manages are refused, as for `master`.
+    pub fn set_mac(&self, ns: &str, dev: &str, mac: &str) -> Result<()> {
+        if !addr::is_mac(mac) {
+            return Err(LabError::Invalid(format!(
+                "\"{mac}\" is not a MAC address (expected six hex pairs, 02:00:00:00:00:01)"
+            )));
+        }
+        self.need_dev(ns, dev)?;
+        self.not_dockers(ns, dev, "change the address of")?;
+        self.apply(Op::SetMac {
+            ns: ns.to_string(),
+            dev: dev.to_string(),
+            mac: mac.to_ascii_lowercase(),
         })
     }
 
@@ -672,10 +739,11 @@ impl Lab {
     pub fn del_addr(&self, ns: &str, dev: &str, cidr: &str) -> Result<()> {
         let (net, present) = self.addr_on(ns, dev, cidr)?;
         if !present {
-            return Err(LabError::Invalid(format!(
-                "address {net} is not on \"{dev}\" in {}",
-                self.describe_ns(ns)
-            )));
+            return Err(LabError::AddrMissing {
+                ns: self.describe_ns(ns),
+                dev: dev.to_string(),
+                addr: net,
+            });
         }
         self.apply(Op::DelAddr {
             ns: ns.to_string(),
@@ -699,16 +767,14 @@ impl Lab {
         };
         self.apply(op).map_err(|e| match e {
             LabError::Kernel(k) if k.errno == Some(Errno::ENETUNREACH) => {
-                LabError::Invalid(format!(
-                    "cannot add route in {}: the gateway is not on a directly connected network \
-                 (give the interface an address in the gateway's subnet first)",
-                    self.describe_ns(ns)
-                ))
+                LabError::GatewayUnreachable {
+                    ns: self.describe_ns(ns),
+                }
             }
-            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::Invalid(format!(
-                "{} already has a route to {dst}",
-                self.describe_ns(ns)
-            )),
+            LabError::Kernel(k) if k.errno == Some(Errno::EEXIST) => LabError::RouteExists {
+                ns: self.describe_ns(ns),
+                dst: dst.to_string(),
+            },
             other => other,
         })
     }
@@ -720,9 +786,10 @@ impl Lab {
             route,
         })
         .map_err(|e| match e {
-            LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => {
-                LabError::Invalid(format!("{} has no route to {dst}", self.describe_ns(ns)))
-            }
+            LabError::Kernel(k) if k.errno == Some(Errno::ESRCH) => LabError::NoRoute {
+                ns: self.describe_ns(ns),
+                dst: dst.to_string(),
+            },
             other => other,
         })
     }

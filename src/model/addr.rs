@@ -38,6 +38,16 @@ pub fn parse_ip(text: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("\"{text}\" is not an IP address"))
 }
 
+/// An Ethernet address as iproute2's `ll_addr_a2n` takes it: six hex pairs joined by `:`
+/// (a pair may be one digit).
+pub fn is_mac(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,16 +82,35 @@ pub struct PingReport {
     /// The first problem seen: a `sendto` failure ("network is unreachable") or an ICMP error
     /// about one of our requests ("destination host unreachable (reported by 10.0.0.1)").
     pub error: Option<String>,
+    /// One per reply received, in arrival order, with what ping(8) prints of it.
+    pub replies: Vec<EchoReply>,
+    /// One per ICMP error about one of our requests, in arrival order: (sequence, message
+    /// as in [`PingReport::error`]).
+    pub problems: Vec<(u16, String)>,
+}
+
+/// One echo reply as ping(8) prints it: `64 bytes from …: icmp_seq=1 ttl=64 time=0.045 ms`.
+#[derive(Debug, Clone)]
+pub struct EchoReply {
+    pub seq: u16,
+    /// ICMP bytes received (header and payload).
+    pub bytes: usize,
+    /// The IPv4 header's TTL; `None` for ICMPv6 (a raw ICMPv6 socket strips the header).
+    pub ttl: Option<u8>,
+    pub rtt: Duration,
 }
 
 impl PingReport {
-    fn new(target: IpAddr) -> Self {
+    /// An empty report for `target`: nothing sent yet.
+    pub fn new(target: IpAddr) -> Self {
         PingReport {
             target,
             sent: 0,
             received: 0,
             rtts: Vec::new(),
             error: None,
+            replies: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -157,6 +176,29 @@ fn format_percent(p: f64) -> String {
         Some(whole) => whole.to_string(),
         None => s,
     }
+}
+
+/// `opts` shortened to end within `left` (a script's deadline): the requests that fit, then
+/// what is left of the wait; `true` when it had to be shortened.
+pub fn fit(opts: &PingOptions, left: Duration) -> (PingOptions, bool) {
+    let sending = opts.interval.saturating_mul(opts.count.saturating_sub(1));
+    if sending.saturating_add(opts.timeout) <= left {
+        return (*opts, false);
+    }
+    let fits = match opts.interval.as_nanos() {
+        0 => opts.count,
+        step => u32::try_from(left.as_nanos() / step)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1),
+    };
+    let count = fits.clamp(1, opts.count);
+    let last = opts.interval.saturating_mul(count - 1);
+    let cut = PingOptions {
+        count,
+        timeout: left.saturating_sub(last).min(opts.timeout),
+        interval: opts.interval,
+    };
+    (cut, true)
 }
 
 /// Pings `target` from inside the network namespace `ns`.
@@ -312,13 +354,29 @@ impl Session {
             return;
         };
         match reply {
-            Reply::Echo { .. } => {
+            Reply::Echo { seq } => {
+                let rtt = arrived.saturating_duration_since(sent_at);
                 self.report.received += 1;
-                self.report
-                    .rtts
-                    .push(arrived.saturating_duration_since(sent_at));
+                self.report.rtts.push(rtt);
+                // A raw IPv4 socket delivers the IP header: TTL is its 9th byte.
+                let (ttl, bytes) = match self.target {
+                    IpAddr::V4(_) => {
+                        let ihl = usize::from(packet[0] & 0x0f) * 4;
+                        (packet.get(8).copied(), packet.len().saturating_sub(ihl))
+                    }
+                    IpAddr::V6(_) => (None, packet.len()),
+                };
+                self.report.replies.push(EchoReply {
+                    seq,
+                    bytes,
+                    ttl,
+                    rtt,
+                });
             }
-            Reply::Error { message, .. } => self.note_error(message),
+            Reply::Error { seq, message } => {
+                self.report.problems.push((seq, message.clone()));
+                self.note_error(message)
+            }
         }
     }
 
@@ -754,6 +812,8 @@ mod tests {
                 .map(|&us| Duration::from_micros(us))
                 .collect(),
             error: error.map(str::to_string),
+            replies: Vec::new(),
+            problems: Vec::new(),
         }
     }
 

@@ -80,6 +80,56 @@ pub fn ip_link(links: &[LinkInfo]) -> String {
         .collect()
 }
 
+/// `ip addr show dev DEV`: that link's block alone (peers and masters still named from the
+/// whole list), `None` when `links` has no `dev`.
+pub fn ip_addr_dev(links: &[LinkInfo], dev: &str) -> Option<String> {
+    let link = links.iter().find(|l| l.name == dev)?;
+    let addrs: String = link.addrs.iter().map(|a| addr_lines(a, link)).collect();
+    Some([header_line(link, links, false), link_line(link), addrs].concat())
+}
+
+/// `ip link show dev DEV`, `None` when `links` has no `dev`.
+pub fn ip_link_dev(links: &[LinkInfo], dev: &str) -> Option<String> {
+    let link = links.iter().find(|l| l.name == dev)?;
+    Some([header_line(link, links, true), link_line(link)].concat())
+}
+
+/// `ip neigh show` (ipneigh.c's `print_neigh`): `DST dev DEV lladdr MAC STATE ` — each
+/// field followed by a space —, entries in `NOARP` or no state left out as iproute2 does.
+pub fn ip_neigh(entries: &[crate::kernel::NeighInfo]) -> String {
+    const STATES: [(u16, &str); 8] = [
+        (0x01, "INCOMPLETE"),
+        (0x02, "REACHABLE"),
+        (0x04, "STALE"),
+        (0x08, "DELAY"),
+        (0x10, "PROBE"),
+        (0x20, "FAILED"),
+        (0x40, "NOARP"),
+        (0x80, "PERMANENT"),
+    ];
+    let mut out = String::new();
+    for n in entries {
+        if n.state == 0 || n.state & 0x40 != 0 {
+            continue;
+        }
+        out.push_str(&format!("{} dev {} ", n.dst, n.dev));
+        if let Some(mac) = &n.lladdr {
+            out.push_str(&format!("lladdr {mac} "));
+        }
+        if n.router {
+            out.push_str("router ");
+        }
+        for (bit, name) in STATES {
+            if n.state & bit != 0 {
+                out.push_str(name);
+                out.push(' ');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// `ip route show` then `ip -6 route show`, main table.
 pub fn ip_route(routes: &[RouteInfo]) -> String {
     let v4 = routes.iter().filter(|r| !r.ipv6);

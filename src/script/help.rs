@@ -20,7 +20,11 @@ pub const BINDINGS: &[Binding] = &[
     b("ip_a", "ip_a(ns)", "ns's interfaces and addresses, like `ip a`"),
     b("ip_link", "ip_link(ns)", "ns's interfaces, like `ip link`"),
     b("ip_route", "ip_route(ns)", "ns's main routing table, like `ip route` then `ip -6 route`"),
-    b("ping", "ping(from, to [, #{count, timeout, interval}])", "real ICMP echo from a namespace; returns a PingResult (.ok, .sent, .received, .loss, .rtts)"),
+    b("ping", "ping(from, to [, #{count, timeout, interval}]) / ping(\"-c N [-W S] [-i S] TARGET\")", "real ICMP echo from a namespace; returns a PingResult (.ok, .sent, .received, .loss, .rtts); with one string, iputils' ping from the lab host: its output, an error when no reply"),
+    // Command lines, as typed in the tutorial.
+    b("ip", "ip(\"ARGS…\")", "an ip command line (netns add|del|list|exec, link add|set|del|show, addr add|del|show, route add|del|show, neigh show; -n NS) run on the lab: iproute2's output, or its stderr as the error"),
+    b("brctl", "brctl(\"ARGS…\")", "a brctl command line (show, addbr, delbr, addif, delif) on the lab host: bridge-utils' output or its error"),
+    b("last_status", "last_status()", "the exit status of the last ip(), brctl() or ping(\"…\") line: 0, or the real program's (1, 2, 255)"),
     b("assert_reach", "assert_reach(from, to [, opts])", "fail unless from gets an echo reply from to"),
     b("assert_no_reach", "assert_no_reach(from, to [, opts])", "fail if from gets an echo reply from to"),
     b("assert", "assert(cond [, message])", "fail unless cond (a bool or a PingResult) holds"),

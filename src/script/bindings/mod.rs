@@ -3,6 +3,7 @@
 
 mod asserts;
 mod docker;
+mod front;
 mod netns;
 mod probe;
 mod services;
@@ -25,6 +26,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>, tests: &Rc<testing::TestCont
     docker::register(engine, lab);
     services::register(engine, lab);
     probe::register(engine, lab);
+    front::register(engine, lab);
     asserts::register(engine);
 }
 

@@ -78,30 +78,13 @@ fn options(map: &Map) -> Res<PingOptions> {
     Ok(opts)
 }
 
-/// `opts` shortened to end by the script's deadline (see script::limits): the requests that
-/// fit, then what is left of the wait; `true` when it had to be shortened.
+/// `opts` shortened to end by the script's deadline (see script::limits and
+/// [`crate::probe::ping::fit`]); `true` when it had to be shortened.
 fn within_deadline(opts: &PingOptions) -> (PingOptions, bool) {
-    let Some(left) = limits::remaining() else {
-        return (*opts, false);
-    };
-    let sending = opts.interval.saturating_mul(opts.count.saturating_sub(1));
-    if sending.saturating_add(opts.timeout) <= left {
-        return (*opts, false);
+    match limits::remaining() {
+        Some(left) => crate::probe::ping::fit(opts, left),
+        None => (*opts, false),
     }
-    let fits = match opts.interval.as_nanos() {
-        0 => opts.count,
-        step => u32::try_from(left.as_nanos() / step)
-            .unwrap_or(u32::MAX)
-            .saturating_add(1),
-    };
-    let count = fits.clamp(1, opts.count);
-    let last = opts.interval.saturating_mul(count - 1);
-    let cut = PingOptions {
-        count,
-        timeout: left.saturating_sub(last).min(opts.timeout),
-        interval: opts.interval,
-    };
-    (cut, true)
 }
 
 /// Pings `to` — an address, or a name resolved the way the sender would — from `from`.
@@ -114,11 +97,8 @@ fn do_ping(lab: &Lab, from: &Dynamic, to: &str, opts: &PingOptions) -> Res<PingR
             from: who.label,
             to: to.to_string(),
             report: PingReport {
-                target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                sent: 0,
-                received: 0,
-                rtts: Vec::new(),
                 error: Some(format!("bad address '{to}'")),
+                ..PingReport::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
             },
         });
     };
