@@ -2,6 +2,7 @@
 
 mod cli;
 mod firewall;
+mod interrupt;
 mod kernel;
 mod lab;
 mod model;

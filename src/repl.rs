@@ -52,12 +52,16 @@ pub fn run(session: &mut Session) -> u8 {
         env!("CARGO_PKG_VERSION")
     );
     refresh_names(&names, session);
-
-    let code = repl_loop(&mut editor, session, &parser, &names);
-    if let Some(path) = &history {
-        save_history(&mut editor, path);
+    // From here on Ctrl-C stops the entry under way instead of netsh and its lab. At the
+    // prompt the line editor reads it as a key (the terminal is in raw mode then).
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!(
+            "{} Ctrl-C will end netsh (cannot catch it: {e})",
+            "warning:".yellow().bold()
+        );
     }
-    code
+
+    repl_loop(&mut editor, session, &parser, &names, history.as_deref())
 }
 
 fn repl_loop(
@@ -65,6 +69,7 @@ fn repl_loop(
     session: &mut Session,
     parser: &Engine,
     names: &RefCell<Vec<String>>,
+    history: Option<&Path>,
 ) -> u8 {
     let prompt = (PROMPT, PROMPT.green().bold().to_string());
     let mut entries = 0;
@@ -86,6 +91,10 @@ fn repl_loop(
                 "{} cannot add to the history: {e}",
                 "warning:".yellow().bold()
             );
+        }
+        // Saved at once: a session that ends by a kill or a crash keeps what was typed.
+        if let Some(path) = history {
+            save_history(editor, path);
         }
         match Command::parse(&input) {
             Some(Command::Quit) => return 0,

@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,18 @@ fn start_repl(flags: &[&str]) -> Repl {
         .stderr(Stdio::from(slave))
         .env("XDG_STATE_HOME", state.path())
         .env("TERM", "dumb");
+    // The pseudo-terminal becomes netsh's controlling terminal, as a shell's is, so a typed
+    // Ctrl-C reaches it as SIGINT.
+    // SAFETY: setsid and ioctl are async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()?;
+            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let child = cmd.spawn().expect("spawn netsh");
     let mut master = std::fs::File::from(pty.master);
     nix::fcntl::fcntl(
@@ -142,4 +155,59 @@ fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
     master.write_all(&[4]).expect("Ctrl-D");
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status:?}\n{seen}");
+}
+
+/// Types `line` and Enter, then reads until `want` appears.
+fn say(repl: &mut Repl, line: &str, want: &str) {
+    repl.master.write_all(line.as_bytes()).expect("type");
+    repl.master.write_all(b"\r").expect("enter");
+    read_until(&mut repl.master, &mut repl.seen, want);
+}
+
+/// Types Ctrl-D and checks that netsh leaves with success.
+fn leave(mut repl: Repl) -> Repl {
+    repl.master.write_all(&[4]).expect("Ctrl-D");
+    let status = repl.child.wait().expect("wait");
+    assert!(status.success(), "{status:?}\n{}", repl.seen);
+    repl
+}
+
+#[test]
+fn ctrl_c_stops_the_entry_and_keeps_the_lab() {
+    let mut r = start_repl(&[]);
+    say(
+        &mut r,
+        "let x = 41; network(\"n\"); let c1 = run(\"c1\", \"n\"); run(\"c2\", \"n\");",
+        "netsh> ",
+    );
+    let interrupted = "interrupted (Ctrl-C); the lab and the variables are kept";
+    let cases = [
+        (
+            "print(\"pinging\"); ping(\"c1\", \"c2\", #{count: 20})",
+            "pinging\r\n",
+        ),
+        (
+            "print(\"execing\"); exec(c1, \"sleep 100\", #{timeout: 200000})",
+            "execing\r\n",
+        ),
+        ("print(\"sleeping\"); sleep(100000)", "sleeping\r\n"),
+        ("print(\"looping\"); loop {}", "looping\r\n"),
+    ];
+    for (entry, started) in cases {
+        // What the REPL printed before does not count for this entry.
+        r.seen.clear();
+        say(&mut r, entry, started);
+        r.master.write_all(&[3]).expect("Ctrl-C");
+        read_until(&mut r.master, &mut r.seen, interrupted);
+        read_until(&mut r.master, &mut r.seen, "netsh> ");
+    }
+    // The variables, the containers and the lab's network are all still there.
+    say(&mut r, "x + 1", "42");
+    say(&mut r, "containers()", "[\"c1\", \"c2\"]");
+    say(&mut r, "ping(c1, \"c2\").ok", "true");
+    // Ctrl-C at the prompt abandons the line being typed; netsh goes on.
+    r.master.write_all(b"let y = ").expect("type");
+    r.master.write_all(&[3]).expect("Ctrl-C");
+    say(&mut r, "x", "41");
+    leave(r);
 }
