@@ -24,7 +24,12 @@ const KEYWORDS: &[&str] = &[
     "let", "const", "fn", "if", "else", "for", "in", "while", "loop", "return", "import", "export",
     "as", "true", "false", "print", "debug", "throw", "try", "catch", "break", "continue",
 ];
-const COMMANDS: &[&str] = &[":help", ":quit"];
+/// The `:commands` completion offers (from help::COMMANDS' usages).
+fn commands() -> impl Iterator<Item = &'static str> {
+    help::COMMANDS
+        .iter()
+        .filter_map(|(usage, _)| usage.split_whitespace().next())
+}
 
 /// Runs the REPL until `:quit` or Ctrl-D; returns the process exit code.
 pub fn run(session: &mut Session) -> u8 {
@@ -98,7 +103,11 @@ fn repl_loop(
         }
         match Command::parse(&input) {
             Some(Command::Quit) => return 0,
-            Some(Command::Help) => print!("{}", help::text()),
+            Some(Command::Help(None)) => print!("{}", help::text()),
+            Some(Command::Help(Some(name))) => match help::about(name) {
+                Some(text) => print!("{text}"),
+                None => eprintln!("{}", no_such_binding(session, name)),
+            },
             Some(Command::Unknown(cmd)) => eprintln!("unknown command {cmd} (try :help)"),
             None => {
                 entries += 1;
@@ -126,8 +135,32 @@ fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {
         .collect();
 }
 
+/// What `:help NAME` says when nothing is called NAME: the nearest names, if any.
+fn no_such_binding(session: &Session, name: &str) -> String {
+    let near = help::similar(name, known_names(session));
+    match near.as_slice() {
+        [] => format!("no binding called {name} (:help lists them all)"),
+        _ => format!(
+            "no binding called {name} — did you mean {}?",
+            near.join(" or ")
+        ),
+    }
+}
+
+/// Every name an entry can call: bindings, methods, properties, the session's functions and
+/// variables, keywords.
+fn known_names(session: &Session) -> Vec<String> {
+    BINDINGS
+        .iter()
+        .map(|b| b.name.to_string())
+        .chain(KEYWORDS.iter().map(|k| k.to_string()))
+        .chain(session.variables())
+        .chain(session.functions())
+        .collect()
+}
+
 enum Command<'a> {
-    Help,
+    Help(Option<&'a str>),
     Quit,
     Unknown(&'a str),
 }
@@ -135,12 +168,13 @@ enum Command<'a> {
 impl<'a> Command<'a> {
     /// `None` when the input is script, not a `:command`.
     fn parse(input: &'a str) -> Option<Command<'a>> {
-        let word = input.split_whitespace().next()?;
+        let mut words = input.split_whitespace();
+        let word = words.next()?;
         if !word.starts_with(':') {
             return None;
         }
         Some(match word {
-            ":help" => Command::Help,
+            ":help" | ":h" => Command::Help(words.next()),
             ":quit" | ":q" | ":exit" => Command::Quit,
             _ => Command::Unknown(word),
         })
@@ -179,7 +213,7 @@ impl Completer for ReplHelper {
     ) -> rustyline::Result<(usize, Vec<String>)> {
         let before = &line[..pos];
         if let Some(start) = command_start(before) {
-            return Ok((start, matching(COMMANDS.iter().copied(), &before[start..])));
+            return Ok((start, matching(commands(), &before[start..])));
         }
         let (start, prefix) = ident_prefix(line, pos);
         if prefix.is_empty() {
@@ -428,7 +462,7 @@ mod tests {
         assert_eq!(command_start(":he"), Some(0));
         assert_eq!(command_start("  :"), Some(2));
         assert_eq!(command_start("a :he"), None);
-        assert_eq!(matching(COMMANDS.iter().copied(), ":"), [":help", ":quit"]);
+        assert_eq!(matching(commands(), ":h"), [":help"]);
     }
 
     #[test]

@@ -211,3 +211,36 @@ fn ctrl_c_stops_the_entry_and_keeps_the_lab() {
     say(&mut r, "x", "41");
     leave(r);
 }
+
+#[test]
+fn help_for_a_name_and_hints_for_a_typo() {
+    let mut r = start_repl(&[]);
+    say(
+        &mut r,
+        ":help ping",
+        "example: ping(\"a\", \"10.0.0.2\", #{count: 3})",
+    );
+    assert!(
+        r.seen
+            .contains("ping(from, to [, #{count, timeout, interval}])"),
+        "{}",
+        r.seen
+    );
+    read_until(&mut r.master, &mut r.seen, "interval   ms between requests");
+    say(&mut r, ":help ns.veth", "ns.veth(dev, peer_ns, peer_dev)");
+    say(&mut r, ":help run", "publish");
+    say(&mut r, ":help", "Docker 20.10:");
+    say(
+        &mut r,
+        ":help pnig",
+        "no binding called pnig — did you mean ping?",
+    );
+    say(
+        &mut r,
+        "pnig(\"a\", \"b\")",
+        "unknown function pnig — did you mean ping?",
+    );
+    read_until(&mut r.master, &mut r.seen, "^");
+    assert!(!r.seen.contains("i64"), "{}", r.seen);
+    leave(r);
+}

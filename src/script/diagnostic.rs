@@ -51,6 +51,22 @@ pub fn message(err: &EvalAltResult) -> String {
             }
         }
         EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
+        EvalAltResult::ErrorParsing(rhai::ParseErrorType::VariableUndefined(name), _) => {
+            let names = super::help::BINDINGS
+                .iter()
+                .filter(|b| b.on.is_none())
+                .map(|b| b.name.to_string());
+            match super::help::similar(name, names).as_slice() {
+                [] => format!("unknown variable {name} (no `let {name} = …` before this line)"),
+                near => format!(
+                    "unknown variable {name} — did you mean {}?",
+                    near.join(" or ")
+                ),
+            }
+        }
+        EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
+            unknown_property(text)
+        }
         other => strip_position(&other.to_string()),
     }
 }
@@ -110,14 +126,50 @@ fn function_not_found(signature: &str) -> String {
     };
     let usages: Vec<&str> = super::help::BINDINGS
         .iter()
-        .filter(|b| b.name == name)
+        // A module's functions are called as `topo::name`, never as `name`.
+        .filter(|b| {
+            b.name == name && b.usage.contains('(') && b.topic != super::help::Topic::Modules
+        })
         .map(|b| b.usage)
         .collect();
     if usages.is_empty() {
-        format!("no function {name}() that takes {given}")
+        let names = super::help::BINDINGS
+            .iter()
+            .filter(|b| b.usage.contains('('))
+            .map(|b| b.name.to_string());
+        match super::help::similar(name, names).as_slice() {
+            [] => format!("no function {name}() that takes {given}"),
+            near => format!(
+                "unknown function {name} — did you mean {}?",
+                near.join(" or ")
+            ),
+        }
     } else {
         format!("{name}() cannot take {given}; use {}", usages.join(" or "))
     }
+}
+
+/// Rhai's `Unknown property 'foo' - a getter is not registered for type 'i64'` in the
+/// script's terms, with the properties the type has when netsh knows them.
+fn unknown_property(text: &str) -> String {
+    let mut quoted = text.split('\'').skip(1).step_by(2);
+    let (Some(prop), ty) = (quoted.next(), quoted.next()) else {
+        return strip_position(text);
+    };
+    let ty = ty.map(short_type).unwrap_or("?");
+    let props: Vec<&str> = super::help::BINDINGS
+        .iter()
+        .filter(|b| b.on == Some(ty))
+        .map(|b| b.name)
+        .collect();
+    let near = super::help::similar(prop, props.iter().map(|p| p.to_string()));
+    let mut msg = format!("{} has no property {prop}", type_words(ty));
+    if !near.is_empty() {
+        msg.push_str(&format!(" — did you mean {}?", near.join(" or ")));
+    } else if !props.is_empty() {
+        msg.push_str(&format!(" (it has: {})", props.join(", ")));
+    }
+    msg
 }
 
 /// Rhai appends " (line L, position C)" to its messages; we show the position our way.
