@@ -78,6 +78,8 @@ fn repl_loop(
 ) -> u8 {
     let prompt = (PROMPT, PROMPT.green().bold().to_string());
     let mut entries = 0;
+    // The script of the entries that succeeded, for `:save`.
+    let mut script: Vec<String> = Vec::new();
     loop {
         let input = match editor.readline(&prompt) {
             Ok(input) => input,
@@ -111,20 +113,101 @@ fn repl_loop(
             Some(Command::Unknown(cmd)) => eprintln!("unknown command {cmd} (try :help)"),
             None => {
                 entries += 1;
-                evaluate(session, parser, entries, &input);
+                if let Some(ran) = evaluate(session, parser, entries, &input) {
+                    script.push(ran);
+                }
                 refresh_names(names, session);
             }
         }
     }
 }
 
-fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) {
-    let source = join_continuations(parser, input);
-    match session.eval(&format!("<repl:{entry}>"), &source) {
-        Ok(value) if value.is_unit() => {}
-        Ok(value) => println!("{}", session.display(value)),
-        Err(failure) => eprint!("{}", failure.rendered),
+/// Evaluates one entry and prints its value or its error; returns the script that ran when
+/// it succeeded (a front line as its binding's call), for `:save`.
+fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -> Option<String> {
+    let name = format!("<repl:{entry}>");
+    let (source, result) = match front_call(session, input) {
+        Some(call) => {
+            let shown = input.replace("\\\n", " ");
+            let result = session.eval_shown(&name, &call, &shown);
+            (call, result)
+        }
+        None => {
+            let source = join_continuations(parser, input);
+            let result = session.eval(&name, &source);
+            (source, result)
+        }
+    };
+    match result {
+        Ok(value) if value.is_unit() => Some(source),
+        Ok(value) => {
+            println!("{}", session.display(value));
+            Some(source)
+        }
+        Err(failure) => {
+            eprint!("{}", failure.rendered);
+            None
+        }
     }
+}
+
+// ---- front lines ----------------------------------------------------------------------------
+
+/// Words that start a command line typed as in a shell (`docker network ls`, `ip a`), each
+/// run by the binding of the same name with the rest of the line as one string.
+pub const FRONTS: &[&str] = &["docker", "ip", "brctl", "ping"];
+
+/// The binding call a front line stands for (`docker ps -a` → `docker("ps -a")`), or `None`
+/// when the line is Rhai: it does not start with a front word, the word is a variable, or
+/// the line compiles as it is (`ping (a, b)`).
+fn front_call(session: &Session, input: &str) -> Option<String> {
+    let line = input.trim();
+    let (word, _) = split_front(line)?;
+    if session.variables().iter().any(|v| v == word) || session.compiles(line) {
+        return None;
+    }
+    translate_front(line)
+}
+
+/// The front word of `line` and the rest, when the line starts with one.
+fn split_front(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim_start();
+    let end = line.find(char::is_whitespace).unwrap_or(line.len());
+    let word = &line[..end];
+    FRONTS.contains(&word).then(|| (word, line[end..].trim()))
+}
+
+/// Whether `input` reads as a command line rather than a call: a front word followed by
+/// the end of the line or by an argument that does not open a parenthesis.
+fn is_front_line(input: &str) -> bool {
+    split_front(input).is_some_and(|(_, rest)| !rest.starts_with('('))
+}
+
+/// `word rest…` as `word("rest…")`: the rest of the line (shell-style `\` line continuations
+/// joined) as one Rhai string literal.
+fn translate_front(line: &str) -> Option<String> {
+    let joined = line.replace("\\\n", " ");
+    let (word, rest) = split_front(&joined)?;
+    Some(format!("{word}({})", rhai_string(rest)))
+}
+
+/// `text` as a Rhai string literal that evaluates to exactly `text`.
+fn rhai_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {
@@ -283,6 +366,10 @@ fn is_incomplete(parser: &Engine, input: &str) -> bool {
     }
     if input.ends_with('\\') {
         return true;
+    }
+    // A command line (`docker run … sh -c 'echo {'`) is not Rhai: Enter runs it.
+    if is_front_line(input) {
+        return false;
     }
     let source = join_continuations(parser, input);
     match parser.compile(&source) {
@@ -463,6 +550,59 @@ mod tests {
         assert_eq!(command_start("  :"), Some(2));
         assert_eq!(command_start("a :he"), None);
         assert_eq!(matching(commands(), ":h"), [":help"]);
+    }
+
+    #[test]
+    fn front_lines_become_one_call_with_the_rest_as_a_string() {
+        let t = |line: &str| translate_front(line);
+        assert_eq!(
+            t("docker network create -d bridge bridge2").as_deref(),
+            Some("docker(\"network create -d bridge bridge2\")")
+        );
+        assert_eq!(t("  ip a  ").as_deref(), Some("ip(\"a\")"));
+        assert_eq!(t("brctl show").as_deref(), Some("brctl(\"show\")"));
+        assert_eq!(
+            t("ping -c 3 10.0.0.2").as_deref(),
+            Some("ping(\"-c 3 10.0.0.2\")")
+        );
+        assert_eq!(t("docker").as_deref(), Some("docker(\"\")"));
+        // Quotes, backslashes and `${` pass through untouched by Rhai.
+        assert_eq!(
+            t(r#"docker run bb sh -c "echo \"hi\" \\ ${X}" 'a'"#).as_deref(),
+            Some(r#"docker("run bb sh -c \"echo \\\"hi\\\" \\\\ ${X}\" 'a'")"#)
+        );
+        // A shell-style continuation joins the lines.
+        assert_eq!(
+            t("docker run -d \\\n  --name web nginx").as_deref(),
+            Some("docker(\"run -d    --name web nginx\")")
+        );
+        assert_eq!(t("ip_a(x)"), None);
+        assert_eq!(t("ping(a, b)"), None);
+        assert_eq!(t("pings x"), None);
+    }
+
+    #[test]
+    fn the_string_literal_is_what_rhai_reads_back() {
+        let engine = Engine::new_raw();
+        for text in [
+            "plain",
+            "\"quoted\" and 'single'",
+            "back\\slash \\n not a newline",
+            "tab\there\u{1}ctl",
+            "${not interpolated}",
+            "ünïcödé →",
+        ] {
+            let back: String = engine.eval(&rhai_string(text)).expect(text);
+            assert_eq!(back, text);
+        }
+    }
+
+    #[test]
+    fn command_lines_end_at_enter_but_calls_may_continue() {
+        assert!(!incomplete("docker run bb sh -c 'echo {'"));
+        assert!(!incomplete("ip link add veth0 type veth peer name veth1"));
+        assert!(incomplete("ping(a,"));
+        assert!(incomplete("docker run -d \\"));
     }
 
     #[test]

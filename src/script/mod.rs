@@ -105,6 +105,13 @@ impl Session {
             .collect()
     }
 
+    /// Whether `source` compiles in this session (its variables in scope, undefined ones
+    /// refused): the REPL's test for "this line is Rhai".
+    pub fn compiles(&self, source: &str) -> bool {
+        self.engine.compile_with_scope(&self.scope, source).is_ok()
+    }
+
+    /// The text a value shows in the REPL and in `-e`'s output (see [`display`]).
     pub fn display(&self, value: Dynamic) -> String {
         display(&self.engine, value)
     }
@@ -113,12 +120,23 @@ impl Session {
     /// A reached limit (time, operations, nesting, size) is an error like any other: it names
     /// the limit and the flag that raises it.
     pub fn eval(&mut self, name: &str, source: &str) -> Result<Dynamic, Failure> {
+        self.eval_shown(name, source, source)
+    }
+
+    /// Like [`Session::eval`], but errors quote `shown` instead of `source`: the line the
+    /// user typed when the REPL ran a translation of it (`docker ps` as `docker("ps")`).
+    pub fn eval_shown(
+        &mut self,
+        name: &str,
+        source: &str,
+        shown: &str,
+    ) -> Result<Dynamic, Failure> {
         let _running = self.limits.start();
         let limits = &self.limits;
         let render = |e: Box<rhai::EvalAltResult>| {
             let e = limits.explain(*e);
             Failure {
-                rendered: diagnostic::render(&e, name, source),
+                rendered: diagnostic::render(&e, name, shown),
                 kind: kind_of(&e),
             }
         };
