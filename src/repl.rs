@@ -15,6 +15,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
 
+use crate::render::{self, overview::NamespaceView};
 use crate::script::help::{self, BINDINGS};
 use crate::script::Session;
 
@@ -110,6 +111,15 @@ fn repl_loop(
                 Some(text) => print!("{text}"),
                 None => eprintln!("{}", no_such_binding(session, name)),
             },
+            Some(Command::Ls) => print!("{}", overview(session)),
+            Some(Command::Reset) => {
+                if reset(session) {
+                    script.clear();
+                    entries = 0;
+                }
+            }
+            Some(Command::Save(file)) => save(file, &script),
+            Some(Command::Trace(arg)) => trace(session, arg),
             Some(Command::Unknown(cmd)) => eprintln!("unknown command {cmd} (try :help)"),
             None => {
                 entries += 1;
@@ -242,7 +252,90 @@ fn known_names(session: &Session) -> Vec<String> {
         .collect()
 }
 
+/// `:ls`: the lab's namespaces, networks and containers.
+fn overview(session: &Session) -> String {
+    let lab = session.lab();
+    let mut names = lab.namespaces();
+    names.sort();
+    let namespaces: Vec<NamespaceView> = names
+        .into_iter()
+        .map(|name| NamespaceView {
+            links: lab.links(&name).map_err(|e| e.to_string()),
+            name,
+        })
+        .collect();
+    render::overview::overview(&namespaces, &lab.docker())
+}
+
+/// What `:reset` runs, after forgetting the scope (so no function of the user's can stand
+/// in for a binding): every container, user-defined network and namespace removed, and the
+/// interfaces the user made on the host.
+const RESET: &str = r#"
+for c in containers() { rm(c) }
+for n in networks() { if !["bridge", "host", "none"].contains(n) { network_rm(n) } }
+for ns in namespaces() { del_netns(ns) }
+let h = host();
+for l in h.link_names() {
+    if !["lo", "eth0", "docker0"].contains(l) && h.has_link(l) { h.del_link(l) }
+}
+"#;
+
+/// `:reset`: an empty lab and a fresh scope; false (and says why) when the lab could not be
+/// emptied.
+fn reset(session: &mut Session) -> bool {
+    session.clear_scope();
+    match session.eval("<:reset>", RESET) {
+        Ok(_) => {
+            session.clear_scope();
+            println!("a fresh lab: no namespaces, containers or networks of yours, no variables");
+            true
+        }
+        Err(failure) => {
+            eprint!("{}", failure.rendered);
+            eprintln!(":reset could not empty the lab; what is left shows in :ls");
+            false
+        }
+    }
+}
+
+/// `:save FILE`: the entries that succeeded, as a script `netsh FILE` runs.
+fn save(file: Option<&str>, script: &[String]) {
+    let Some(file) = file else {
+        eprintln!(":save needs a file name, e.g. :save lab.rhai");
+        return;
+    };
+    let mut text = format!(
+        "// Saved by netsh's :save: the REPL entries that succeeded, in order.\n// Run it with: netsh {file}\n"
+    );
+    for entry in script {
+        text.push_str(entry.trim_end());
+        if !entry.trim_end().ends_with([';', '}']) {
+            text.push(';');
+        }
+        text.push('\n');
+    }
+    match std::fs::write(file, text) {
+        Ok(()) => println!("saved {} entries to {file}", script.len()),
+        Err(e) => eprintln!("{} cannot write {file}: {e}", "error:".red().bold()),
+    }
+}
+
+/// `:trace on|off`: print every kernel operation as the command that does the same.
+fn trace(session: &Session, arg: Option<&str>) {
+    let lab = session.lab();
+    match arg {
+        Some("on") => lab.set_trace(true),
+        Some("off") => lab.set_trace(false),
+        None => println!("trace is {}", if lab.tracing() { "on" } else { "off" }),
+        Some(other) => eprintln!(":trace takes on or off, not {other}"),
+    }
+}
+
 enum Command<'a> {
+    Ls,
+    Reset,
+    Save(Option<&'a str>),
+    Trace(Option<&'a str>),
     Help(Option<&'a str>),
     Quit,
     Unknown(&'a str),
@@ -258,6 +351,10 @@ impl<'a> Command<'a> {
         }
         Some(match word {
             ":help" | ":h" => Command::Help(words.next()),
+            ":ls" => Command::Ls,
+            ":reset" => Command::Reset,
+            ":save" => Command::Save(words.next()),
+            ":trace" => Command::Trace(words.next()),
             ":quit" | ":q" | ":exit" => Command::Quit,
             _ => Command::Unknown(word),
         })

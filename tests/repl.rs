@@ -245,6 +245,69 @@ fn help_for_a_name_and_hints_for_a_typo() {
     leave(r);
 }
 
+/// `:ls` shows the lab, `:save` writes a script that runs, `:reset` empties the lab and the
+/// scope, `:trace` prints the kernel's operations.
+#[test]
+fn ls_save_reset_and_trace() {
+    let mut r = start_repl(&[]);
+    say(
+        &mut r,
+        "let a = netns(\"a\"); let b = netns(\"b\");",
+        "netsh> ",
+    );
+    say(
+        &mut r,
+        "a.veth(\"va\", b, \"vb\"); a.addr(\"va\", \"10.0.0.1/24\");",
+        "netsh> ",
+    );
+    say(
+        &mut r,
+        "b.addr(\"vb\", \"10.0.0.2/24\"); a.up(\"va\"); b.up(\"vb\");",
+        "netsh> ",
+    );
+    say(&mut r, "this_fails()", "no function this_fails()");
+    say(&mut r, "fn both(x, y) {", "");
+    say(&mut r, "  assert_reach(x, \"10.0.0.2\"); y", "");
+    say(&mut r, "}", "netsh> ");
+    say(
+        &mut r,
+        "network(\"n1\"); let c1 = run(\"c1\", \"n1\");",
+        "netsh> ",
+    );
+    say(&mut r, "both(a, 7)", "7");
+    say(&mut r, ":ls", "c1  n1 ");
+    read_until(&mut r.master, &mut r.seen, "va 10.0.0.1/24");
+    let file = r.state.path().join("saved.rhai");
+    let file = file.to_str().expect("utf-8 path");
+    say(&mut r, &format!(":save {file}"), "saved 6 entries");
+    let saved = std::fs::read_to_string(file).expect("the saved script");
+    assert!(!saved.contains("this_fails"), "{saved}");
+    // The saved session runs as a script, in a lab of its own.
+    common::netsh()
+        .args(["--color", "never", file])
+        .run()
+        .success();
+
+    say(&mut r, ":reset", "a fresh lab");
+    say(
+        &mut r,
+        "[namespaces(), containers(), networks()]",
+        "[[], [], [\"bridge\", \"host\", \"none\"]]",
+    );
+    say(&mut r, "a", "unknown variable a");
+    say(&mut r, ":ls", "containers: none");
+    // The fresh lab works: the same names can be made again.
+    say(&mut r, "let c = run(\"c1\"); netns(\"a\"); c.name", "c1");
+    say(&mut r, ":trace on", "netsh> ");
+    say(
+        &mut r,
+        "netns(\"t\").bridge(\"br9\")",
+        "ip -n t link add br9 type bridge",
+    );
+    say(&mut r, ":trace off", "netsh> ");
+    leave(r);
+}
+
 /// A line that starts with `docker`, `ip`, `brctl` or `ping` and is not Rhai runs as that
 /// binding with the rest of the line as one string; Rhai that uses those words stays Rhai.
 #[test]

@@ -3,3 +3,4 @@
 pub mod docker;
 pub mod inspect;
 pub mod ip;
+pub mod overview;

@@ -269,6 +269,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
         ":help [NAME]",
         "this list, or one binding's signature, example and options",
     ),
+    (
+        ":ls",
+        "what the lab holds: namespaces, networks, containers with their addresses",
+    ),
+    (":reset", "an empty lab and a fresh scope"),
+    (
+        ":save FILE",
+        "write the entries that succeeded as a script netsh FILE runs",
+    ),
+    (
+        ":trace on|off",
+        "print every kernel operation as the equivalent ip/nft command",
+    ),
     (":quit", "leave (Ctrl-D works too)"),
 ];
 

@@ -57,6 +57,10 @@ pub struct Session {
     tests: Rc<bindings::testing::TestContext>,
     /// What each evaluation may consume (time, operations, nesting, sizes).
     limits: Limits,
+    /// The lab the bindings act on (the REPL's `:ls` and `:trace` read it too).
+    lab: Rc<Lab>,
+    /// The script's arguments, `ARGS` in every fresh scope.
+    args: rhai::Array,
 }
 
 impl Session {
@@ -75,16 +79,30 @@ impl Session {
         });
         let tests = Rc::new(bindings::testing::TestContext::default());
         bindings::register(&mut engine, lab, &tests);
-        let mut scope = Scope::new();
         let argv: rhai::Array = args.iter().cloned().map(Dynamic::from).collect();
-        scope.push_constant("ARGS", argv);
+        let mut scope = Scope::new();
+        scope.push_constant("ARGS", argv.clone());
         Session {
             engine,
             scope,
             functions: AST::empty(),
             tests,
             limits,
+            lab: Rc::clone(lab),
+            args: argv,
         }
+    }
+
+    /// The lab this session's bindings act on.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    /// Forgets every variable and function (the REPL's `:reset`); `ARGS` stays.
+    pub fn clear_scope(&mut self) {
+        self.scope.clear();
+        self.scope.push_constant("ARGS", self.args.clone());
+        self.functions = AST::empty();
     }
 
     /// How this session runs named tests and snapshots (see `bindings::testing`).
