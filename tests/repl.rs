@@ -46,6 +46,12 @@ struct Repl {
 }
 
 fn start_repl(flags: &[&str]) -> Repl {
+    start_repl_on(flags, "dumb")
+}
+
+/// A REPL on a terminal of type `term` (`dumb` turns line editing off; completion needs a
+/// real one).
+fn start_repl_on(flags: &[&str], term: &str) -> Repl {
     let pty = openpty(None, None).expect("openpty");
     let slave: OwnedFd = pty.slave;
     let mut cmd = common::netsh()
@@ -57,7 +63,7 @@ fn start_repl(flags: &[&str]) -> Repl {
         .stdout(Stdio::from(slave.try_clone().expect("dup")))
         .stderr(Stdio::from(slave))
         .env("XDG_STATE_HOME", state.path())
-        .env("TERM", "dumb");
+        .env("TERM", term);
     // The pseudo-terminal becomes netsh's controlling terminal, as a shell's is, so a typed
     // Ctrl-C reaches it as SIGINT.
     // SAFETY: setsid and ioctl are async-signal-safe; nothing else runs between fork and exec.
@@ -242,6 +248,34 @@ fn help_for_a_name_and_hints_for_a_typo() {
     );
     read_until(&mut r.master, &mut r.seen, "^");
     assert!(!r.seen.contains("i64"), "{}", r.seen);
+    leave(r);
+}
+
+/// Tab completes a container's name inside a string, and a method after a dot.
+#[test]
+fn tab_completes_live_names_and_methods() {
+    let mut r = start_repl_on(&[], "xterm");
+    // The line editor turns bracketed paste on each time it starts reading a line: text typed
+    // before that may be dropped, so each step waits for it.
+    const READING: &str = "\x1b[?2004h";
+    let step = |r: &mut Repl, keys: &str, want: &str| {
+        r.seen.clear();
+        r.master.write_all(keys.as_bytes()).expect("type");
+        read_until(&mut r.master, &mut r.seen, want);
+    };
+    step(
+        &mut r,
+        "run(\"webserver\"); let nsx = netns(\"nsx\");\r",
+        READING,
+    );
+    // Completed from the lab: the only container starting with "webs".
+    step(&mut r, "containers().contains(\"webs\t", "webserver");
+    step(&mut r, "\")\r", "true");
+    read_until(&mut r.master, &mut r.seen, READING);
+    // After a dot, the methods of the variable's type.
+    step(&mut r, "nsx.link_na\t", "link_names");
+    step(&mut r, "()\r", "[\"lo\"]");
+    read_until(&mut r.master, &mut r.seen, READING);
     leave(r);
 }
 

@@ -98,6 +98,19 @@ impl Session {
         &self.lab
     }
 
+    /// The same lab, shared (the REPL's completion reads it while the editor runs).
+    pub fn lab_rc(&self) -> Rc<Lab> {
+        Rc::clone(&self.lab)
+    }
+
+    /// The variables in scope with (a copy of) their values, for completion.
+    pub fn variable_values(&self) -> Vec<(String, Dynamic)> {
+        self.scope
+            .iter_raw()
+            .map(|(n, _, v)| (n.to_string(), v.clone()))
+            .collect()
+    }
+
     /// Forgets every variable and function (the REPL's `:reset`); `ARGS` stays.
     pub fn clear_scope(&mut self) {
         self.scope.clear();

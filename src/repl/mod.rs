@@ -1,6 +1,8 @@
 //! The interactive shell: read an entry (one line or a whole block), evaluate it in the
 //! session, print its value or its error, and keep the history across runs.
 
+mod complete;
+
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
@@ -8,37 +10,31 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use colored::Colorize;
-use rhai::{Engine, LexError, ParseErrorType, Position};
+use rhai::{Dynamic, Engine, LexError, ParseErrorType, Position};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
 
+use crate::lab::Lab;
 use crate::render::{self, overview::NamespaceView};
 use crate::script::help::{self, BINDINGS};
 use crate::script::Session;
 
 const PROMPT: &str = "netsh> ";
 const MAX_HISTORY: usize = 1000;
-const KEYWORDS: &[&str] = &[
-    "let", "const", "fn", "if", "else", "for", "in", "while", "loop", "return", "import", "export",
-    "as", "true", "false", "print", "debug", "throw", "try", "catch", "break", "continue",
-];
-/// The `:commands` completion offers (from help::COMMANDS' usages).
-fn commands() -> impl Iterator<Item = &'static str> {
-    help::COMMANDS
-        .iter()
-        .filter_map(|(usage, _)| usage.split_whitespace().next())
-}
-
 /// Runs the REPL until `:quit` or Ctrl-D; returns the process exit code.
 pub fn run(session: &mut Session) -> u8 {
-    let names = Rc::new(RefCell::new(Vec::new()));
+    let names = Rc::new(RefCell::new(Live {
+        words: Vec::new(),
+        vars: Vec::new(),
+        lab: session.lab_rc(),
+    }));
     let parser = Rc::new(Engine::new_raw());
     let mut editor = match editor(ReplHelper {
         parser: Rc::clone(&parser),
-        names: Rc::clone(&names),
+        live: Rc::clone(&names),
     }) {
         Ok(editor) => editor,
         Err(e) => {
@@ -74,7 +70,7 @@ fn repl_loop(
     editor: &mut Editor<ReplHelper, DefaultHistory>,
     session: &mut Session,
     parser: &Engine,
-    names: &RefCell<Vec<String>>,
+    names: &RefCell<Live>,
     history: Option<&Path>,
 ) -> u8 {
     let prompt = (PROMPT, PROMPT.green().bold().to_string());
@@ -220,12 +216,14 @@ fn rhai_string(text: &str) -> String {
     out
 }
 
-fn refresh_names(names: &RefCell<Vec<String>>, session: &Session) {
-    *names.borrow_mut() = session
+fn refresh_names(live: &RefCell<Live>, session: &Session) {
+    let mut live = live.borrow_mut();
+    live.words = session
         .variables()
         .into_iter()
         .chain(session.functions())
         .collect();
+    live.vars = session.variable_values();
 }
 
 /// What `:help NAME` says when nothing is called NAME: the nearest names, if any.
@@ -246,7 +244,7 @@ fn known_names(session: &Session) -> Vec<String> {
     BINDINGS
         .iter()
         .map(|b| b.name.to_string())
-        .chain(KEYWORDS.iter().map(|k| k.to_string()))
+        .chain(complete::KEYWORDS.iter().map(|k| k.to_string()))
         .chain(session.variables())
         .chain(session.functions())
         .collect()
@@ -368,8 +366,8 @@ struct ReplHelper {
     /// A bare engine: parsing needs none of the session's functions, and the session itself
     /// is borrowed mutably by the loop while the editor runs.
     parser: Rc<Engine>,
-    /// The session's variables and functions, refreshed after every entry.
-    names: Rc<RefCell<Vec<String>>>,
+    /// The session's names and the lab, for completion.
+    live: Rc<RefCell<Live>>,
 }
 
 impl Validator for ReplHelper {
@@ -391,21 +389,78 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        let before = &line[..pos];
-        if let Some(start) = command_start(before) {
-            return Ok((start, matching(commands(), &before[start..])));
-        }
-        let (start, prefix) = ident_prefix(line, pos);
-        if prefix.is_empty() {
+        let Some(before) = line.get(..pos) else {
             return Ok((pos, Vec::new()));
-        }
-        let names = self.names.borrow();
-        let words = BINDINGS
-            .iter()
-            .map(|b| b.name)
-            .chain(KEYWORDS.iter().copied())
-            .chain(names.iter().map(String::as_str));
-        Ok((start, matching(words, prefix)))
+        };
+        Ok(complete::complete(before, &*self.live.borrow()))
+    }
+}
+
+/// What completion knows of the session (refreshed after every entry) and the lab (read
+/// when Tab is pressed).
+struct Live {
+    words: Vec<String>,
+    vars: Vec<(String, Dynamic)>,
+    lab: Rc<Lab>,
+}
+
+impl Live {
+    fn var(&self, name: &str) -> Option<&Dynamic> {
+        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl complete::Source for Live {
+    fn containers(&self) -> Vec<String> {
+        let docker = self.lab.docker();
+        docker.containers().iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn networks(&self) -> Vec<String> {
+        let docker = self.lab.docker();
+        docker.networks().iter().map(|n| n.name.clone()).collect()
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        self.lab.namespaces()
+    }
+
+    fn interfaces(&self, of: &complete::Target) -> Vec<String> {
+        let value = match of {
+            complete::Target::Var(v) => match self.var(v) {
+                Some(value) => value.clone(),
+                None => return Vec::new(),
+            },
+            complete::Target::Name(n) => Dynamic::from(n.clone()),
+        };
+        crate::script::bindings::interface_names(&self.lab, &value)
+    }
+
+    fn type_of(&self, var: &str) -> Option<String> {
+        let name = self.var(var)?.type_name();
+        let short = name.rsplit("::").next().unwrap_or(name);
+        Some(
+            match short {
+                "ContainerRef" => "Container",
+                "NetworkRef" => "Network",
+                "LinkInfo" => "Link",
+                other => other,
+            }
+            .to_string(),
+        )
+    }
+
+    fn map_keys(&self, var: &str) -> Vec<String> {
+        self.var(var)
+            .and_then(|v| {
+                v.read_lock::<rhai::Map>()
+                    .map(|m| m.keys().map(|k| k.to_string()).collect())
+            })
+            .unwrap_or_default()
+    }
+
+    fn words(&self) -> Vec<String> {
+        self.words.clone()
     }
 }
 
@@ -418,39 +473,6 @@ fn editor(helper: ReplHelper) -> rustyline::Result<Editor<ReplHelper, DefaultHis
     let mut editor = Editor::with_config(config)?;
     editor.set_helper(Some(helper));
     Ok(editor)
-}
-
-// ---- completion -----------------------------------------------------------------------------
-
-/// The identifier that ends at `pos` in `line`, and the byte index where it starts.
-fn ident_prefix(line: &str, pos: usize) -> (usize, &str) {
-    let before = &line[..pos];
-    let start = before
-        .char_indices()
-        .rev()
-        .take_while(|&(_, c)| c.is_alphanumeric() || c == '_')
-        .last()
-        .map_or(pos, |(i, _)| i);
-    (start, &before[start..])
-}
-
-/// Where a `:command` being typed starts, if the line so far is one.
-fn command_start(before: &str) -> Option<usize> {
-    let trimmed = before.trim_start();
-    let name = trimmed.strip_prefix(':')?;
-    name.chars()
-        .all(|c| c.is_alphanumeric())
-        .then_some(before.len() - trimmed.len())
-}
-
-fn matching<'w>(words: impl Iterator<Item = &'w str>, prefix: &str) -> Vec<String> {
-    let mut found: Vec<String> = words
-        .filter(|w| w.starts_with(prefix))
-        .map(str::to_string)
-        .collect();
-    found.sort();
-    found.dedup();
-    found
 }
 
 // ---- multi-line input -----------------------------------------------------------------------
@@ -633,23 +655,6 @@ mod tests {
     }
 
     #[test]
-    fn identifier_prefix_ends_at_the_cursor() {
-        assert_eq!(ident_prefix("nam", 3), (0, "nam"));
-        assert_eq!(ident_prefix("let a = netns(\"a\"); a.li", 24), (22, "li"));
-        assert_eq!(ident_prefix("ping(a_1, b", 8), (5, "a_1"));
-        assert_eq!(ident_prefix("f(", 2), (2, ""));
-        assert_eq!(ident_prefix("", 0), (0, ""));
-    }
-
-    #[test]
-    fn commands_complete_only_at_the_start() {
-        assert_eq!(command_start(":he"), Some(0));
-        assert_eq!(command_start("  :"), Some(2));
-        assert_eq!(command_start("a :he"), None);
-        assert_eq!(matching(commands(), ":h"), [":help"]);
-    }
-
-    #[test]
     fn front_lines_become_one_call_with_the_rest_as_a_string() {
         let t = |line: &str| translate_front(line);
         assert_eq!(
@@ -700,12 +705,6 @@ mod tests {
         assert!(!incomplete("ip link add veth0 type veth peer name veth1"));
         assert!(incomplete("ping(a,"));
         assert!(incomplete("docker run -d \\"));
-    }
-
-    #[test]
-    fn candidates_are_sorted_and_unique() {
-        let words = ["netns", "namespaces", "netns", "let"].into_iter();
-        assert_eq!(matching(words, "n"), ["namespaces", "netns"]);
     }
 
     #[test]
