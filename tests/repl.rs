@@ -279,6 +279,30 @@ fn tab_completes_live_names_and_methods() {
     leave(r);
 }
 
+/// Results print for people: a program's output, one line for a probe, a container with its
+/// networks and addresses.
+#[test]
+fn values_print_for_people() {
+    let mut r = start_repl(&[]);
+    say(
+        &mut r,
+        "network(\"n1\", #{subnet: \"10.7.0.0/24\"}); let c = run(\"c1\", \"n1\"); run(\"c2\", \"n1\");",
+        "netsh> ",
+    );
+    say(&mut r, "c", "container c1 (");
+    read_until(&mut r.master, &mut r.seen, "): n1 10.7.0.2");
+    say(
+        &mut r,
+        "exec(c, [\"sh\", \"-c\", \"echo one; echo two; exit 3\"])",
+        "one\r\ntwo\r\nexit code 3",
+    );
+    say(&mut r, "serve(\"c2\", 8080, \"http\");", "netsh> ");
+    say(&mut r, "http_get(c, \"http://c2:8080/\")", "HTTP 200: \"");
+    say(&mut r, "tcp(c, \"c2:9\")", "failed: ");
+    say(&mut r, "network(\"n2\")", "network n2 (");
+    leave(r);
+}
+
 /// `:ls` shows the lab, `:save` writes a script that runs, `:reset` empties the lab and the
 /// scope, `:trace` prints the kernel's operations.
 #[test]

@@ -2,6 +2,7 @@
 //! session, print its value or its error, and keep the history across runs.
 
 mod complete;
+mod show;
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -147,7 +148,7 @@ fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -
     match result {
         Ok(value) if value.is_unit() => Some(source),
         Ok(value) => {
-            println!("{}", session.display(value));
+            println!("{}", show::show(session, value));
             Some(source)
         }
         Err(failure) => {

@@ -142,6 +142,18 @@ impl Session {
         self.engine.compile_with_scope(&self.scope, source).is_ok()
     }
 
+    /// The text of `expr` evaluated with the value bound to `v`, in a scope of its own
+    /// (the REPL describes containers and networks with their own properties); `None` when
+    /// it fails.
+    pub fn eval_on(&self, value: &Dynamic, expr: &str) -> Option<String> {
+        let mut scope = Scope::new();
+        scope.push_dynamic("v", value.clone());
+        self.engine
+            .eval_with_scope::<Dynamic>(&mut scope, expr)
+            .ok()
+            .map(|d| d.to_string())
+    }
+
     /// The text a value shows in the REPL and in `-e`'s output (see [`display`]).
     pub fn display(&self, value: Dynamic) -> String {
         display(&self.engine, value)
