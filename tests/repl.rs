@@ -111,8 +111,9 @@ fn a_session_keeps_its_lab_and_scope() {
     say(m, "let a = netns(\"a\");", "netsh> ", &mut seen);
     say(m, "a.links().len()", "1\r\n", &mut seen);
     // A function typed over three lines, used on the next entry.
-    say(m, "fn twice(x) {", "", &mut seen);
-    say(m, "  x * 2", "", &mut seen);
+    say(m, "fn twice(x) {", "  ...> ", &mut seen);
+    seen.clear();
+    say(m, "  x * 2", "  ...> ", &mut seen);
     say(m, "}", "netsh> ", &mut seen);
     say(m, "twice(21)", "42", &mut seen);
     // The namespace made two entries ago is still there.

@@ -2,8 +2,10 @@
 //! session, print its value or its error, and keep the history across runs.
 
 mod complete;
+mod highlight;
 mod show;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
@@ -14,9 +16,9 @@ use colored::Colorize;
 use rhai::{Dynamic, Engine, LexError, ParseErrorType, Position};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::history::DefaultHistory;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
+use rustyline::{CompletionType, Config, Context, Editor, Helper, Hinter, Validator};
 
 use crate::lab::Lab;
 use crate::render::{self, overview::NamespaceView};
@@ -24,6 +26,8 @@ use crate::script::help::{self, BINDINGS};
 use crate::script::Session;
 
 const PROMPT: &str = "netsh> ";
+/// The prompt of an unfinished entry's next line (as wide as [`PROMPT`]).
+const CONTINUATION: &str = "  ...> ";
 const MAX_HISTORY: usize = 1000;
 /// Runs the REPL until `:quit` or Ctrl-D; returns the process exit code.
 pub fn run(session: &mut Session) -> u8 {
@@ -34,7 +38,6 @@ pub fn run(session: &mut Session) -> u8 {
     }));
     let parser = Rc::new(Engine::new_raw());
     let mut editor = match editor(ReplHelper {
-        parser: Rc::clone(&parser),
         live: Rc::clone(&names),
     }) {
         Ok(editor) => editor,
@@ -74,14 +77,13 @@ fn repl_loop(
     names: &RefCell<Live>,
     history: Option<&Path>,
 ) -> u8 {
-    let prompt = (PROMPT, PROMPT.green().bold().to_string());
     let mut entries = 0;
     // The script of the entries that succeeded, for `:save`.
     let mut script: Vec<String> = Vec::new();
     loop {
-        let input = match editor.readline(&prompt) {
-            Ok(input) => input,
-            Err(ReadlineError::Interrupted) => continue,
+        let input = match read_entry(editor, parser) {
+            Ok(Some(input)) => input,
+            Ok(None) => continue,
             Err(ReadlineError::Eof) => return 0,
             Err(e) => {
                 eprintln!("{} cannot read the terminal: {e}", "error:".red().bold());
@@ -127,6 +129,35 @@ fn repl_loop(
             }
         }
     }
+}
+
+/// Reads one entry: a line, and more lines after a continuation prompt while the input is
+/// unfinished (an open block, call, string, or a trailing `\\`). `None` when Ctrl-C
+/// abandoned it.
+fn read_entry(
+    editor: &mut Editor<ReplHelper, DefaultHistory>,
+    parser: &Engine,
+) -> Result<Option<String>, ReadlineError> {
+    let prompt = (PROMPT, PROMPT.green().bold().to_string());
+    let more = (CONTINUATION, CONTINUATION.green().to_string());
+    let mut input = match editor.readline(&prompt) {
+        Ok(line) => line,
+        Err(ReadlineError::Interrupted) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    while is_incomplete(parser, &input) {
+        match editor.readline(&more) {
+            Ok(line) => {
+                input.push('\n');
+                input.push_str(&line);
+            }
+            Err(ReadlineError::Interrupted) => return Ok(None),
+            // Ctrl-D on a continuation line runs what was typed (and reports what is missing).
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(input))
 }
 
 /// Evaluates one entry and prints its value or its error; returns the script that ran when
@@ -362,22 +393,23 @@ impl<'a> Command<'a> {
 
 // ---- line editor ----------------------------------------------------------------------------
 
-#[derive(Helper, Highlighter, Hinter)]
+#[derive(Helper, Hinter, Validator)]
 struct ReplHelper {
-    /// A bare engine: parsing needs none of the session's functions, and the session itself
-    /// is borrowed mutably by the loop while the editor runs.
-    parser: Rc<Engine>,
     /// The session's names and the lab, for completion.
     live: Rc<RefCell<Live>>,
 }
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(if is_incomplete(&self.parser, ctx.input()) {
-            ValidationResult::Incomplete
+impl Highlighter for ReplHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if colored::control::SHOULD_COLORIZE.should_colorize() {
+            Cow::Owned(highlight::highlight(line))
         } else {
-            ValidationResult::Valid(None)
-        })
+            Cow::Borrowed(line)
+        }
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        colored::control::SHOULD_COLORIZE.should_colorize()
     }
 }
 

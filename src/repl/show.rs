@@ -116,6 +116,11 @@ fn paint(text: String, ok: bool) -> String {
 mod tests {
     use super::*;
 
+    /// What `result_map` shows, without colour codes (other tests turn colour on).
+    fn shown(m: &Map) -> Option<String> {
+        result_map(m).map(|s| crate::repl::highlight::plain(&s))
+    }
+
     fn map(pairs: &[(&str, Dynamic)]) -> Map {
         pairs
             .iter()
@@ -125,7 +130,6 @@ mod tests {
 
     #[test]
     fn results_show_as_one_line_or_as_the_output() {
-        colored::control::set_override(false);
         let exec = map(&[
             ("stdout", "hi\n".into()),
             ("stderr", "oops\n".into()),
@@ -134,21 +138,21 @@ mod tests {
             ("timed_out", false.into()),
             ("truncated", false.into()),
         ]);
-        assert_eq!(result_map(&exec).unwrap(), "hi\noops\nexit code 2");
+        assert_eq!(shown(&exec).unwrap(), "hi\noops\nexit code 2");
         let tcp = map(&[
             ("ok", true.into()),
             ("reply", "hello\n".into()),
             ("error", Dynamic::UNIT),
             ("truncated", false.into()),
         ]);
-        assert_eq!(result_map(&tcp).unwrap(), "reply \"hello\\n\"");
+        assert_eq!(shown(&tcp).unwrap(), "reply \"hello\\n\"");
         let refused = map(&[
             ("ok", false.into()),
             ("reply", "".into()),
             ("error", "connection refused".into()),
             ("truncated", false.into()),
         ]);
-        assert_eq!(result_map(&refused).unwrap(), "failed: connection refused");
+        assert_eq!(shown(&refused).unwrap(), "failed: connection refused");
         let http = map(&[
             ("ok", true.into()),
             ("status", Dynamic::from(200_i64)),
@@ -156,7 +160,7 @@ mod tests {
             ("error", Dynamic::UNIT),
             ("truncated", false.into()),
         ]);
-        assert_eq!(result_map(&http).unwrap(), "HTTP 200: \"hi\"");
+        assert_eq!(shown(&http).unwrap(), "HTTP 200: \"hi\"");
         assert!(result_map(&map(&[("a", Dynamic::UNIT)])).is_none());
     }
 }
