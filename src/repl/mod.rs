@@ -260,13 +260,9 @@ fn refresh_names(live: &RefCell<Live>, session: &Session) {
 
 /// What `:help NAME` says when nothing is called NAME: the nearest names, if any.
 fn no_such_binding(session: &Session, name: &str) -> String {
-    let near = help::similar(name, known_names(session));
-    match near.as_slice() {
-        [] => format!("no binding called {name} (:help lists them all)"),
-        _ => format!(
-            "no binding called {name} — did you mean {}?",
-            near.join(" or ")
-        ),
+    match help::did_you_mean(name, known_names(session)) {
+        None => format!("no binding called {name} (:help lists them all)"),
+        Some(hint) => format!("no binding called {name} — {hint}"),
     }
 }
 

@@ -56,12 +56,9 @@ pub fn message(err: &EvalAltResult) -> String {
                 .iter()
                 .filter(|b| b.on.is_none())
                 .map(|b| b.name.to_string());
-            match super::help::similar(name, names).as_slice() {
-                [] => format!("unknown variable {name} (no `let {name} = …` before this line)"),
-                near => format!(
-                    "unknown variable {name} — did you mean {}?",
-                    near.join(" or ")
-                ),
+            match super::help::did_you_mean(name, names) {
+                None => format!("unknown variable {name} (no `let {name} = …` before this line)"),
+                Some(hint) => format!("unknown variable {name} — {hint}"),
             }
         }
         EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
@@ -137,12 +134,9 @@ fn function_not_found(signature: &str) -> String {
             .iter()
             .filter(|b| b.usage.contains('('))
             .map(|b| b.name.to_string());
-        match super::help::similar(name, names).as_slice() {
-            [] => format!("no function {name}() that takes {given}"),
-            near => format!(
-                "unknown function {name} — did you mean {}?",
-                near.join(" or ")
-            ),
+        match super::help::did_you_mean(name, names) {
+            None => format!("no function {name}() that takes {given}"),
+            Some(hint) => format!("unknown function {name} — {hint}"),
         }
     } else {
         format!("{name}() cannot take {given}; use {}", usages.join(" or "))
@@ -162,10 +156,10 @@ fn unknown_property(text: &str) -> String {
         .filter(|b| b.on == Some(ty))
         .map(|b| b.name)
         .collect();
-    let near = super::help::similar(prop, props.iter().map(|p| p.to_string()));
+    let hint = super::help::did_you_mean(prop, props.iter().map(|p| p.to_string()));
     let mut msg = format!("{} has no property {prop}", type_words(ty));
-    if !near.is_empty() {
-        msg.push_str(&format!(" — did you mean {}?", near.join(" or ")));
+    if let Some(hint) = hint {
+        msg.push_str(&format!(" — {hint}"));
     } else if !props.is_empty() {
         msg.push_str(&format!(" (it has: {})", props.join(", ")));
     }

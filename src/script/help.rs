@@ -368,6 +368,12 @@ pub fn similar(name: &str, candidates: impl IntoIterator<Item = String>) -> Vec<
         .collect()
 }
 
+/// `did you mean ping?` for the names nearest `name` (see [`similar`]), if any is near.
+pub fn did_you_mean(name: &str, candidates: impl IntoIterator<Item = String>) -> Option<String> {
+    let near = similar(name, candidates);
+    (!near.is_empty()).then(|| format!("did you mean {}?", near.join(" or ")))
+}
+
 /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
 /// neighbours each count one.
 fn distance(a: &str, b: &str) -> usize {
