@@ -116,6 +116,10 @@ fn a_session_keeps_its_lab_and_scope() {
     say(m, "  x * 2", "  ...> ", &mut seen);
     say(m, "}", "netsh> ", &mut seen);
     say(m, "twice(21)", "42", &mut seen);
+    // Saved as soon as it was entered, not only when the session ends.
+    let history = std::fs::read_to_string(state.path().join("netsh/history"))
+        .expect("the history is saved after each entry");
+    assert!(history.contains("twice(21)"), "{history}");
     // The namespace made two entries ago is still there.
     say(m, "namespaces()", "[\"a\"]", &mut seen);
     say(

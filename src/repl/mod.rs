@@ -125,6 +125,8 @@ fn repl_loop(
                 if let Some(ran) = evaluate(session, parser, entries, &input) {
                     script.push(ran);
                 }
+                // A Ctrl-C that came as the entry ended is not for the next one.
+                crate::interrupt::clear();
                 refresh_names(names, session);
             }
         }
