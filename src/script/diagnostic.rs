@@ -64,6 +64,26 @@ pub fn message(err: &EvalAltResult) -> String {
         EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
             unknown_property(text)
         }
+        // `No writable property 'name' - a setter is not registered for type 'Netns' …`
+        EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("No writable property '") => {
+            let mut quoted = text.split('\'').skip(1).step_by(2);
+            match (quoted.next(), quoted.next()) {
+                (Some(prop), Some(ty)) => format!(
+                    "the {prop} of {} cannot be changed this way",
+                    type_words(ty)
+                ),
+                _ => strip_position(text),
+            }
+        }
+        // `Indexer unavailable: Netns [i64]`
+        EvalAltResult::ErrorIndexingType(what, _) => match what.split_once(" [") {
+            Some((ty, index)) => format!(
+                "{} cannot be indexed with [{}]",
+                type_words(ty),
+                type_words(index.trim_end_matches(']'))
+            ),
+            None => strip_position(&format!("cannot index {}", type_words(what))),
+        },
         other => strip_position(&other.to_string()),
     }
 }
