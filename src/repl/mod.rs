@@ -332,20 +332,29 @@ fn save(file: Option<&str>, script: &[String]) {
         eprintln!(":save needs a file name, e.g. :save lab.rhai");
         return;
     };
-    let mut text = format!(
-        "// Saved by netsh's :save: the REPL entries that succeeded, in order.\n// Run it with: netsh {file}\n"
-    );
-    for entry in script {
-        text.push_str(entry.trim_end());
-        if !entry.trim_end().ends_with([';', '}']) {
-            text.push(';');
-        }
-        text.push('\n');
-    }
-    match std::fs::write(file, text) {
+    match std::fs::write(file, saved_script(file, script)) {
         Ok(()) => println!("saved {} entries to {file}", script.len()),
         Err(e) => eprintln!("{} cannot write {file}: {e}", "error:".red().bold()),
     }
+}
+
+/// The text `:save` writes: the entries in order, each ended by a `;` (Rhai separates
+/// statements with it; after a block or a map literal it is an empty statement). An entry
+/// whose last line may end in a `//` comment gets its `;` on a line of its own.
+fn saved_script(file: &str, entries: &[String]) -> String {
+    let mut text = format!(
+        "// Saved by netsh's :save: the REPL entries that succeeded, in order.\n\
+         // Run it with: netsh {file}\n"
+    );
+    for entry in entries {
+        let entry = entry.trim_end();
+        text.push_str(entry);
+        if entry.lines().last().is_some_and(|l| l.contains("//")) {
+            text.push('\n');
+        }
+        text.push_str(";\n");
+    }
+    text
 }
 
 /// `:trace on|off`: print every kernel operation as the command that does the same.
@@ -683,6 +692,23 @@ mod tests {
         assert_eq!(join_continuations(&parser, "1 + \\\n2"), "1 +  \n2");
         assert_eq!(join_continuations(&parser, "\"a\\\nb\""), "\"a\\\nb\"");
         assert!(incomplete("let x = [1, \\\n2"));
+    }
+
+    #[test]
+    fn a_saved_session_parses_as_one_script() {
+        let entries = [
+            "let x = 1 // one",
+            "fn f(y) {\n  y + x\n}",
+            "let m = #{a: 1}",
+            "if true { 2 } else { 3 }",
+            "print(\"http://x/\");",
+            "f(m.a)",
+        ]
+        .map(String::from);
+        let text = saved_script("s.rhai", &entries);
+        assert!(text.starts_with("// Saved by netsh's :save"), "{text}");
+        let parsed = Engine::new_raw().compile(&text);
+        assert!(parsed.is_ok(), "{parsed:?}\n{text}");
     }
 
     #[test]
