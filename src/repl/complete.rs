@@ -44,6 +44,12 @@ pub fn complete(before: &str, src: &dyn Source) -> (usize, Vec<String>) {
     if let Some(start) = command_start(before) {
         return (start, matching(commands(), &before[start..]));
     }
+    // `:help NAME`: the names :help knows.
+    if let Some(rest) = before.trim_start().strip_prefix(":help ") {
+        let prefix = rest.trim_start();
+        let names = BINDINGS.iter().map(|b| b.name);
+        return (before.len() - prefix.len(), matching(names, prefix));
+    }
     if let Some(found) = front(before, src) {
         return found;
     }
@@ -451,6 +457,8 @@ mod tests {
         assert_eq!(c("netn"), ["netns"]);
         assert_eq!(c("twi"), ["twice"]);
         assert_eq!(c(":he"), [":help"]);
+        assert_eq!(c(":help pi"), ["ping"]);
+        assert_eq!(complete(":help  ne", &Fake).0, 7);
         assert_eq!(complete("let x = tw", &Fake), (8, strings(&["twice"])));
         assert!(c("f(").is_empty());
     }

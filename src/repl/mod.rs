@@ -119,7 +119,13 @@ fn repl_loop(
             }
             Some(Command::Save(file)) => save(file, &script),
             Some(Command::Trace(arg)) => trace(session, arg),
-            Some(Command::Unknown(cmd)) => eprintln!("unknown command {cmd} (try :help)"),
+            Some(Command::Unknown(cmd)) => {
+                let known = complete::commands().map(str::to_string);
+                match help::did_you_mean(cmd, known) {
+                    Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
+                    None => eprintln!("unknown command {cmd} (:help lists the commands)"),
+                }
+            }
             None => {
                 entries += 1;
                 if let Some(ran) = evaluate(session, parser, entries, &input) {
