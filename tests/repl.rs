@@ -248,6 +248,11 @@ fn help_for_a_name_and_hints_for_a_typo() {
     );
     say(
         &mut r,
+        ":hepl",
+        "unknown command :hepl — did you mean :help?",
+    );
+    say(
+        &mut r,
         "pnig(\"a\", \"b\")",
         "unknown function pnig — did you mean ping?",
     );
