@@ -113,6 +113,11 @@ fn mistyped_names_get_a_hint() {
             "let a = netns(\"a\"); a.name = \"b\"",
             "the name of a namespace cannot be changed",
         ),
+        // A REPL command line in a script: the binding's call is what works there.
+        (
+            "ping 10.0.0.1",
+            "ping is a function, not a variable: call it as ping(",
+        ),
     ];
     for (code, says) in cases {
         let run = netsh().eval(code).run();

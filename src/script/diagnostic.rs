@@ -51,6 +51,22 @@ pub fn message(err: &EvalAltResult) -> String {
             }
         }
         EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
+        EvalAltResult::ErrorParsing(rhai::ParseErrorType::VariableUndefined(name), _)
+            if super::help::BINDINGS
+                .iter()
+                .any(|b| b.on.is_none() && b.name == name) =>
+        {
+            // `ip netns add a` in a script: the REPL's command lines are calls here.
+            let usages: Vec<&str> = super::help::BINDINGS
+                .iter()
+                .filter(|b| b.on.is_none() && b.name == name)
+                .map(|b| b.usage)
+                .collect();
+            format!(
+                "{name} is a function, not a variable: call it as {}",
+                usages.join(" or ")
+            )
+        }
         EvalAltResult::ErrorParsing(rhai::ParseErrorType::VariableUndefined(name), _) => {
             let names = super::help::BINDINGS
                 .iter()
