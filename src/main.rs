@@ -3,6 +3,7 @@
 mod cli;
 mod firewall;
 mod front;
+mod interrupt;
 mod kernel;
 mod lab;
 mod model;

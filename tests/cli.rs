@@ -83,6 +83,50 @@ fn syntax_errors_point_at_the_position() {
         .stderr_has("        ^");
 }
 
+/// A mistyped name gets the nearest binding or property, in netsh's words; no Rust type
+/// names (`i64`, `Netns [i64]`) reach the user.
+#[test]
+fn mistyped_names_get_a_hint() {
+    let cases = [
+        (
+            "pnig(\"a\", \"b\")",
+            "unknown function pnig — did you mean ping?",
+        ),
+        (
+            "netsn(\"a\")",
+            "unknown function netsn — did you mean netns?",
+        ),
+        (
+            "let x = nettns;",
+            "unknown variable nettns — did you mean netns?",
+        ),
+        (
+            "let a = netns(\"a\"); a.nmae",
+            "a namespace has no property nmae — did you mean name?",
+        ),
+        ("let x = 1; x.foo", "an integer has no property foo"),
+        (
+            "let a = netns(\"a\"); a[0]",
+            "a namespace cannot be indexed with [an integer]",
+        ),
+        (
+            "let a = netns(\"a\"); a.name = \"b\"",
+            "the name of a namespace cannot be changed",
+        ),
+        // A REPL command line in a script: the binding's call is what works there.
+        (
+            "ping 10.0.0.1",
+            "ping is a function, not a variable: call it as ping(",
+        ),
+    ];
+    for (code, says) in cases {
+        let run = netsh().eval(code).run();
+        assert!(run.code != 0, "{code}");
+        assert!(run.stderr.contains(says), "{code}: {}", run.stderr);
+        assert!(!run.stderr.contains("i64"), "{code}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn runtime_errors_name_the_object_and_the_reason() {
     let cases = [

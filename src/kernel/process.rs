@@ -387,6 +387,10 @@ impl InitSetup {
         if libc::getppid() != self.parent {
             libc::_exit(1);
         }
+        // A process group of its own: the terminal's Ctrl-C goes to netsh's group, and the
+        // REPL turns it into stopping the entry; were the relay in that group, it would die
+        // and take the container's init and everything in it along.
+        libc::setpgid(0, 0);
         null_stdio();
         // The init checks the relay is alive through this pipe: it reads end of file once
         // the relay is gone (whatever the timing of the parent-death signal).
@@ -1071,7 +1075,8 @@ fn collect(child: &mut Child, input: &[u8], deadline: Instant) -> io::Result<Exe
         let now = Instant::now();
         // Past the deadline, the program still runs, or something it started still holds
         // its output: kill the whole group, then drain what is left for a moment.
-        if killed_at.is_none() && now >= deadline {
+        // Ctrl-C in the REPL (see crate::interrupt) stops it as the deadline would.
+        if killed_at.is_none() && (now >= deadline || crate::interrupt::requested()) {
             kill_group(child);
             killed_at = Some(now);
         }
@@ -1083,7 +1088,9 @@ fn collect(child: &mut Child, input: &[u8], deadline: Instant) -> io::Result<Exe
             // Only a process that left the group can still hold the output; give up on it.
             break;
         }
-        let mut wait = until.saturating_duration_since(now);
+        let mut wait = until
+            .saturating_duration_since(now)
+            .min(crate::interrupt::SLICE);
         if !output_open {
             // The program closed its output but has not exited: nothing to poll, so look
             // for its exit again soon.

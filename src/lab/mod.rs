@@ -5,7 +5,7 @@
 //! applies them. It is the only owner of kernel objects; dropping it (or the process dying)
 //! releases them all.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -81,7 +81,8 @@ pub struct LabOptions {
 
 pub struct Lab {
     kernel: Kernel,
-    trace: bool,
+    /// `--trace`, or the REPL's `:trace on|off`.
+    trace: Cell<bool>,
     /// The lab's own objects beside the kernel's: names, veth ends, the uplink.
     topo: Topology,
     /// The Docker engine's state; containers' namespaces are in `kernel` under their
@@ -160,7 +161,7 @@ impl Lab {
             .map_err(|e| LabError::Invalid(format!("cannot start the I/O runtime: {e}")))?;
         let lab = Lab {
             kernel: Kernel::new(rt)?,
-            trace: opts.trace,
+            trace: Cell::new(opts.trace),
             topo: Topology::default(),
             docker: RefCell::new(Docker::new(clock::random_seed(), &clock::now_rfc3339())),
             network_views: RefCell::new(HashMap::new()),
@@ -181,8 +182,18 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Whether every kernel operation is printed as the equivalent command (`--trace`).
+    pub fn tracing(&self) -> bool {
+        self.trace.get()
+    }
+
+    /// Turns the trace on or off from now on (the REPL's `:trace on|off`).
+    pub fn set_trace(&self, on: bool) {
+        self.trace.set(on);
+    }
+
     fn apply(&self, op: Op) -> Result<()> {
-        if self.trace {
+        if self.trace.get() {
             eprintln!("{}", format!("+ {op}").cyan());
         }
         fault::check(&op)?;

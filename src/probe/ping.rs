@@ -310,9 +310,16 @@ impl Session {
             if now >= until {
                 return true;
             }
+            // Ctrl-C in the REPL ends the run with what it has (see crate::interrupt).
+            if crate::interrupt::requested() {
+                return false;
+            }
             // poll(2) takes whole milliseconds; rounding up overshoots the deadline by less
             // than 1 ms, rounding down would spin on a zero timeout for the last fraction.
-            let wait_ms = (until - now).as_nanos().div_ceil(1_000_000);
+            let wait_ms = (until - now)
+                .min(crate::interrupt::SLICE)
+                .as_nanos()
+                .div_ceil(1_000_000);
             let timeout = PollTimeout::try_from(wait_ms).unwrap_or(PollTimeout::MAX);
             let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, timeout) {

@@ -3,4 +3,5 @@
 pub mod docker;
 pub mod inspect;
 pub mod ip;
+pub mod overview;
 pub mod ping;

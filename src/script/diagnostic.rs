@@ -51,6 +51,55 @@ pub fn message(err: &EvalAltResult) -> String {
             }
         }
         EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
+        EvalAltResult::ErrorParsing(rhai::ParseErrorType::VariableUndefined(name), _)
+            if super::help::BINDINGS
+                .iter()
+                .any(|b| b.on.is_none() && b.name == name) =>
+        {
+            // `ip netns add a` in a script: the REPL's command lines are calls here.
+            let usages: Vec<&str> = super::help::BINDINGS
+                .iter()
+                .filter(|b| b.on.is_none() && b.name == name)
+                .map(|b| b.usage)
+                .collect();
+            format!(
+                "{name} is a function, not a variable: call it as {}",
+                usages.join(" or ")
+            )
+        }
+        EvalAltResult::ErrorParsing(rhai::ParseErrorType::VariableUndefined(name), _) => {
+            let names = super::help::BINDINGS
+                .iter()
+                .filter(|b| b.on.is_none())
+                .map(|b| b.name.to_string());
+            match super::help::did_you_mean(name, names) {
+                None => format!("unknown variable {name} (no `let {name} = …` before this line)"),
+                Some(hint) => format!("unknown variable {name} — {hint}"),
+            }
+        }
+        EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
+            unknown_property(text)
+        }
+        // `No writable property 'name' - a setter is not registered for type 'Netns' …`
+        EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("No writable property '") => {
+            let mut quoted = text.split('\'').skip(1).step_by(2);
+            match (quoted.next(), quoted.next()) {
+                (Some(prop), Some(ty)) => format!(
+                    "the {prop} of {} cannot be changed this way",
+                    type_words(ty)
+                ),
+                _ => strip_position(text),
+            }
+        }
+        // `Indexer unavailable: Netns [i64]`
+        EvalAltResult::ErrorIndexingType(what, _) => match what.split_once(" [") {
+            Some((ty, index)) => format!(
+                "{} cannot be indexed with [{}]",
+                type_words(ty),
+                type_words(index.trim_end_matches(']'))
+            ),
+            None => strip_position(&format!("cannot index {}", type_words(what))),
+        },
         other => strip_position(&other.to_string()),
     }
 }
@@ -110,14 +159,47 @@ fn function_not_found(signature: &str) -> String {
     };
     let usages: Vec<&str> = super::help::BINDINGS
         .iter()
-        .filter(|b| b.name == name)
+        // A module's functions are called as `topo::name`, never as `name`.
+        .filter(|b| {
+            b.name == name && b.usage.contains('(') && b.topic != super::help::Topic::Modules
+        })
         .map(|b| b.usage)
         .collect();
     if usages.is_empty() {
-        format!("no function {name}() that takes {given}")
+        let names = super::help::BINDINGS
+            .iter()
+            .filter(|b| b.usage.contains('('))
+            .map(|b| b.name.to_string());
+        match super::help::did_you_mean(name, names) {
+            None => format!("no function {name}() that takes {given}"),
+            Some(hint) => format!("unknown function {name} — {hint}"),
+        }
     } else {
         format!("{name}() cannot take {given}; use {}", usages.join(" or "))
     }
+}
+
+/// Rhai's `Unknown property 'foo' - a getter is not registered for type 'i64'` in the
+/// script's terms, with the properties the type has when netsh knows them.
+fn unknown_property(text: &str) -> String {
+    let mut quoted = text.split('\'').skip(1).step_by(2);
+    let (Some(prop), ty) = (quoted.next(), quoted.next()) else {
+        return strip_position(text);
+    };
+    let ty = ty.map(short_type).unwrap_or("?");
+    let props: Vec<&str> = super::help::BINDINGS
+        .iter()
+        .filter(|b| b.on == Some(ty))
+        .map(|b| b.name)
+        .collect();
+    let hint = super::help::did_you_mean(prop, props.iter().map(|p| p.to_string()));
+    let mut msg = format!("{} has no property {prop}", type_words(ty));
+    if let Some(hint) = hint {
+        msg.push_str(&format!(" — {hint}"));
+    } else if !props.is_empty() {
+        msg.push_str(&format!(" (it has: {})", props.join(", ")));
+    }
+    msg
 }
 
 /// Rhai appends " (line L, position C)" to its messages; we show the position our way.

@@ -3,9 +3,10 @@
 //! hanging or exhausting the machine, and a command-line flag that raises it (0 = none).
 //!
 //! Time is checked by Rhai's `on_progress` callback, which the engine calls before every
-//! operation: no signal and no other thread is involved, so a script stopped by its deadline
-//! unwinds like any other error and the lab is freed as on every exit. Bindings that block
-//! (`sleep`, `exec`, `ping`) shorten their own waits to the time left ([`remaining`]).
+//! operation: no other thread is involved, so a script stopped by its deadline unwinds like
+//! any other error and the lab is freed as on every exit. Bindings that block (`sleep`,
+//! `exec`, `ping`) shorten their own waits to the time left ([`remaining`]). The same checks
+//! stop a REPL entry on Ctrl-C: a flag the SIGINT handler sets ([`crate::interrupt`]).
 //!
 //! The same callback guards netsh's own stack: Rhai evaluates nested calls, imports and
 //! expressions by recursion on the main thread, so with a high or no `--max-call-depth` a
@@ -23,8 +24,8 @@ use rhai::{Dynamic, Engine, EvalAltResult, ParseErrorType, Position};
 
 /// Default time limit of a script or `-e` (`--timeout` raises it, `--timeout 0` removes it).
 pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
-/// Default time limit of one REPL entry: Ctrl-C ends netsh and its lab, so this is what hands
-/// the prompt back after a runaway entry.
+/// Default time limit of one REPL entry: what hands the prompt back after a runaway entry
+/// nobody stops with Ctrl-C.
 pub const REPL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default Rhai operations per evaluation (about a minute of a debug build's time, seconds in
 /// a release build; the walkthrough needs well under a million).
@@ -93,6 +94,8 @@ pub enum Stop {
     Stack,
     /// netsh's heap memory passed the limit (in MiB).
     Memory(usize),
+    /// Ctrl-C in the REPL (see [`crate::interrupt`]).
+    Interrupted,
 }
 
 /// The evaluation under way on this thread (the engine runs on the main thread only).
@@ -148,6 +151,7 @@ impl Limits {
     /// Starts the clock and the stack watch of one evaluation; they end when the returned
     /// guard is dropped. Must be called on the thread that evaluates, above the evaluation.
     pub fn start(&self) -> Running {
+        crate::interrupt::clear();
         let now = Instant::now();
         let timeout = self.timeout.unwrap_or(Duration::ZERO);
         let run = Run {
@@ -262,6 +266,7 @@ fn stop_message(stop: Stop) -> String {
             t.as_secs_f64()
         ),
         Stop::Stack => STACK.to_string(),
+        Stop::Interrupted => "interrupted (Ctrl-C); the lab and the variables are kept".to_string(),
         Stop::Memory(mib) => format!(
             "netsh's memory grew beyond {mib} MiB, the limit (data growing without end?); \
              --max-memory MIB raises it, 0 removes it"
@@ -274,6 +279,9 @@ fn stop_message(stop: Stop) -> String {
 pub fn check() -> Result<(), Stop> {
     check_stack()?;
     check_memory()?;
+    if crate::interrupt::requested() {
+        return Err(Stop::Interrupted);
+    }
     match RUN.with(Cell::get) {
         Some(Run {
             deadline: Some(deadline),
@@ -360,6 +368,14 @@ pub fn remaining() -> Option<Duration> {
 pub fn timed_out() -> Box<EvalAltResult> {
     let timeout = RUN.with(Cell::get).map(|r| r.timeout).unwrap_or_default();
     EvalAltResult::ErrorTerminated(Dynamic::from(Stop::Timeout(timeout)), Position::NONE).into()
+}
+
+/// The error a binding returns when it gave up waiting because of Ctrl-C; `None` when
+/// nobody pressed it.
+pub fn interrupted() -> Option<Box<EvalAltResult>> {
+    crate::interrupt::requested().then(|| {
+        EvalAltResult::ErrorTerminated(Dynamic::from(Stop::Interrupted), Position::NONE).into()
+    })
 }
 
 /// Roughly where the stack is now.
@@ -497,6 +513,15 @@ mod tests {
         };
         let e = eval(&l, "loop {}").unwrap_err();
         assert!(e.contains("0.05 s") && e.contains("--timeout"), "{e}");
+    }
+
+    #[test]
+    fn ctrl_c_is_explained_in_its_own_words() {
+        // The flag itself is process-wide (a signal sets it), so this test leaves it alone:
+        // other tests evaluate in parallel.
+        let stop = EvalAltResult::ErrorTerminated(Dynamic::from(Stop::Interrupted), Position::NONE);
+        let e = Limits::default().explain(stop).to_string();
+        assert!(e.contains("interrupted (Ctrl-C)"), "{e}");
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct Session {
     tests: Rc<bindings::testing::TestContext>,
     /// What each evaluation may consume (time, operations, nesting, sizes).
     limits: Limits,
+    /// The lab the bindings act on (the REPL's `:ls` and `:trace` read it too).
+    lab: Rc<Lab>,
+    /// The script's arguments, `ARGS` in every fresh scope.
+    args: rhai::Array,
 }
 
 impl Session {
@@ -75,16 +79,43 @@ impl Session {
         });
         let tests = Rc::new(bindings::testing::TestContext::default());
         bindings::register(&mut engine, lab, &tests);
-        let mut scope = Scope::new();
         let argv: rhai::Array = args.iter().cloned().map(Dynamic::from).collect();
-        scope.push_constant("ARGS", argv);
+        let mut scope = Scope::new();
+        scope.push_constant("ARGS", argv.clone());
         Session {
             engine,
             scope,
             functions: AST::empty(),
             tests,
             limits,
+            lab: Rc::clone(lab),
+            args: argv,
         }
+    }
+
+    /// The lab this session's bindings act on.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    /// The same lab, shared (the REPL's completion reads it while the editor runs).
+    pub fn lab_rc(&self) -> Rc<Lab> {
+        Rc::clone(&self.lab)
+    }
+
+    /// The variables in scope with (a copy of) their values, for completion.
+    pub fn variable_values(&self) -> Vec<(String, Dynamic)> {
+        self.scope
+            .iter_raw()
+            .map(|(n, _, v)| (n.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// Forgets every variable and function (the REPL's `:reset`); `ARGS` stays.
+    pub fn clear_scope(&mut self) {
+        self.scope.clear();
+        self.scope.push_constant("ARGS", self.args.clone());
+        self.functions = AST::empty();
     }
 
     /// How this session runs named tests and snapshots (see `bindings::testing`).
@@ -105,6 +136,25 @@ impl Session {
             .collect()
     }
 
+    /// Whether `source` compiles in this session (its variables in scope, undefined ones
+    /// refused): the REPL's test for "this line is Rhai".
+    pub fn compiles(&self, source: &str) -> bool {
+        self.engine.compile_with_scope(&self.scope, source).is_ok()
+    }
+
+    /// The text of `expr` evaluated with the value bound to `v`, in a scope of its own
+    /// (the REPL describes containers and networks with their own properties); `None` when
+    /// it fails.
+    pub fn eval_on(&self, value: &Dynamic, expr: &str) -> Option<String> {
+        let mut scope = Scope::new();
+        scope.push_dynamic("v", value.clone());
+        self.engine
+            .eval_with_scope::<Dynamic>(&mut scope, expr)
+            .ok()
+            .map(|d| d.to_string())
+    }
+
+    /// The text a value shows in the REPL and in `-e`'s output (see [`display`]).
     pub fn display(&self, value: Dynamic) -> String {
         display(&self.engine, value)
     }
@@ -113,12 +163,23 @@ impl Session {
     /// A reached limit (time, operations, nesting, size) is an error like any other: it names
     /// the limit and the flag that raises it.
     pub fn eval(&mut self, name: &str, source: &str) -> Result<Dynamic, Failure> {
+        self.eval_shown(name, source, source)
+    }
+
+    /// Like [`Session::eval`], but errors quote `shown` instead of `source`: the line the
+    /// user typed when the REPL ran a translation of it (`docker ps` as `docker("ps")`).
+    pub fn eval_shown(
+        &mut self,
+        name: &str,
+        source: &str,
+        shown: &str,
+    ) -> Result<Dynamic, Failure> {
         let _running = self.limits.start();
         let limits = &self.limits;
         let render = |e: Box<rhai::EvalAltResult>| {
             let e = limits.explain(*e);
             Failure {
-                rendered: diagnostic::render(&e, name, source),
+                rendered: diagnostic::render(&e, name, shown),
                 kind: kind_of(&e),
             }
         };

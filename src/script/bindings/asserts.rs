@@ -102,17 +102,28 @@ pub fn register(engine: &mut Engine) {
                     "sleep() needs a non-negative number of ms, got {ms}"
                 ))
             })?;
-            // The script's deadline comes first (see script::limits).
+            // The script's deadline comes first (see script::limits), and Ctrl-C in the
+            // REPL ends the wait (see crate::interrupt).
             let wait = Duration::from_millis(ms);
-            match limits::remaining() {
-                Some(left) if left < wait => {
-                    std::thread::sleep(left);
-                    Err(limits::timed_out())
+            let (wait, cut) = match limits::remaining() {
+                Some(left) if left < wait => (left, true),
+                _ => (wait, false),
+            };
+            let start = std::time::Instant::now();
+            loop {
+                if let Some(stop) = limits::interrupted() {
+                    return Err(stop);
                 }
-                _ => {
-                    std::thread::sleep(wait);
-                    Ok(())
+                let left = wait.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    break;
                 }
+                std::thread::sleep(left.min(crate::interrupt::SLICE));
+            }
+            if cut {
+                Err(limits::timed_out())
+            } else {
+                Ok(())
             }
         });
 }

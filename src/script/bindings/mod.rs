@@ -93,6 +93,15 @@ pub(super) fn str_opt(map: &Map, key: &str, what: &str) -> Res<Option<String>> {
 
 /// A sender argument (a container or namespace object, or the name of either) as the lab's
 /// [`Who`]: a container stands for the namespace its processes see.
+/// The interface names of the namespace or container `value` stands for (an object or its
+/// name); none when it names nothing. For the REPL's completion.
+pub fn interface_names(lab: &Lab, value: &Dynamic) -> Vec<String> {
+    ns_name(lab, value)
+        .and_then(|ns| lab.links(&ns).map_err(lab_err))
+        .map(|links| links.into_iter().map(|l| l.name).collect())
+        .unwrap_or_default()
+}
+
 fn who(lab: &Lab, value: &Dynamic) -> Res<Who> {
     let container = if let Some(c) = value.read_lock::<docker::ContainerRef>() {
         Some(c.id.clone())

@@ -104,6 +104,9 @@ fn do_ping(lab: &Lab, from: &Dynamic, to: &str, opts: &PingOptions) -> Res<PingR
     };
     let (opts, cut) = within_deadline(opts);
     let report = lab.ping(&who.ns, &ip.to_string(), &opts).map_err(lab_err)?;
+    if let Some(stop) = limits::interrupted() {
+        return Err(stop);
+    }
     if cut {
         return Err(limits::timed_out());
     }

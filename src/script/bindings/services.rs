@@ -280,6 +280,9 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             _ => (timeout, false),
         };
         let out = l.exec(&w, &argv, timeout).map_err(lab_err)?;
+        if let Some(stop) = limits::interrupted() {
+            return Err(stop);
+        }
         if cut_by_deadline && out.timed_out {
             return Err(limits::timed_out());
         }
