@@ -2,6 +2,7 @@
 
 mod cli;
 mod firewall;
+mod front;
 mod kernel;
 mod lab;
 mod model;

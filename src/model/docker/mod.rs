@@ -279,6 +279,12 @@ pub struct Container {
     pub links: Vec<(String, String, String)>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
     pub ports: Vec<PortBinding>,
+    /// The image it was created from (as named; empty from `run()`).
+    pub image: String,
+    /// Its command as given (`docker run IMAGE CMD…`); empty: none given.
+    pub cmd: Vec<String>,
+    /// Started (`run`), or only created (`create`).
+    pub started: bool,
 }
 
 /// One published port: what `-p` asked, and what Docker bound for it.
@@ -375,6 +381,12 @@ pub struct RunExtras {
     pub links: Vec<String>,
     /// `-p` specifications.
     pub publish: Vec<String>,
+    /// The image named on the command line (accepted, never pulled); empty from `run()`.
+    pub image: String,
+    /// The container's command (`IMAGE [CMD…]`); empty when none was given.
+    pub cmd: Vec<String>,
+    /// `docker create`: built but not started (`docker ps` shows it only with `-a`).
+    pub create_only: bool,
 }
 
 impl Container {
@@ -746,12 +758,18 @@ impl Docker {
         }
         c.links = links;
         c.ports = ports;
+        c.image = extras.image.clone();
+        c.cmd = extras.cmd.clone();
+        c.started = !extras.create_only;
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
         }
         if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
             stored.links = c.links.clone();
             stored.ports = c.ports.clone();
+            stored.image = c.image.clone();
+            stored.cmd = c.cmd.clone();
+            stored.started = c.started;
             stored.endpoints = c.endpoints.clone();
         }
         Ok((c, warnings))
@@ -843,6 +861,9 @@ impl Docker {
             next_ifindex: 0,
             links: Vec::new(),
             ports: Vec::new(),
+            image: String::new(),
+            cmd: Vec::new(),
+            started: true,
         };
         if let Some(target) = network.strip_prefix("container:") {
             let t = self.container(target)?;

@@ -234,6 +234,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 let extras = RunExtras {
                     links: strings(&opts, "link", "[\"bb1\", \"bb1:alias\"]")?,
                     publish: strings(&opts, "publish", "[\"8081:8080\", \"53:53/udp\"]")?,
+                    ..RunExtras::default()
                 };
                 return r(name, &network, &attach_spec(&opts, "run")?, &extras);
             }

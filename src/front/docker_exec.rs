@@ -1,0 +1,476 @@
+//! Carries out a parsed docker command line ([`super::docker::Command`]) against the lab,
+//! through the same `Lab` methods as the bindings (one model, one engine), and answers as
+//! the docker CLI does: what it prints on stdout, or what it prints on stderr with its exit
+//! status.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::docker::{CliError, Command, RunArgs};
+use super::gotmpl;
+use crate::lab::{Lab, LabError};
+use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras};
+use crate::render;
+use crate::render::inspect;
+
+/// A failed command: the CLI's stderr (without its final newline), its exit status, and
+/// what it had printed on stdout before failing (`rm a nope` prints `a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: i32,
+    pub stderr: String,
+    pub stdout: String,
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Failure {
+        Failure {
+            status: e.status,
+            stderr: e.message,
+            stdout: String::new(),
+        }
+    }
+}
+
+/// What a command may wait for.
+pub struct Context {
+    /// How long `exec` (and `run` without `-d`) may let the program run.
+    pub exec_timeout: Duration,
+}
+
+fn daemon(e: LabError) -> Failure {
+    Failure {
+        status: 1,
+        stderr: e.to_string(),
+        stdout: String::new(),
+    }
+}
+
+/// The CLI's `wrapResponseError` for a 404: `Error: No such container: x` rather than the
+/// daemon's sentence (`docker rm`, `exec`, `port`, `network rm`, `network inspect`).
+fn not_found(e: LabError, object: &str) -> Failure {
+    if let LabError::Docker(msg) = &e {
+        if let Some(id) = msg.strip_prefix("No such container: ") {
+            if object == "container" {
+                return failure(1, format!("Error: No such container: {id}"));
+            }
+        }
+        if let Some(rest) = msg.strip_prefix("network ") {
+            if let Some(id) = rest.strip_suffix(" not found") {
+                if object == "network" {
+                    return failure(1, format!("Error: No such network: {id}"));
+                }
+            }
+        }
+    }
+    daemon(e)
+}
+
+fn failure(status: i32, stderr: String) -> Failure {
+    Failure {
+        status,
+        stderr,
+        stdout: String::new(),
+    }
+}
+
+/// `docker run`/`create` errors: `docker: <message>.` and the help hint, status 125
+/// (the CLI's `reportError` and `cli.StatusError{StatusCode: 125}`).
+fn run_error(path: &str, e: LabError) -> Failure {
+    let text = e.to_string();
+    let text = text.trim_end_matches('.');
+    failure(125, format!("docker: {text}.\nSee 'docker {path} --help'."))
+}
+
+/// Runs one docker command line (without the leading `docker`). `Ok` is Docker's stdout.
+pub fn run_line(lab: &Lab, line: &str, ctx: &Context) -> Result<String, Failure> {
+    let cmd = super::docker::parse(line)?;
+    execute(lab, &cmd, ctx)
+}
+
+/// Carries out a parsed command.
+pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failure> {
+    match cmd {
+        Command::NetworkLs {
+            quiet,
+            no_trunc,
+            filters,
+        } => {
+            let d = lab.docker();
+            let keep = filter_networks(d.networks(), filters)?;
+            Ok(render::docker::network_ls_with(&keep, *quiet, *no_trunc))
+        }
+        Command::NetworkCreate {
+            name,
+            driver,
+            subnet,
+            gateway,
+            internal,
+        } => {
+            let spec = NetworkSpec {
+                driver: driver.clone(),
+                subnet: subnet.clone(),
+                gateway: gateway.clone(),
+                internal: *internal,
+            };
+            let n = lab.create_network(name, &spec).map_err(daemon)?;
+            Ok(format!("{}\n", n.id))
+        }
+        Command::NetworkInspect { names, format } => {
+            let mut docs = Vec::new();
+            let mut errors = Vec::new();
+            {
+                let d = lab.docker();
+                for name in names {
+                    match d.network(name) {
+                        Ok(n) => docs.push(inspect::network(&d, n)),
+                        Err(_) => errors.push(format!("Error: No such network: {name}")),
+                    }
+                }
+            }
+            inspect_output(docs, format.as_deref(), errors)
+        }
+        Command::NetworkConnect {
+            network,
+            container,
+            ip,
+            aliases,
+            links,
+        } => {
+            let spec = AttachSpec {
+                ip: ip.clone(),
+                aliases: aliases.clone(),
+            };
+            lab.connect_linked(container, network, &spec, links)
+                .map_err(daemon)?;
+            Ok(String::new())
+        }
+        Command::NetworkDisconnect { network, container } => {
+            lab.disconnect(container, network).map_err(daemon)?;
+            Ok(String::new())
+        }
+        Command::NetworkRm { names } => each(names, |n| {
+            lab.remove_network(n).map_err(|e| not_found(e, "network"))
+        }),
+        Command::Run(r) => run(lab, r, false, ctx),
+        Command::Create(r) => run(lab, r, true, ctx),
+        Command::Rm { force, names } => each(names, |n| {
+            // Every container here runs (or was only created); Docker 20.10 refuses to
+            // remove a running one without -f.
+            if !force {
+                let d = lab.docker();
+                let c = d
+                    .container(n)
+                    .map_err(|e| not_found(e.into(), "container"))?;
+                if c.started {
+                    return Err(failure(1, format!(
+                        "Error response from daemon: You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                        c.id
+                    )));
+                }
+            }
+            lab.remove_container(n)
+                .map_err(|e| not_found(e, "container"))
+        }),
+        Command::Rename {
+            container,
+            new_name,
+        } => {
+            lab.rename_container(container, new_name).map_err(daemon)?;
+            Ok(String::new())
+        }
+        Command::Exec {
+            detach,
+            container,
+            argv,
+        } => {
+            let who = lab
+                .container_who(container)
+                .map_err(|e| not_found(e, "container"))?;
+            let image = lab
+                .docker()
+                .container(container)
+                .map(|c| c.image.clone())
+                .unwrap_or_default();
+            let argv = &image_argv(&image, argv);
+            if *detach {
+                lab.exec_detached(&who, argv).map_err(daemon)?;
+                return Ok(String::new());
+            }
+            let out = lab.exec(&who, argv, ctx.exec_timeout).map_err(daemon)?;
+            if out.code == 0 {
+                Ok(out.stdout)
+            } else {
+                Err(Failure {
+                    status: out.code,
+                    stderr: out.stderr.trim_end_matches('\n').to_string(),
+                    stdout: out.stdout,
+                })
+            }
+        }
+        Command::Inspect { format, names } => {
+            let mut docs = Vec::new();
+            let mut errors = Vec::new();
+            {
+                let d = lab.docker();
+                for name in names {
+                    // Like `docker inspect`: containers first, then networks.
+                    if let Ok(c) = d.container(name) {
+                        docs.push(inspect::container(&d, c));
+                    } else if let Ok(n) = d.network(name) {
+                        docs.push(inspect::network(&d, n));
+                    } else {
+                        errors.push(format!("Error: No such object: {name}"));
+                    }
+                }
+            }
+            inspect_output(docs, format.as_deref(), errors)
+        }
+        Command::Ps {
+            all,
+            quiet,
+            no_trunc,
+        } => {
+            let d = lab.docker();
+            let now = crate::lab::clock::now_rfc3339();
+            Ok(render::docker::ps(&d, *all, *quiet, *no_trunc, &now))
+        }
+        Command::Port { container, private } => {
+            let d = lab.docker();
+            let c = d
+                .container(container)
+                .map_err(|e| not_found(e.into(), "container"))?;
+            let lines = render::docker::port_lines(&d, c);
+            let Some(private) = private else {
+                return Ok(lines);
+            };
+            let (port, proto) = private.split_once('/').unwrap_or((private, "tcp"));
+            let prefix = format!("{port}/{proto} -> ");
+            let picked: String = lines
+                .lines()
+                .filter_map(|l| l.strip_prefix(&prefix))
+                .map(|a| format!("{a}\n"))
+                .collect();
+            if picked.is_empty() {
+                return Err(failure(
+                    1,
+                    format!("Error: No public port '{port}/{proto}' published for {container}"),
+                ));
+            }
+            Ok(picked)
+        }
+    }
+}
+
+/// `docker rm a b`, `docker network rm a b`: each in turn, its name printed when done,
+/// every failure reported, status 1 when any failed.
+fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> Result<(), Failure>,
+) -> Result<String, Failure> {
+    let mut out = String::new();
+    let mut errors = Vec::new();
+    for n in names {
+        match f(n) {
+            Ok(()) => out.push_str(&format!("{n}\n")),
+            Err(e) => errors.push(e.stderr),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure {
+            status: 1,
+            stderr: errors.join("\n"),
+            stdout: out,
+        })
+    }
+}
+
+/// `inspect` output: the documents as Docker's indented JSON array, or each through the
+/// `-f` template (one line each); missing objects reported after, status 1.
+fn inspect_output(
+    docs: Vec<Value>,
+    format: Option<&str>,
+    errors: Vec<String>,
+) -> Result<String, Failure> {
+    let out = match format {
+        None => {
+            if docs.is_empty() && !errors.is_empty() {
+                "[]\n".to_string()
+            } else {
+                render::docker::json_array(docs) + "\n"
+            }
+        }
+        Some(t) => {
+            let mut out = String::new();
+            for doc in &docs {
+                let line = gotmpl::render(t, doc).map_err(|e| failure(1, e))?;
+                out.push_str(&line);
+                out.push('\n');
+            }
+            out
+        }
+    };
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure {
+            status: 1,
+            stderr: errors.join("\n"),
+            stdout: out,
+        })
+    }
+}
+
+/// `network ls --filter`: the daemon's filters (`name` substring, `id` prefix, `driver`,
+/// `type=custom|builtin`); the same key given twice is an OR, different keys an AND.
+fn filter_networks<'a>(
+    all: &'a [crate::model::docker::Network],
+    filters: &[(String, String)],
+) -> Result<Vec<&'a crate::model::docker::Network>, Failure> {
+    for (k, v) in filters {
+        match k.as_str() {
+            "name" | "id" | "driver" => {}
+            "type" if v == "custom" || v == "builtin" => {}
+            "type" => {
+                return Err(failure(
+                    1,
+                    format!("Error response from daemon: Invalid filter: 'type'='{v}'"),
+                ))
+            }
+            other => {
+                return Err(failure(
+                    1,
+                    format!("Error response from daemon: Invalid filter '{other}'"),
+                ))
+            }
+        }
+    }
+    let keys = ["name", "id", "driver", "type"];
+    Ok(all
+        .iter()
+        .filter(|n| {
+            keys.iter().all(|key| {
+                let values: Vec<&String> = filters
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| v)
+                    .collect();
+                values.is_empty()
+                    || values.iter().any(|v| match *key {
+                        "name" => n.name.contains(v.as_str()),
+                        "id" => n.id.starts_with(v.as_str()),
+                        "driver" => n.driver.name() == v.as_str(),
+                        _ => (v.as_str() == "builtin") == n.predefined(),
+                    })
+            })
+        })
+        .collect())
+}
+
+fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<String, Failure> {
+    let path = if create_only { "create" } else { "run" };
+    // Docker names an unnamed container with two random words; netsh draws a name the
+    // same shape from the container's place in the lab.
+    let name = match &r.name {
+        Some(n) => n.clone(),
+        None => unnamed(lab),
+    };
+    let network = r.network.clone().unwrap_or_else(|| "bridge".into());
+    let attach = AttachSpec {
+        ip: r.ip.clone(),
+        aliases: r.aliases.clone(),
+    };
+    let extras = RunExtras {
+        links: r.links.clone(),
+        publish: r.publish.clone(),
+        image: r.image.clone(),
+        cmd: r.cmd.clone(),
+        create_only,
+    };
+    let c = lab
+        .run_container(&name, &network, &attach, &extras)
+        .map_err(|e| run_error(path, e))?;
+    if create_only || r.cmd.is_empty() {
+        return Ok(format!("{}\n", c.id));
+    }
+    let who = lab.container_who(&c.id).map_err(|e| run_error(path, e))?;
+    let argv = &image_argv(&r.image, &r.cmd);
+    if r.detach {
+        if let Err(e) = lab.exec_detached(&who, argv) {
+            let _ = lab.remove_container(&c.id);
+            return Err(run_error(path, e));
+        }
+        return Ok(format!("{}\n", c.id));
+    }
+    let out = lab.exec(&who, argv, ctx.exec_timeout);
+    if r.rm {
+        let _ = lab.remove_container(&c.id);
+    }
+    let out = out.map_err(|e| run_error(path, e))?;
+    if out.code == 0 {
+        Ok(out.stdout)
+    } else {
+        Err(Failure {
+            status: out.code,
+            stderr: out.stderr.trim_end_matches('\n').to_string(),
+            stdout: out.stdout,
+        })
+    }
+}
+
+/// The program a container of `image` runs for `argv`. Images are not pulled: programs
+/// come from the machine's files. A `busybox` image's programs are busybox's applets, so
+/// when the machine has busybox, `ping`, `ip a` or `/bin/sh` in such a container run as
+/// `busybox ping` … (their output then reads as in a real busybox container: `ip a`
+/// without `state`, busybox's `ping` statistics).
+fn image_argv(image: &str, argv: &[String]) -> Vec<String> {
+    let busybox_image =
+        image == "busybox" || image.starts_with("busybox:") || image.starts_with("busybox@");
+    let has_busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    match argv.split_first() {
+        Some((prog, rest)) if busybox_image && has_busybox => {
+            let applet = prog.rsplit('/').next().unwrap_or(prog);
+            if applet == "busybox" {
+                return argv.to_vec();
+            }
+            let mut out = vec!["busybox".to_string(), applet.to_string()];
+            out.extend(rest.iter().cloned());
+            out
+        }
+        _ => argv.to_vec(),
+    }
+}
+
+/// A free name for an unnamed container, Docker's `adjective_surname` shape.
+fn unnamed(lab: &Lab) -> String {
+    const LEFT: &[&str] = &[
+        "admiring", "brave", "clever", "eager", "gifted", "happy", "keen", "quirky",
+    ];
+    const RIGHT: &[&str] = &[
+        "bell", "curie", "darwin", "euler", "hopper", "lovelace", "noether", "turing",
+    ];
+    let d = lab.docker();
+    let taken = |n: &str| d.containers().iter().any(|c| c.name == n);
+    let mut i = d.containers().len();
+    loop {
+        let base = format!(
+            "{}_{}",
+            LEFT[i % LEFT.len()],
+            RIGHT[(i / LEFT.len()) % RIGHT.len()]
+        );
+        let name = if i < LEFT.len() * RIGHT.len() {
+            base
+        } else {
+            format!("{base}{}", i / (LEFT.len() * RIGHT.len()))
+        };
+        if !taken(&name) {
+            return name;
+        }
+        i += 1;
+    }
+}
