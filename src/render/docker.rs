@@ -395,7 +395,10 @@ fn ports_cell(d: &Docker, c: &Container) -> String {
             })
         })
         .collect();
-    cells.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())));
+    cells.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.contains(':').cmp(&b.1.contains(':')))
+    });
     cells
         .into_iter()
         .map(|(_, _, s)| s)
