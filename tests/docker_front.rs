@@ -167,7 +167,10 @@ assert(custom.index_of(" n2 ") < custom.index_of(" n10 "), custom);
 let builtin = docker("network ls -f type=builtin -f driver=bridge");
 assert(builtin.contains(" bridge ") && !builtin.contains(" host "), builtin);
 assert_eq(docker("network ls -q").split("\n").len(), 7);
-refused("network ls --format x", 125, "unknown flag: --format");
+assert_eq(docker("network ls --filter type=custom --format '{{.Name}} {{.Driver}} {{.Internal}}'"), "n1 bridge false\nn2 bridge true\nn10 bridge false\n");
+assert_eq(docker("network ls -f name=n2 --format 'table {{.Name}}\\t{{.Internal}}'"), "NAME      INTERNAL\nn2        true\n");
+refused("network ls --format '{{.Name'", 1, "template: ");
+refused("network ls --frob x", 125, "unknown flag: --frob");
 "#,
     );
     check(
@@ -253,6 +256,14 @@ assert_eq(docker("rm -f site later bad"), "site\nlater\nbad\n");
 assert_eq(docker("ps -aq"), "");
 // The port is free again.
 full_id(docker("run -d --name web2 -p 8081:8080 busybox"));
+assert_eq(docker("ps --format '{{.Names}} {{.Image}} {{.Status}}'").sub_string(0, 19), "web2 busybox Up Les");
+let t = docker("ps --format 'table {{.Names}}\\t{{.Ports}}'");
+assert(t.starts_with("NAMES     PORTS\nweb2      0.0.0.0:8081->8080/tcp, :::8081->8080/tcp\n"), t);
+// Images are never pulled; a reference is checked and is always "up to date".
+assert_eq(docker("pull busybox"), "Using default tag: latest\nStatus: Image is up to date for busybox:latest\ndocker.io/library/busybox:latest\n");
+assert(docker("pull tomcat:8.5.49").ends_with("docker.io/library/tomcat:8.5.49\n"));
+refused("pull busybox[:tag]", 1, "invalid reference format");
+refused("pull BusyBox", 1, "invalid reference format: repository name must be lowercase");
 "#,
     );
 }

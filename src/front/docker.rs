@@ -52,6 +52,8 @@ pub enum Command {
         no_trunc: bool,
         /// `--filter KEY=VALUE`, in the order given.
         filters: Vec<(String, String)>,
+        /// `--format`: a Go template per row (`table …` for a table with headers).
+        format: Option<String>,
     },
     NetworkCreate {
         name: String,
@@ -101,6 +103,11 @@ pub enum Command {
         all: bool,
         quiet: bool,
         no_trunc: bool,
+        format: Option<String>,
+    },
+    /// `docker pull IMAGE`: images are never pulled; the reference is checked.
+    Pull {
+        image: String,
     },
     Port {
         container: String,
@@ -176,6 +183,7 @@ const SPECS: &[Spec] = &[
             f("quiet", Some('q'), false),
             f("no-trunc", None, false),
             f("filter", Some('f'), true),
+            f("format", None, true),
         ],
         arity: Arity::None,
         stop_at_arg: false,
@@ -289,8 +297,17 @@ const SPECS: &[Spec] = &[
             f("all", Some('a'), false),
             f("quiet", Some('q'), false),
             f("no-trunc", None, false),
+            f("format", None, true),
         ],
         arity: Arity::None,
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "pull",
+        usage: "docker pull [OPTIONS] NAME[:TAG|@DIGEST]",
+        about: "Pull an image or a repository from a registry",
+        flags: &[f("quiet", Some('q'), false)],
+        arity: Arity::Exact(1),
         stop_at_arg: false,
     },
     Spec {
@@ -547,6 +564,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
                 quiet: p.bool("quiet"),
                 no_trunc: p.bool("no-trunc"),
                 filters,
+                format: p.one("format"),
             }
         }
         "network create" => Command::NetworkCreate {
@@ -612,6 +630,10 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             all: p.bool("all"),
             quiet: p.bool("quiet"),
             no_trunc: p.bool("no-trunc"),
+            format: p.one("format"),
+        },
+        "pull" => Command::Pull {
+            image: args[0].clone(),
         },
         "port" => Command::Port {
             container: args[0].clone(),
@@ -713,7 +735,8 @@ mod tests {
                 filters: vec![
                     ("name".into(), "br".into()),
                     ("driver".into(), "bridge".into())
-                ]
+                ],
+                format: None,
             }
         );
         assert_eq!(
@@ -728,7 +751,8 @@ mod tests {
             Command::Ps {
                 all: true,
                 quiet: true,
-                no_trunc: false
+                no_trunc: false,
+                format: None,
             }
         );
         assert!(matches!(

@@ -96,11 +96,14 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             quiet,
             no_trunc,
             filters,
+            format,
         } => {
             let d = lab.docker();
             let keep = filter_networks(d.networks(), filters)?;
-            Ok(render::docker::network_ls_with(&keep, *quiet, *no_trunc))
+            render::docker::network_ls_with(&keep, *quiet, *no_trunc, format.as_deref())
+                .map_err(|e| failure(1, e))
         }
+        Command::Pull { image } => pull(image),
         Command::NetworkCreate {
             name,
             driver,
@@ -231,10 +234,12 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             all,
             quiet,
             no_trunc,
+            format,
         } => {
             let d = lab.docker();
             let now = crate::lab::clock::now_rfc3339();
-            Ok(render::docker::ps(&d, *all, *quiet, *no_trunc, &now))
+            render::docker::ps(&d, *all, *quiet, *no_trunc, format.as_deref(), &now)
+                .map_err(|e| failure(1, e))
         }
         Command::Port { container, private } => {
             let d = lab.docker();
@@ -261,6 +266,52 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             Ok(picked)
         }
     }
+}
+
+/// `docker pull IMAGE`: netsh never pulls (a container's programs come from the machine),
+/// so every well-formed reference is "up to date". The reference is checked as the
+/// docker CLI's `reference.ParseNormalizedNamed` does, in its words (`invalid reference
+/// format`, `invalid reference format: repository name must be lowercase`).
+fn pull(image: &str) -> Result<String, Failure> {
+    let (name, tag) = match image.split_once('@') {
+        Some((n, d)) => (n, format!("@{d}")),
+        None => match image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((n, t)) => (n, format!(":{t}")),
+            None => (image, ":latest".to_string()),
+        },
+    };
+    let tag_ok = tag[1..]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c))
+        && tag.len() > 1;
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+        && !name.starts_with(['.', '-', '/', '_'])
+        && !name.ends_with(['.', '-', '/', '_']);
+    if !name_ok || !tag_ok {
+        return Err(failure(1, "invalid reference format".into()));
+    }
+    if name.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(failure(
+            1,
+            "invalid reference format: repository name must be lowercase".into(),
+        ));
+    }
+    let full = if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    };
+    let default = if image.contains([':', '@']) {
+        ""
+    } else {
+        "Using default tag: latest\n"
+    };
+    Ok(format!(
+        "{default}Status: Image is up to date for {name}{tag}\n{full}{tag}\n"
+    ))
 }
 
 /// `docker rm a b`, `docker network rm a b`: each in turn, its name printed when done,

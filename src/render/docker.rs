@@ -250,36 +250,76 @@ mod tests {
     }
 }
 
-/// `docker network ls` with its flags: `-q` only the IDs, `--no-trunc` the full IDs; rows
-/// in the CLI's natural name order.
-pub fn network_ls_with(networks: &[&Network], quiet: bool, no_trunc: bool) -> String {
+/// `docker network ls` with its flags: `-q` only the IDs, `--no-trunc` the full IDs,
+/// `--format` a Go template per row (`table …`: with headers; the fields `.ID`, `.Name`,
+/// `.Driver`, `.Scope`, `.IPv6`, `.Internal`, `.CreatedAt`, `.Labels`); rows in the CLI's
+/// natural name order. Errors: the template's, in Go's words.
+pub fn network_ls_with(
+    networks: &[&Network],
+    quiet: bool,
+    no_trunc: bool,
+    format: Option<&str>,
+) -> Result<String, String> {
     let mut sorted: Vec<&Network> = networks.to_vec();
     sorted.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    let id = |n: &Network| {
-        if no_trunc {
-            n.id.clone()
-        } else {
-            short(&n.id).to_string()
-        }
+    let rows: Vec<serde_json::Value> = sorted
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "ID": if no_trunc { n.id.as_str() } else { short(&n.id) },
+                "Name": n.name,
+                "Driver": n.driver.name(),
+                "Scope": "local",
+                "IPv6": "false",
+                "Internal": n.internal.to_string(),
+                "CreatedAt": n.created,
+                "Labels": "",
+            })
+        })
+        .collect();
+    let header = serde_json::json!({
+        "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+        "IPv6": "IPV6", "Internal": "INTERNAL", "CreatedAt": "CREATED AT", "Labels": "LABELS",
+    });
+    let format = match (quiet, format) {
+        (true, _) => "{{.ID}}",
+        (false, Some(f)) => f,
+        (false, None) => "table {{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Scope}}",
     };
-    if quiet {
-        return sorted.iter().map(|n| format!("{}\n", id(n))).collect();
+    format_rows(format, &header, &rows)
+}
+
+/// The docker CLI's `--format` for its lists: a Go template run per row, `\t` and `\n`
+/// written out as tab and newline; `table TEMPLATE` adds a header row (the template run
+/// over the column titles) and lays the tab-separated cells out as its tabwriter does.
+pub fn format_rows(
+    format: &str,
+    header: &serde_json::Value,
+    rows: &[serde_json::Value],
+) -> Result<String, String> {
+    let (is_table, t) = match format.strip_prefix("table") {
+        Some(rest) => (true, rest),
+        None => (false, format),
+    };
+    let t = t
+        .trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
+    let mut lines = Vec::new();
+    if is_table {
+        lines.push(crate::front::gotmpl::render(&t, header)?);
     }
-    let mut rows = vec![vec![
-        "NETWORK ID".to_string(),
-        "NAME".into(),
-        "DRIVER".into(),
-        "SCOPE".into(),
-    ]];
-    for n in sorted {
-        rows.push(vec![
-            id(n),
-            n.name.clone(),
-            n.driver.name().to_string(),
-            "local".into(),
-        ]);
+    for r in rows {
+        lines.push(crate::front::gotmpl::render(&t, r)?);
     }
-    table(&rows)
+    if !is_table {
+        return Ok(lines.into_iter().map(|l| l + "\n").collect());
+    }
+    let cells: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    Ok(table(&cells))
 }
 
 /// Docker's `inspect` output: a JSON array indented by four spaces (no final newline).
@@ -406,60 +446,66 @@ fn ports_cell(d: &Docker, c: &Container) -> String {
         .join(", ")
 }
 
-/// `docker ps [-a] [-q] [--no-trunc]`: newest first, as the daemon lists them. Containers
-/// only created (`docker create`) show with `-a` alone, `Created`.
-pub fn ps(d: &Docker, all: bool, quiet: bool, no_trunc: bool, now: &str) -> String {
+/// `docker ps [-a] [-q] [--no-trunc] [--format T]`: newest first, as the daemon lists
+/// them, in Docker's columns (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES;
+/// the CLI's default `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}`).
+/// Containers only created (`docker create`) show with `-a` alone, `Created`. `now` is the
+/// current time as RFC 3339, for the ages. Errors: the template's, in Go's words.
+pub fn ps(
+    d: &Docker,
+    all: bool,
+    quiet: bool,
+    no_trunc: bool,
+    format: Option<&str>,
+    now: &str,
+) -> Result<String, String> {
     let now = epoch_secs(now).unwrap_or(0);
-    let shown: Vec<&Container> = d
+    let rows: Vec<serde_json::Value> = d
         .containers()
         .iter()
         .rev()
         .filter(|c| all || c.started)
+        .map(|c| {
+            let age = human_duration(now - epoch_secs(&c.created).unwrap_or(now));
+            let cmd = command_line(c);
+            let cmd = if no_trunc { cmd } else { ellipsis(&cmd, 20) };
+            let networks: Vec<String> = c
+                .endpoints
+                .iter()
+                .filter_map(|e| d.network_by_id(&e.network_id))
+                .map(|n| n.name.clone())
+                .collect();
+            serde_json::json!({
+                "ID": if no_trunc { c.id.as_str() } else { short(&c.id) },
+                "Image": if c.image.is_empty() { "busybox" } else { c.image.as_str() },
+                "Command": go_quote(&cmd),
+                "CreatedAt": c.created,
+                "RunningFor": format!("{age} ago"),
+                "Ports": ports_cell(d, c),
+                "Status": if c.started { format!("Up {age}") } else { "Created".into() },
+                "State": if c.started { "running" } else { "created" },
+                "Names": c.name,
+                "Networks": networks.join(","),
+                "Labels": "",
+                "Mounts": "",
+                "Size": "0B",
+            })
+        })
         .collect();
-    let id = |c: &Container| {
-        if no_trunc {
-            c.id.clone()
-        } else {
-            short(&c.id).to_string()
+    let header = serde_json::json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE",
+        "Names": "NAMES", "Networks": "NETWORKS", "Labels": "LABELS", "Mounts": "MOUNTS",
+        "Size": "SIZE",
+    });
+    let format = match (quiet, format) {
+        (true, _) => "{{.ID}}",
+        (false, Some(f)) => f,
+        (false, None) => {
+            "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
         }
     };
-    if quiet {
-        return shown.iter().map(|c| format!("{}\n", id(c))).collect();
-    }
-    let mut rows = vec![[
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "CREATED",
-        "STATUS",
-        "PORTS",
-        "NAMES",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for c in shown {
-        let age = human_duration(now - epoch_secs(&c.created).unwrap_or(now));
-        let cmd = command_line(c);
-        let cmd = if no_trunc { cmd } else { ellipsis(&cmd, 20) };
-        rows.push(vec![
-            id(c),
-            if c.image.is_empty() {
-                "busybox".into()
-            } else {
-                c.image.clone()
-            },
-            go_quote(&cmd),
-            format!("{age} ago"),
-            if c.started {
-                format!("Up {age}")
-            } else {
-                "Created".into()
-            },
-            ports_cell(d, c),
-            c.name.clone(),
-        ]);
-    }
-    table(&rows)
+    format_rows(format, &header, &rows)
 }
 
 #[cfg(test)]
