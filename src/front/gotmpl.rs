@@ -4,7 +4,8 @@
 //! Covers what people type with `-f`: text, field paths (`.NetworkSettings.IPAddress`,
 //! `.` itself), string literals, `{{range PIPELINE}}…{{end}}` (over a list's elements or a
 //! map's values, in key order as Go ranges over a map), `{{if PIPELINE}}…{{else}}…{{end}}`,
-//! pipes (`{{.Name | upper}}`), and the functions `json` (Docker's added function:
+//! pipes (`{{.Name | upper}}`), parenthesised pipelines with a field path after them
+//! (`{{(index .NetworkSettings.Networks "n1").IPAddress}}`), and the functions `json` (Docker's added function:
 //! `json.Marshal`, compact, `<>&` escaped as Go does), `index`, `len`, and Docker's `upper`,
 //! `lower`, `title`, `join`, `split`. A value prints as Go's `fmt` prints it: strings raw,
 //! `<nil>` for null, `<no value>` for a missing map key, lists as `[a b]`, maps as
@@ -187,6 +188,35 @@ fn words(cmd: &str) -> Result<Vec<String>, String> {
                 }
             }
             out.push(s);
+        } else if c == '(' {
+            // A parenthesised pipeline, then perhaps a field path: `(index .A "k").B`.
+            let mut s = String::new();
+            let (mut depth, mut quoted) = (0, false);
+            for ch in chars.by_ref() {
+                s.push(ch);
+                match ch {
+                    '"' => quoted = !quoted,
+                    '(' if !quoted => depth += 1,
+                    ')' if !quoted => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if depth != 0 {
+                return Err("template: :1: unclosed left paren".into());
+            }
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() {
+                    break;
+                }
+                s.push(ch);
+                chars.next();
+            }
+            out.push(s);
         } else {
             let mut s = String::new();
             while let Some(&ch) = chars.peek() {
@@ -215,7 +245,7 @@ fn eval_pipeline(p: &str, dot: &Value) -> Result<Option<Value>, String> {
         if let Some(p) = prev.take() {
             args.push(p);
         }
-        let v = if head.starts_with('.') || head.starts_with('"') {
+        let v = if head.starts_with(['.', '"', '(']) {
             if !args.is_empty() {
                 return Err(format!(
                     "template: :1: can't give argument to non-function {head}"
@@ -235,12 +265,16 @@ fn split_pipes(p: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
+    let mut depth = 0_i32;
     for c in p.chars() {
         match c {
-            '|' if !quoted => out.push(std::mem::take(&mut cur)),
+            '|' if !quoted && depth == 0 => out.push(std::mem::take(&mut cur)),
             _ => {
-                if c == '"' {
-                    quoted = !quoted;
+                match c {
+                    '"' => quoted = !quoted,
+                    '(' if !quoted => depth += 1,
+                    ')' if !quoted => depth -= 1,
+                    _ => {}
                 }
                 cur.push(c);
             }
@@ -256,6 +290,15 @@ fn arg(w: &str, dot: &Value) -> Result<Option<Value>, String> {
     }
     if w == "." {
         return Ok(Some(dot.clone()));
+    }
+    if w.starts_with('(') {
+        let close = w.rfind(')').unwrap_or(w.len() - 1);
+        let v = eval_pipeline(&w[1..close], dot)?;
+        return match (&w[close + 1..], v) {
+            ("", v) => Ok(v),
+            (_, None) => Ok(None),
+            (rest, Some(v)) => arg(rest, &v),
+        };
     }
     if let Some(path) = w.strip_prefix('.') {
         let mut cur = dot.clone();
@@ -447,11 +490,6 @@ mod tests {
             .unwrap(),
             "172.17.0.3 172.18.0.3 "
         );
-        assert!(render(
-            "{{(index .NetworkSettings.Networks \"bridge2\").IPAddress}}",
-            &doc
-        )
-        .is_err());
         assert_eq!(
             render(
                 "{{index .NetworkSettings.Networks.bridge2.Aliases 0}}",
@@ -462,7 +500,6 @@ mod tests {
         );
         assert_eq!(render("{{.Nope}}", &doc).unwrap(), "<no value>");
         assert_eq!(render("{{.Name | upper}}", &doc).unwrap(), "/BB1");
-        assert!(render("{{join (split \"a,b\" \",\") \"-\"}}", &doc).is_err());
         assert_eq!(
             render(
                 "{{join .NetworkSettings.Networks.bridge2.Aliases \",\"}}",
@@ -471,6 +508,27 @@ mod tests {
             .unwrap(),
             "e40a58ad05ac"
         );
+        assert_eq!(
+            render("{{join (split \"a,b\" \",\") \"-\"}}", &doc).unwrap(),
+            "a-b"
+        );
+        assert_eq!(
+            render(
+                "{{(index .NetworkSettings.Networks \"bridge2\").IPAddress}}",
+                &doc
+            )
+            .unwrap(),
+            "172.18.0.3"
+        );
+        assert_eq!(
+            render(
+                "{{(index .NetworkSettings.Networks \"bridge\").Aliases}}",
+                &doc
+            )
+            .unwrap(),
+            "<nil>"
+        );
+        assert!(render("{{(index .Name}}", &doc).is_err());
         assert_eq!(
             render("{{if .NetworkSettings}}yes{{else}}no{{end}}", &doc).unwrap(),
             "yes"
