@@ -194,6 +194,16 @@ let e = refused("network rm nope", 1, "Error: No such network: nope");
 docker("rm -f ca cb");
 assert_eq(docker("network rm n1 n2"), "n1\nn2\n");
 assert_eq(docker("network ls -q").split("\n").len(), 4);
+// prune: asks first (no answer: nothing removed), -f removes the unused user networks.
+docker("network create p1");
+docker("network create p2");
+docker("network create p3");
+docker("run -d --name user --network p2 busybox");
+assert(docker("network prune").ends_with("Are you sure you want to continue? [y/N] "));
+assert_eq(docker("network ls -q").split("\n").len(), 7);
+assert_eq(docker("network prune -f"), "Deleted Networks:\np1\np3\n\n");
+assert_eq(docker("network prune -f"), "");
+assert_eq(docker("network ls --format {{.Name}} -f type=custom"), "p2\n");
 "#,
     );
 }

@@ -80,6 +80,10 @@ pub enum Command {
     NetworkRm {
         names: Vec<String>,
     },
+    /// `docker network prune [-f]`.
+    NetworkPrune {
+        force: bool,
+    },
     Run(RunArgs),
     Create(RunArgs),
     Rm {
@@ -235,6 +239,14 @@ const SPECS: &[Spec] = &[
         about: "Remove one or more networks",
         flags: &[],
         arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network prune",
+        usage: "docker network prune [OPTIONS]",
+        about: "Remove all unused networks",
+        flags: &[f("force", Some('f'), false)],
+        arity: Arity::None,
         stop_at_arg: false,
     },
     Spec {
@@ -509,7 +521,8 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
     };
     let (path, rest) = if first == "network" {
         match words.get(1).map(String::as_str) {
-            Some(sub @ ("ls" | "list" | "create" | "inspect" | "connect" | "disconnect" | "rm" | "remove")) => {
+            Some(sub @ ("ls" | "list" | "create" | "inspect" | "connect" | "disconnect" | "rm" | "remove"
+                | "prune")) => {
                 let sub = match sub {
                     "list" => "ls",
                     "remove" => "rm",
@@ -590,6 +603,9 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             container: args[1].clone(),
         },
         "network rm" => Command::NetworkRm { names: args },
+        "network prune" => Command::NetworkPrune {
+            force: p.bool("force"),
+        },
         "run" | "create" => {
             let run = RunArgs {
                 detach: p.bool("detach"),
@@ -711,6 +727,10 @@ mod tests {
             }
         );
         assert!(matches!(ok("network ls"), Command::NetworkLs { .. }));
+        assert_eq!(
+            ok("network prune -f"),
+            Command::NetworkPrune { force: true }
+        );
         assert!(matches!(ok("docker network ls"), Command::NetworkLs { .. }));
     }
 

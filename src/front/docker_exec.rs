@@ -104,6 +104,30 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 .map_err(|e| failure(1, e))
         }
         Command::Pull { image } => pull(image),
+        Command::NetworkPrune { force } => {
+            // The CLI asks first; docker() has no input to answer with, so without -f the
+            // answer is the default, No (the CLI's `PromptForConfirmation` on end of input).
+            if !force {
+                return Ok("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ".into());
+            }
+            let unused: Vec<String> = {
+                let d = lab.docker();
+                d.networks()
+                    .iter()
+                    .filter(|n| n.user_defined() && d.members(&n.id).is_empty())
+                    .map(|n| n.name.clone())
+                    .collect()
+            };
+            let mut deleted = Vec::new();
+            for name in unused {
+                lab.remove_network(&name).map_err(daemon)?;
+                deleted.push(name);
+            }
+            if deleted.is_empty() {
+                return Ok(String::new());
+            }
+            Ok(format!("Deleted Networks:\n{}\n\n", deleted.join("\n")))
+        }
         Command::NetworkCreate {
             name,
             driver,
