@@ -225,16 +225,7 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 lab.exec_detached(&who, argv).map_err(daemon)?;
                 return Ok(String::new());
             }
-            let out = lab.exec(&who, argv, ctx.exec_timeout).map_err(daemon)?;
-            if out.code == 0 {
-                Ok(out.stdout)
-            } else {
-                Err(Failure {
-                    status: out.code,
-                    stderr: out.stderr.trim_end_matches('\n').to_string(),
-                    stdout: out.stdout,
-                })
-            }
+            program_result(lab.exec(&who, argv, ctx.exec_timeout).map_err(daemon)?)
         }
         Command::Inspect { format, names } => {
             let mut docs = Vec::new();
@@ -352,6 +343,12 @@ fn each(
             Err(e) => errors.push(e.stderr),
         }
     }
+    partial(out, errors)
+}
+
+/// What a command over several objects answers: its stdout when every object went well,
+/// else a failure (status 1) with every object's error and what it printed for the others.
+fn partial(out: String, errors: Vec<String>) -> Result<String, Failure> {
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -388,15 +385,7 @@ fn inspect_output(
             out
         }
     };
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(Failure {
-            status: 1,
-            stderr: errors.join("\n"),
-            stdout: out,
-        })
-    }
+    partial(out, errors)
 }
 
 /// `network ls --filter`: the daemon's filters (`name` substring, `id` prefix, `driver`,
@@ -485,6 +474,12 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         let _ = lab.remove_container(&c.id);
     }
     let out = out.map_err(|e| run_error(path, e))?;
+    program_result(out)
+}
+
+/// A program's end as `docker exec` and attached `docker run` report it: its stdout, or a
+/// failure with its exit code as the status.
+fn program_result(out: crate::kernel::process::ExecOutput) -> Result<String, Failure> {
     if out.code == 0 {
         Ok(out.stdout)
     } else {

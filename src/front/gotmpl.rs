@@ -209,27 +209,26 @@ fn words(cmd: &str) -> Result<Vec<String>, String> {
             if depth != 0 {
                 return Err("template: :1: unclosed left paren".into());
             }
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                s.push(ch);
-                chars.next();
-            }
+            rest_of_word(&mut chars, &mut s);
             out.push(s);
         } else {
             let mut s = String::new();
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                s.push(ch);
-                chars.next();
-            }
+            rest_of_word(&mut chars, &mut s);
             out.push(s);
         }
     }
     Ok(out)
+}
+
+/// Moves the characters up to the next white space from `chars` to `s`.
+fn rest_of_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, s: &mut String) {
+    while let Some(&ch) = chars.peek() {
+        if ch.is_whitespace() {
+            break;
+        }
+        s.push(ch);
+        chars.next();
+    }
 }
 
 fn eval_pipeline(p: &str, dot: &Value) -> Result<Option<Value>, String> {
