@@ -32,11 +32,18 @@ fn full_id(out) {
 }
 "#;
 
+/// `id`'s short form and a newline, as `docker ps -q` lists it.
+const PRELUDE_IDS: &str = r#"
+fn short_line(id) { id.sub_string(0, 12) + "\n" }
+"#;
+
 fn check(script: &str) {
     for user in users() {
         netsh()
             .user(user)
-            .eval(&format!("{PRELUDE}\n{script}\nprint(\"DONE\");"))
+            .eval(&format!(
+                "{PRELUDE}{PRELUDE_IDS}\n{script}\nprint(\"DONE\");"
+            ))
             .run()
             .success()
             .stdout_has("DONE");
@@ -255,6 +262,15 @@ let created = full_id(docker("create --name later busybox"));
 assert(!docker("ps").contains("later"));
 assert(docker("ps -a").contains("   Created   "));
 assert_eq(docker("ps -aq --no-trunc"), created + "\n" + web + "\n");
+assert_eq(docker("ps -q --no-trunc -f status=created"), created + "\n");
+assert_eq(docker("ps -a --format {{.Names}} --filter name=e"), "later\nweb\n");
+assert_eq(docker("ps --format {{.Names}} -f network=n1 -f ancestor=busybox"), "web\n");
+assert_eq(docker("ps -aq -f network=bridge"), short_line(created));
+refused("ps -f frob=1", 1, "Error response from daemon: Invalid filter 'frob'");
+refused("ps -f status=sleepy", 1, "Error response from daemon: Invalid filter 'status=sleepy'");
+assert_eq(docker("inspect --type network -f {{.Name}} n1"), "n1\n");
+refused("inspect --type network web", 1, "Error: No such network: web");
+refused("inspect --type image web", 1, "\"image\" is not a valid value for --type");
 assert_eq(docker("rename web site"), "");
 assert_eq(docker("inspect -f {{.Name}} site"), "/site\n");
 // Without -d, run waits for the program and prints what it printed.

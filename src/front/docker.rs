@@ -102,12 +102,16 @@ pub enum Command {
     Inspect {
         format: Option<String>,
         names: Vec<String>,
+        /// `--type container|network`: look only among those.
+        kind: Option<String>,
     },
     Ps {
         all: bool,
         quiet: bool,
         no_trunc: bool,
         format: Option<String>,
+        /// `--filter KEY=VALUE`, in the order given.
+        filters: Vec<(String, String)>,
     },
     /// `docker pull IMAGE`: images are never pulled; the reference is checked.
     Pull {
@@ -297,7 +301,7 @@ const SPECS: &[Spec] = &[
         path: "inspect",
         usage: "docker inspect [OPTIONS] NAME|ID [NAME|ID...]",
         about: "Return low-level information on Docker objects",
-        flags: &[f("format", Some('f'), true)],
+        flags: &[f("format", Some('f'), true), f("type", None, true)],
         arity: Arity::Min(1),
         stop_at_arg: false,
     },
@@ -310,6 +314,7 @@ const SPECS: &[Spec] = &[
             f("quiet", Some('q'), false),
             f("no-trunc", None, false),
             f("format", None, true),
+            f("filter", Some('f'), true),
         ],
         arity: Arity::None,
         stop_at_arg: false,
@@ -491,6 +496,21 @@ fn check_arity(spec: &Spec, n: usize) -> Result<(), CliError> {
     ))
 }
 
+/// `--filter KEY=VALUE` values (the CLI's `opts.FilterOpt`: the key lower-cased, both
+/// trimmed); one without `=` is a flag error.
+fn filters(spec: &Spec, p: &Parsed) -> Result<Vec<(String, String)>, CliError> {
+    p.all("filter")
+        .into_iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, val)) => Ok((k.trim().to_lowercase(), val.trim().to_string())),
+            None => Err(flag_error(
+                spec,
+                format!("invalid argument \"{v}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"),
+            )),
+        })
+        .collect()
+}
+
 /// Splits a command line as a shell does (quotes, backslash escapes).
 pub fn split(line: &str) -> Result<Vec<String>, CliError> {
     shlex::split(line).ok_or_else(|| {
@@ -562,24 +582,12 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
     let p = parse_flags(spec, rest)?;
     let args = p.args.clone();
     let cmd = match spec.path {
-        "network ls" => {
-            let mut filters = Vec::new();
-            for v in p.all("filter") {
-                let Some((k, val)) = v.split_once('=') else {
-                    return Err(flag_error(
-                        spec,
-                        format!("invalid argument \"{v}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"),
-                    ));
-                };
-                filters.push((k.trim().to_lowercase(), val.trim().to_string()));
-            }
-            Command::NetworkLs {
-                quiet: p.bool("quiet"),
-                no_trunc: p.bool("no-trunc"),
-                filters,
-                format: p.one("format"),
-            }
-        }
+        "network ls" => Command::NetworkLs {
+            quiet: p.bool("quiet"),
+            no_trunc: p.bool("no-trunc"),
+            filters: filters(spec, &p)?,
+            format: p.one("format"),
+        },
         "network create" => Command::NetworkCreate {
             name: args[0].clone(),
             driver: p.one("driver"),
@@ -638,15 +646,29 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             container: args[0].clone(),
             argv: args[1..].to_vec(),
         },
-        "inspect" => Command::Inspect {
-            format: p.one("format"),
-            names: args,
-        },
+        "inspect" => {
+            let kind = p.one("type");
+            if let Some(k) = kind
+                .as_deref()
+                .filter(|k| !["container", "network"].contains(k))
+            {
+                return Err(CliError::new(
+                    1,
+                    format!("\"{k}\" is not a valid value for --type"),
+                ));
+            }
+            Command::Inspect {
+                format: p.one("format"),
+                names: args,
+                kind,
+            }
+        }
         "ps" => Command::Ps {
             all: p.bool("all"),
             quiet: p.bool("quiet"),
             no_trunc: p.bool("no-trunc"),
             format: p.one("format"),
+            filters: filters(spec, &p)?,
         },
         "pull" => Command::Pull {
             image: args[0].clone(),
@@ -713,7 +735,8 @@ mod tests {
             ok("inspect -f '{{json .NetworkSettings}}' bb1-1"),
             Command::Inspect {
                 format: Some("{{json .NetworkSettings}}".into()),
-                names: vec!["bb1-1".into()]
+                names: vec!["bb1-1".into()],
+                kind: None,
             }
         );
         assert_eq!(
@@ -773,6 +796,7 @@ mod tests {
                 quiet: true,
                 no_trunc: false,
                 format: None,
+                filters: vec![],
             }
         );
         assert!(matches!(

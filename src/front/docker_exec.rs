@@ -227,19 +227,29 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             }
             program_result(lab.exec(&who, argv, ctx.exec_timeout).map_err(daemon)?)
         }
-        Command::Inspect { format, names } => {
+        Command::Inspect {
+            format,
+            names,
+            kind,
+        } => {
             let mut docs = Vec::new();
             let mut errors = Vec::new();
+            let (containers, networks) = match kind.as_deref() {
+                Some("container") => (true, false),
+                Some("network") => (false, true),
+                _ => (true, true),
+            };
             {
                 let d = lab.docker();
                 for name in names {
                     // Like `docker inspect`: containers first, then networks.
-                    if let Ok(c) = d.container(name) {
-                        docs.push(inspect::container(&d, c));
-                    } else if let Ok(n) = d.network(name) {
-                        docs.push(inspect::network(&d, n));
-                    } else {
-                        errors.push(format!("Error: No such object: {name}"));
+                    match (d.container(name), d.network(name)) {
+                        (Ok(c), _) if containers => docs.push(inspect::container(&d, c)),
+                        (_, Ok(n)) if networks => docs.push(inspect::network(&d, n)),
+                        _ => errors.push(match kind.as_deref() {
+                            Some(k) => format!("Error: No such {k}: {name}"),
+                            None => format!("Error: No such object: {name}"),
+                        }),
                     }
                 }
             }
@@ -250,10 +260,12 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             quiet,
             no_trunc,
             format,
+            filters,
         } => {
             let d = lab.docker();
+            let shown = filter_containers(&d, *all, filters)?;
             let now = crate::lab::clock::now_rfc3339();
-            render::docker::ps(&d, *all, *quiet, *no_trunc, format.as_deref(), &now)
+            render::docker::ps(&d, &shown, *quiet, *no_trunc, format.as_deref(), &now)
                 .map_err(|e| failure(1, e))
         }
         Command::Port { container, private } => {
@@ -429,6 +441,71 @@ fn filter_networks<'a>(
                         "driver" => n.driver.name() == v.as_str(),
                         _ => (v.as_str() == "builtin") == n.predefined(),
                     })
+            })
+        })
+        .collect())
+}
+
+/// The containers `docker ps` lists: started ones (every one with `-a`), newest first,
+/// through the daemon's filters — `name` (substring), `id` (prefix), `network` (name or
+/// ID), `ancestor` (the image as named), `status` (`running`, `created`; a status given
+/// implies `-a`, as the daemon does); the same key twice is an OR, different keys an AND.
+fn filter_containers<'a>(
+    d: &'a crate::model::docker::Docker,
+    all: bool,
+    filters: &[(String, String)],
+) -> Result<Vec<&'a crate::model::docker::Container>, Failure> {
+    const STATUSES: [&str; 7] = [
+        "created",
+        "restarting",
+        "running",
+        "removing",
+        "paused",
+        "exited",
+        "dead",
+    ];
+    for (k, v) in filters {
+        match k.as_str() {
+            "name" | "id" | "network" | "ancestor" => {}
+            "status" if STATUSES.contains(&v.as_str()) => {}
+            "status" => {
+                return Err(failure(
+                    1,
+                    format!("Error response from daemon: Invalid filter 'status={v}'"),
+                ))
+            }
+            other => {
+                return Err(failure(
+                    1,
+                    format!("Error response from daemon: Invalid filter '{other}'"),
+                ))
+            }
+        }
+    }
+    let all = all || filters.iter().any(|(k, _)| k == "status");
+    let keys = ["name", "id", "network", "ancestor", "status"];
+    Ok(d.containers()
+        .iter()
+        .rev()
+        .filter(|c| all || c.started)
+        .filter(|c| {
+            keys.iter().all(|key| {
+                let mut values = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+                let mut any = false;
+                let hit = values.any(|v| {
+                    any = true;
+                    match *key {
+                        "name" => c.name.contains(v.as_str()),
+                        "id" => c.id.starts_with(v.as_str()),
+                        "network" => c.endpoints.iter().any(|e| {
+                            d.network_by_id(&e.network_id)
+                                .is_some_and(|n| &n.name == v || n.id.starts_with(v.as_str()))
+                        }),
+                        "ancestor" => &c.image == v,
+                        _ => (if c.started { "running" } else { "created" }) == v,
+                    }
+                });
+                hit || !any
             })
         })
         .collect())

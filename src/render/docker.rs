@@ -449,22 +449,20 @@ fn ports_cell(d: &Docker, c: &Container) -> String {
 /// `docker ps [-a] [-q] [--no-trunc] [--format T]`: newest first, as the daemon lists
 /// them, in Docker's columns (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES;
 /// the CLI's default `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}`).
-/// Containers only created (`docker create`) show with `-a` alone, `Created`. `now` is the
+/// `shown` are the containers to list, in order (see `front::docker_exec`'s filters);
+/// those only created (`docker create`) show as `Created`. `now` is the
 /// current time as RFC 3339, for the ages. Errors: the template's, in Go's words.
 pub fn ps(
     d: &Docker,
-    all: bool,
+    shown: &[&Container],
     quiet: bool,
     no_trunc: bool,
     format: Option<&str>,
     now: &str,
 ) -> Result<String, String> {
     let now = epoch_secs(now).unwrap_or(0);
-    let rows: Vec<serde_json::Value> = d
-        .containers()
+    let rows: Vec<serde_json::Value> = shown
         .iter()
-        .rev()
-        .filter(|c| all || c.started)
         .map(|c| {
             let age = human_duration(now - epoch_secs(&c.created).unwrap_or(now));
             let cmd = command_line(c);
