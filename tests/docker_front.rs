@@ -314,6 +314,16 @@ refused("rm nope", 1, "Error: No such container: nope");
 refused("rename bb bb", 1, "Error response from daemon: ");
 refused("rename nope x", 1, "Error response from daemon: No such container: nope");
 refused("ps -x", 125, "unknown shorthand flag: 'x' in -x");
+// create, then start: the command runs only once started.
+let made = full_id(docker("create --name made busybox /bin/sh -c \"echo started > /tmp/mark; sleep 3600\""));
+refused("exec made true", 1, "Error response from daemon: Container " + made + " is not running");
+assert_eq(docker("start made"), "made\n");
+assert(docker("ps --format {{.Names}}").contains("made"));
+let mark = "";
+for i in 0..200 { try { mark = docker("exec made cat /tmp/mark"); break; } catch { sleep(25); } }
+assert_eq(mark, "started\n");
+refused("start nope made", 1, "Error response from daemon: No such container: nope\nError: failed to start containers: nope");
+docker("rm -f made");
 refused("port nope", 1, "Error: No such container: nope");
 refused("run \"busybox", 1, "unterminated quote");
 assert_eq(docker("ps -aq").split("\n").len(), 2);

@@ -94,6 +94,10 @@ pub enum Command {
         container: String,
         new_name: String,
     },
+    /// `docker start C…` (of containers `docker create` made).
+    Start {
+        names: Vec<String>,
+    },
     Exec {
         detach: bool,
         container: String,
@@ -274,6 +278,14 @@ const SPECS: &[Spec] = &[
         usage: "docker rm [OPTIONS] CONTAINER [CONTAINER...]",
         about: "Remove one or more containers",
         flags: &[f("force", Some('f'), false)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "start",
+        usage: "docker start [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Start one or more stopped containers",
+        flags: &[],
         arity: Arity::Min(1),
         stop_at_arg: false,
     },
@@ -637,6 +649,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             force: p.bool("force"),
             names: args,
         },
+        "start" => Command::Start { names: args },
         "rename" => Command::Rename {
             container: args[0].clone(),
             new_name: args[1].clone(),

@@ -200,6 +200,30 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             lab.remove_container(n)
                 .map_err(|e| not_found(e, "container"))
         }),
+        Command::Start { names } => {
+            let mut failed = Vec::new();
+            let start = |n: &str| -> Result<(), Failure> {
+                let (c, newly) = lab.start_container(n).map_err(daemon)?;
+                if newly && !c.cmd.is_empty() {
+                    let who = lab.container_who(&c.id).map_err(daemon)?;
+                    lab.exec_detached(&who, &image_argv(&c.image, &c.cmd))
+                        .map_err(daemon)?;
+                }
+                Ok(())
+            };
+            let out = each(names, |n| {
+                start(n).inspect_err(|_| failed.push(n.to_string()))
+            });
+            // The CLI sums up after the daemon's errors: `Error: failed to start
+            // containers: a, b`.
+            out.map_err(|mut f| {
+                f.stderr.push_str(&format!(
+                    "\nError: failed to start containers: {}",
+                    failed.join(", ")
+                ));
+                f
+            })
+        }
         Command::Rename {
             container,
             new_name,
@@ -215,11 +239,22 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             let who = lab
                 .container_who(container)
                 .map_err(|e| not_found(e, "container"))?;
-            let image = lab
-                .docker()
-                .container(container)
-                .map(|c| c.image.clone())
-                .unwrap_or_default();
+            let image = {
+                let d = lab.docker();
+                let c = d
+                    .container(container)
+                    .map_err(|e| not_found(e.into(), "container"))?;
+                if !c.started {
+                    return Err(failure(
+                        1,
+                        format!(
+                            "Error response from daemon: Container {} is not running",
+                            c.id
+                        ),
+                    ));
+                }
+                c.image.clone()
+            };
             let argv = &image_argv(&image, argv);
             if *detach {
                 lab.exec_detached(&who, argv).map_err(daemon)?;

@@ -51,7 +51,7 @@ pub const BINDINGS: &[Binding] = &[
     b("nft_rules", "nft_rules()", "Docker's firewall as the kernel holds it: one line per rule (chain: expressions  # comment)"),
     b("containers", "containers()", "names of the containers"),
     b("networks", "networks()", "names of the Docker networks"),
-    b("docker", "docker(\"network create -d bridge bridge2\")", "a docker command line (network ls|create|inspect|connect|disconnect|rm|prune, run, create, rm, rename, exec, inspect, ps, port, pull): Docker's stdout, or an error with Docker's stderr"),
+    b("docker", "docker(\"network create -d bridge bridge2\")", "a docker command line (network ls|create|inspect|connect|disconnect|rm|prune, run, create, start, rm, rename, exec, inspect, ps, port, pull): Docker's stdout, or an error with Docker's stderr"),
     b("docker_status", "docker_status()", "the exit status of the last docker(…) call: 0, 125 (run/create and flag errors), 1 (daemon and argument errors), an exec'd program's code"),
     b("port", "port(container)", "docker port: the container's published ports"),
     b("hosts_file", "hosts_file(container)", "the container's /etc/hosts"),

@@ -1060,6 +1060,21 @@ impl Docker {
         Ok(c)
     }
 
+    /// `docker start` of a container `docker create` made: it counts as running from now
+    /// on. Returns it, and whether it was not running before (starting a running container
+    /// changes nothing, as in Docker).
+    pub fn mark_started(&mut self, key: &str) -> Result<(Container, bool), DockerError> {
+        let id = self.container(key)?.id.clone();
+        let c = self
+            .containers
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| DockerError::NoSuchContainer(key.to_string()))?;
+        let was = c.started;
+        c.started = true;
+        Ok((c.clone(), !was))
+    }
+
     /// Whether `docker rm -f` would succeed, changing nothing: the container it would
     /// remove, or Docker's refusal.
     pub fn check_remove_container(&self, key: &str) -> Result<&Container, DockerError> {
