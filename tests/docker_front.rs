@@ -276,6 +276,8 @@ assert_eq(docker("inspect -f {{.Name}} site"), "/site\n");
 // Without -d, run waits for the program and prints what it printed.
 assert_eq(docker("run --rm --name once busybox echo hello"), "hello\n");
 assert(!docker("ps -a").contains("once"));
+assert_eq(docker("run --rm --name quiet busybox"), "");
+assert(!docker("ps -a").contains("quiet"));
 refused("run --name bad busybox sh -c 'exit 3'", 3, "");
 refused("rm site", 1, "Error response from daemon: You cannot remove a running container");
 assert_eq(docker("rm -f site later bad"), "site\nlater\nbad\n");

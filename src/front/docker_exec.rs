@@ -569,8 +569,18 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
     let c = lab
         .run_container(&name, &network, &attach, &extras)
         .map_err(|e| run_error(path, e))?;
-    if create_only || r.cmd.is_empty() {
+    if create_only || (r.detach && r.cmd.is_empty()) {
         return Ok(format!("{}\n", c.id));
+    }
+    if r.cmd.is_empty() {
+        // Attached, without a command: the image's own command is not known (images are not
+        // pulled), so nothing runs and nothing is printed, as for an image whose command
+        // ends at once; `--rm` then removes the container.
+        if r.rm {
+            lab.remove_container(&c.id)
+                .map_err(|e| run_error(path, e))?;
+        }
+        return Ok(String::new());
     }
     let who = lab.container_who(&c.id).map_err(|e| run_error(path, e))?;
     let argv = &image_argv(&r.image, &r.cmd);
