@@ -237,6 +237,8 @@ refused("network ls -f name", 125, "bad format of filter (expected name=value)")
 refused("network ls x", 1, "\"docker network ls\" accepts no arguments.");
 refused("network frob", 1, "docker: 'network frob' is not a docker command.");
 refused("frob", 1, "docker: 'frob' is not a docker command.\nSee 'docker --help'");
+assert(docker("network connect --help").starts_with("\nUsage:  docker network connect [OPTIONS] NETWORK CONTAINER\n"));
+assert_eq(docker_status(), 0);
 // Nothing was built by the refusals.
 assert_eq(docker("network ls -q").split("\n").len(), 5);
 "#,

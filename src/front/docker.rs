@@ -125,6 +125,8 @@ pub enum Command {
         container: String,
         private: Option<String>,
     },
+    /// `--help` on any subcommand: its usage, printed on stdout (status 0).
+    Help(String),
 }
 
 /// One flag of a subcommand's table.
@@ -353,6 +355,8 @@ const SPECS: &[Spec] = &[
 struct Parsed {
     flags: Vec<(&'static str, String)>,
     args: Vec<String>,
+    /// `--help` was among the flags.
+    help: bool,
 }
 
 impl Parsed {
@@ -399,6 +403,7 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
     let mut out = Parsed {
         flags: Vec::new(),
         args: Vec::new(),
+        help: false,
     };
     let mut i = 0;
     while i < words.len() {
@@ -407,6 +412,10 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
         if w == "--" {
             out.args.extend(words[i..].iter().cloned());
             break;
+        }
+        if w == "--help" {
+            out.help = true;
+            continue;
         }
         if let Some(long) = w.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
@@ -481,7 +490,9 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
             break;
         }
     }
-    check_arity(spec, out.args.len())?;
+    if !out.help {
+        check_arity(spec, out.args.len())?;
+    }
     Ok(out)
 }
 
@@ -506,6 +517,27 @@ fn check_arity(spec: &Spec, n: usize) -> Result<(), CliError> {
             spec.about
         ),
     ))
+}
+
+/// A subcommand's usage as `docker … --help` prints it: usage line, what it does, the
+/// flags netsh takes (long and short names, and `string` for those with a value).
+fn help_text(spec: &Spec) -> String {
+    let mut out = format!("\nUsage:  {}\n\n{}\n", spec.usage, spec.about);
+    if !spec.flags.is_empty() {
+        out.push_str("\nOptions:\n");
+        for fl in spec.flags {
+            let short = fl
+                .short
+                .map(|c| format!("-{c}, "))
+                .unwrap_or_else(|| "    ".into());
+            let value = if fl.value { " string" } else { "" };
+            out.push_str(&format!("  {short}--{}{value}\n", fl.long));
+            for also in fl.also {
+                out.push_str(&format!("      --{also}{value}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// `--filter KEY=VALUE` values (the CLI's `opts.FilterOpt`: the key lower-cased, both
@@ -592,6 +624,9 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
         ));
     };
     let p = parse_flags(spec, rest)?;
+    if p.help {
+        return Ok(Command::Help(help_text(spec)));
+    }
     let args = p.args.clone();
     let cmd = match spec.path {
         "network ls" => Command::NetworkLs {
@@ -763,6 +798,15 @@ mod tests {
             }
         );
         assert!(matches!(ok("network ls"), Command::NetworkLs { .. }));
+        let Command::Help(h) = ok("network create --help") else {
+            panic!()
+        };
+        assert!(h.starts_with("\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n\nOptions:\n  -d, --driver string\n"), "{h}");
+        // After the image, --help is the program's.
+        let Command::Run(r) = ok("run busybox ls --help") else {
+            panic!()
+        };
+        assert_eq!(r.cmd, ["ls", "--help"]);
         assert_eq!(
             ok("network prune -f"),
             Command::NetworkPrune { force: true }

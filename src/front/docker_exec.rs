@@ -104,6 +104,7 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 .map_err(|e| failure(1, e))
         }
         Command::Pull { image } => pull(image),
+        Command::Help(text) => Ok(text.clone()),
         Command::NetworkPrune { force } => {
             // The CLI asks first; docker() has no input to answer with, so without -f the
             // answer is the default, No (the CLI's `PromptForConfirmation` on end of input).
