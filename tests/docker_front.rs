@@ -318,6 +318,13 @@ refused("rm nope", 1, "Error: No such container: nope");
 refused("rename bb bb", 1, "Error response from daemon: ");
 refused("rename nope x", 1, "Error response from daemon: No such container: nope");
 refused("ps -x", 125, "unknown shorthand flag: 'x' in -x");
+// A program that is not there: Docker 20.10's runtime words and statuses; nothing stays.
+refused("run -d --name zz alpine nosuchprog", 127, "docker: Error response from daemon: OCI runtime create failed: container_linux.go:380: starting container process caused: exec: \"nosuchprog\": executable file not found in $PATH: unknown.");
+refused("run --name zz alpine /no/such", 127, "exec: \"/no/such\": stat /no/such: no such file or directory: unknown.");
+assert(!docker("ps -a").contains("zz"));
+docker("run -d --name alp alpine /bin/sh -c \"sleep 3600\"");
+refused("exec alp nosuchprog", 126, "OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: \"nosuchprog\": executable file not found in $PATH: unknown");
+docker("rm -f alp");
 // create, then start: the command runs only once started.
 let made = full_id(docker("create --name made busybox /bin/sh -c \"echo started > /tmp/mark; sleep 3600\""));
 refused("exec made true", 1, "Error response from daemon: Container " + made + " is not running");

@@ -256,12 +256,14 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 }
                 c.image.clone()
             };
+            let prog = argv[0].clone();
+            let refused = |e: LabError| not_started(&e, &prog, true).unwrap_or_else(|| daemon(e));
             let argv = &image_argv(&image, argv);
             if *detach {
-                lab.exec_detached(&who, argv).map_err(daemon)?;
+                lab.exec_detached(&who, argv).map_err(refused)?;
                 return Ok(String::new());
             }
-            program_result(lab.exec(&who, argv, ctx.exec_timeout).map_err(daemon)?)
+            program_result(lab.exec(&who, argv, ctx.exec_timeout).map_err(refused)?)
         }
         Command::Inspect {
             format,
@@ -587,17 +589,66 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
     let argv = &image_argv(&r.image, &r.cmd);
     if r.detach {
         if let Err(e) = lab.exec_detached(&who, argv) {
-            let _ = lab.remove_container(&c.id);
-            return Err(run_error(path, e));
+            return Err(unstarted(lab, &c.id, e));
         }
         return Ok(format!("{}\n", c.id));
     }
-    let out = lab.exec(&who, argv, ctx.exec_timeout);
+    let out = match lab.exec(&who, argv, ctx.exec_timeout) {
+        Ok(out) => out,
+        Err(e) => return Err(unstarted(lab, &c.id, e)),
+    };
     if r.rm {
-        let _ = lab.remove_container(&c.id);
+        lab.remove_container(&c.id)
+            .map_err(|e| run_error(path, e))?;
     }
-    let out = out.map_err(|e| run_error(path, e))?;
     program_result(out)
+}
+
+/// `run` whose command could not start: nothing stays half-built (Docker 20.10 would leave
+/// the container `Created`; netsh removes it), and the error in Docker's words (127 for a
+/// program that is not there, else 125).
+fn unstarted(lab: &Lab, id: &str, e: LabError) -> Failure {
+    let prog = lab
+        .docker()
+        .container(id)
+        .ok()
+        .and_then(|c| c.cmd.first().cloned())
+        .unwrap_or_default();
+    let f = not_started(&e, &prog, false).unwrap_or_else(|| run_error("run", e));
+    if let Err(rm) = lab.remove_container(id) {
+        let mut f = f;
+        f.stderr
+            .push_str(&format!("\nand the container could not be removed: {rm}"));
+        return f;
+    }
+    f
+}
+
+/// A program that cannot start, as Docker 20.10's runtime says it: for `run` (`exec` false)
+/// `docker: Error response from daemon: OCI runtime create failed: …` with status 127, for
+/// `exec` `OCI runtime exec failed: …` with status 126. Other errors: `None`.
+fn not_started(e: &LabError, prog: &str, exec: bool) -> Option<Failure> {
+    let text = e.to_string();
+    let cause = if text.ends_with("not found in PATH") {
+        format!("exec: \"{prog}\": executable file not found in $PATH")
+    } else if text.ends_with("no such file in the container") {
+        format!("exec: \"{prog}\": stat {prog}: no such file or directory")
+    } else {
+        return None;
+    };
+    let caused =
+        format!("container_linux.go:380: starting container process caused: {cause}: unknown");
+    Some(if exec {
+        failure(
+            126,
+            format!("OCI runtime exec failed: exec failed: {caused}"),
+        )
+    } else {
+        failure(
+            127,
+            format!("docker: Error response from daemon: OCI runtime create failed: {caused}."),
+        )
+    })
 }
 
 /// A program's end as `docker exec` and attached `docker run` report it: its stdout, or a
