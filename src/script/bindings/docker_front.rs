@@ -29,8 +29,10 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
     // daemon: …`; `docker: … See 'docker run --help'.` for `run`/`create`; the CLI's own
     // words for argument errors), and `docker_status()` then returns Docker's exit status:
     // 125 for `run`/`create` errors and for flag errors, 1 for daemon and argument errors,
-    // the program's exit code for `exec` (whose error text is the program's stderr, or its
-    // stdout when stderr is empty). After a success `docker_status()` is 0.
+    // the program's exit code for `exec` and attached `run` (whose error text is the
+    // program's stderr, or its stdout when stderr is empty), 127 for a `run` and 126 for an
+    // `exec` whose program is not there (Docker 20.10's runtime). After a success
+    // `docker_status()` is 0.
     let l = lab.clone();
     let st = status.clone();
     engine.register_fn("docker", move |line: &str| -> Res<String> {
@@ -56,7 +58,8 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
         }
     });
     // docker_status() -> int: the exit status of the last docker(…) call (0: success;
-    // 125: a `run`/`create` or flag error; 1: a daemon or argument error; for `exec`, the
-    // program's exit code); 0 before any call.
+    // 125: a `run`/`create` or flag error; 1: a daemon or argument error; for `exec` and
+    // attached `run`, the program's exit code; 126/127: `exec`/`run` of a program that is
+    // not there); 0 before any call.
     engine.register_fn("docker_status", move || status.get());
 }
