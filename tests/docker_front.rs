@@ -215,6 +215,47 @@ assert_eq(docker("network ls --format {{.Name}} -f type=custom"), "p2\n");
     );
 }
 
+/// Docker's own integration cases for networks (`../shared/docs/peer-cases.md` C01–C05,
+/// C08, C09), through the front, with Docker 20.10's texts.
+#[test]
+fn peer_cases_for_networks() {
+    check(
+        r#"
+// C01 create then remove.
+let id = full_id(docker("network create test"));
+assert(docker("network ls").contains(" test "));
+assert_eq(docker("network rm test"), "test\n");
+assert(!docker("network ls").contains(" test "));
+// C02 removing an unknown network (20.10 has no --force for network rm).
+refused("network rm test", 1, "Error: No such network: test");
+// C03 bulk remove with one network in use: the others go, it stays.
+docker("network create t1"); docker("network create t2"); docker("network create t3");
+docker("run -d --name user --network t3 busybox");
+refused("network rm t1 t2 t3", 1, "has active endpoints");
+assert_eq(docker("network ls -f type=custom --format {{.Name}}"), "t3\n");
+// C04 predefined networks.
+for n in ["bridge", "host", "none"] {
+    refused("network create " + n, 1, "operation is not permitted on predefined " + n + " network");
+    refused("network rm " + n, 1, n + " is a pre-defined network and cannot be removed");
+    assert_eq(docker("network inspect -f {{.Name}} " + n), n + "\n");
+}
+// C05 duplicate names.
+refused("network create t3", 1, "network with name t3 already exists");
+// C08 inspect one and several; .Id and .ID.
+assert(docker("network inspect host").starts_with("[\n    {\n        \"Name\": \"host\","));
+assert_eq(docker("network inspect --format '{{ .Name }}' host"), "host\n");
+let two = docker("network inspect host none");
+assert(two.contains("\"Name\": \"host\"") && two.contains("\"Name\": \"none\""), two);
+let t2 = full_id(docker("network create test2"));
+assert_eq(docker("network inspect -f '{{ .Id }}' test2"), t2 + "\n");
+assert_eq(docker("network inspect -f '{{ .ID }}' test2"), t2 + "\n");
+// C09 a missing network in the list: status 1, no fail-fast.
+refused("network inspect host nonexistent", 1, "Error: No such network: nonexistent");
+refused("network inspect nonexistent host", 1, "Error: No such network: nonexistent");
+"#,
+    );
+}
+
 #[test]
 fn network_refusals_in_dockers_words() {
     check(

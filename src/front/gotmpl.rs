@@ -303,7 +303,12 @@ fn arg(w: &str, dot: &Value) -> Result<Option<Value>, String> {
         let mut cur = dot.clone();
         for field in path.split('.') {
             cur = match cur {
-                Value::Object(ref m) => match m.get(field) {
+                // The docker CLI runs a template on the typed value first, whose Go field is
+                // `ID` where the JSON says `Id`; both work there.
+                Value::Object(ref m) => match m.get(field).or_else(|| match field {
+                    "ID" => m.get("Id"),
+                    _ => None,
+                }) {
                     Some(v) => v.clone(),
                     None => return Ok(None),
                 },
@@ -498,6 +503,10 @@ mod tests {
             "e40a58ad05ac"
         );
         assert_eq!(render("{{.Nope}}", &doc).unwrap(), "<no value>");
+        assert_eq!(
+            render("{{.ID}} {{ .Id }}", &json!({"Id": "x1"})).unwrap(),
+            "x1 x1"
+        );
         assert_eq!(render("{{.Name | upper}}", &doc).unwrap(), "/BB1");
         assert_eq!(
             render(
