@@ -256,6 +256,39 @@ refused("network inspect nonexistent host", 1, "Error: No such network: nonexist
     );
 }
 
+/// Docker's cases C26 (aliases and the short ID as names, per network, with real pings)
+/// and C27 (aliases refused on predefined networks).
+#[test]
+fn peer_cases_for_aliases() {
+    check(
+        r#"
+docker("network create net1");
+docker("network create net2");
+let first = full_id(docker("run -d --name first --net net1 --net-alias=foo busybox /bin/sh -c \"sleep 3600\""));
+docker("run -d --name second --network net1 busybox /bin/sh -c \"sleep 3600\"");
+let short = first.sub_string(0, 12);
+for name in ["first", "foo", short] {
+    assert(docker("exec second ping -c1 -W1 " + name).contains("1 packets received"), name);
+}
+docker("network connect --alias=bar net2 first");
+docker("network connect net2 second");
+docker("network disconnect net1 first");
+refused("exec second ping -c1 -W1 foo", 1, "ping: bad address 'foo'");
+for name in ["bar", short] {
+    assert(docker("exec second ping -c1 -W1 " + name).contains("1 packets received"), name);
+}
+// C27
+docker("run -d --name lonely --net=none busybox");
+docker("network disconnect none lonely");
+for n in ["bridge", "host", "none"] {
+    // Docker 20.10's daemon words (newer engines say "network-scoped aliases are only supported …").
+    refused("network connect --alias x " + n + " lonely", 1, "network-scoped alias is supported only for containers in user defined networks");
+}
+refused("run -d --net-alias y busybox", 125, "network-scoped aliases are only supported for user-defined networks");
+"#,
+    );
+}
+
 #[test]
 fn network_refusals_in_dockers_words() {
     check(

@@ -180,7 +180,7 @@ const RUN_FLAGS: &[Flag] = &[
     f("ip", None, true),
     Flag {
         long: "network-alias",
-        also: &["alias"],
+        also: &["alias", "net-alias"],
         short: None,
         value: true,
     },
@@ -817,13 +817,13 @@ mod tests {
     #[test]
     fn flag_forms() {
         let Command::Run(r) =
-            ok("run --net=n1 -p8080 --alias a --network-alias b --ip=10.0.0.5 --rm=true img")
+            ok("run --net=n1 -p8080 --alias a --network-alias b --net-alias=c --ip=10.0.0.5 --rm=true img")
         else {
             panic!()
         };
         assert_eq!(r.network.as_deref(), Some("n1"));
         assert_eq!(r.publish, ["8080"]);
-        assert_eq!(r.aliases, ["a", "b"]);
+        assert_eq!(r.aliases, ["a", "b", "c"]);
         assert_eq!(r.ip.as_deref(), Some("10.0.0.5"));
         assert!(r.rm);
         assert!(!r.detach);
