@@ -358,6 +358,16 @@ refused("run --name bad busybox sh -c 'exit 3'", 3, "");
 refused("rm site", 1, "Error response from daemon: You cannot remove a running container");
 assert_eq(docker("rm -f site later bad"), "site\nlater\nbad\n");
 assert_eq(docker("ps -aq"), "");
+// -P publishes what --expose names, on a port the allocator picks; a real connection.
+docker("run -d -P --expose 8080 --expose 53/udp --name pub busybox");
+let lines = docker("port pub").split("\n");
+assert(lines[0].starts_with("53/udp -> 0.0.0.0:") && lines[2].starts_with("8080/tcp -> 0.0.0.0:"), `${lines}`);
+serve("pub", 8080);
+let host_port = docker("port pub 8080/tcp").split("\n")[0].split(":")[1];
+assert(tcp(host(), "127.0.0.1:" + host_port).ok, host_port);
+assert_eq(docker("run -d --expose 9999 --name quiet2 busybox").len(), 65);
+assert_eq(docker("port quiet2"), "");
+docker("rm -f pub quiet2");
 // The port is free again.
 full_id(docker("run -d --name web2 -p 8081:8080 busybox"));
 assert_eq(docker("ps --format '{{.Names}} {{.Image}} {{.Status}}'").sub_string(0, 19), "web2 busybox Up Les");

@@ -38,6 +38,10 @@ pub struct RunArgs {
     /// `--alias`/`--network-alias`.
     pub aliases: Vec<String>,
     pub publish: Vec<String>,
+    /// `-P/--publish-all`: every `--expose`d port on an ephemeral host port.
+    pub publish_all: bool,
+    /// `--expose PORT[/PROTO]`.
+    pub expose: Vec<String>,
     pub rm: bool,
     pub image: String,
     /// The container's command (empty: the image's default).
@@ -185,6 +189,8 @@ const RUN_FLAGS: &[Flag] = &[
         value: true,
     },
     f("publish", Some('p'), true),
+    f("publish-all", Some('P'), false),
+    f("expose", None, true),
     f("rm", None, false),
 ];
 
@@ -670,6 +676,8 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
                 ip: p.one("ip"),
                 aliases: p.all("network-alias"),
                 publish: p.all("publish"),
+                publish_all: p.bool("publish-all"),
+                expose: p.all("expose"),
                 rm: p.bool("rm"),
                 image: args[0].clone(),
                 cmd: args[1..].to_vec(),
@@ -827,6 +835,11 @@ mod tests {
         assert_eq!(r.ip.as_deref(), Some("10.0.0.5"));
         assert!(r.rm);
         assert!(!r.detach);
+        let Command::Run(r) = ok("run -dP --expose 80 --expose=53/udp img") else {
+            panic!()
+        };
+        assert!(r.publish_all && r.detach);
+        assert_eq!(r.expose, ["80", "53/udp"]);
         assert_eq!(
             ok("network ls -q --filter name=br -f driver=bridge --no-trunc"),
             Command::NetworkLs {

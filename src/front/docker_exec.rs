@@ -562,9 +562,16 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         ip: r.ip.clone(),
         aliases: r.aliases.clone(),
     };
+    // `-P`: the image's exposed ports (netsh's images expose none) and `--expose`d ones,
+    // each on a host port the allocator picks (as `-p PORT` does). `--expose` alone only
+    // documents the port.
+    let mut publish = r.publish.clone();
+    if r.publish_all {
+        publish.extend(r.expose.iter().cloned());
+    }
     let extras = RunExtras {
         links: r.links.clone(),
-        publish: r.publish.clone(),
+        publish,
         image: r.image.clone(),
         cmd: r.cmd.clone(),
         create_only,
