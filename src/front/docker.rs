@@ -879,6 +879,26 @@ mod tests {
         ));
     }
 
+    /// Odd input never panics: every combination of a few awkward words parses or is
+    /// refused with a status.
+    #[test]
+    fn odd_input_never_panics() {
+        let words = [
+            "run", "network", "create", "-", "--", "-p", "-p=", "--name=", "=", "-dp", "é", "-é",
+            "--net", "'", "\\", "ps", "-a", "inspect", "-f", "{{", "port", "x",
+        ];
+        for a in words {
+            for b in words {
+                for c in words {
+                    match parse(&format!("{a} {b} {c}")) {
+                        Ok(_) => {}
+                        Err(e) => assert!(e.status == 1 || e.status == 125, "{a} {b} {c}"),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn refusals_in_the_clis_words() {
         let e = err("network create");

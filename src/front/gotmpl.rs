@@ -13,6 +13,10 @@
 
 use serde_json::Value;
 
+/// How deep `range`/`if` blocks and parentheses may nest (the evaluator recurses on them,
+/// so a hostile template must not exhaust the stack).
+const MAX_NESTING: usize = 64;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Text(String),
@@ -26,7 +30,7 @@ enum Node {
 pub fn render(template: &str, data: &Value) -> Result<String, String> {
     let tokens = lex(template)?;
     let mut pos = 0;
-    let (nodes, end) = parse_nodes(&tokens, &mut pos)?;
+    let (nodes, end) = parse_nodes(&tokens, &mut pos, 0)?;
     if let Some(e) = end {
         return Err(format!("template: :1: unexpected {{{{{e}}}}}"));
     }
@@ -76,7 +80,16 @@ fn lex(t: &str) -> Result<Vec<Tok>, String> {
 }
 
 /// Nodes up to an `{{end}}` or `{{else}}` (returned as the second value).
-fn parse_nodes(toks: &[Tok], pos: &mut usize) -> Result<(Vec<Node>, Option<String>), String> {
+fn parse_nodes(
+    toks: &[Tok],
+    pos: &mut usize,
+    depth: usize,
+) -> Result<(Vec<Node>, Option<String>), String> {
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "template: :1: nested deeper than {MAX_NESTING} levels"
+        ));
+    }
     let mut nodes = Vec::new();
     while *pos < toks.len() {
         let tok = &toks[*pos];
@@ -86,12 +99,12 @@ fn parse_nodes(toks: &[Tok], pos: &mut usize) -> Result<(Vec<Node>, Option<Strin
             Tok::Action(a) if a == "end" || a == "else" => return Ok((nodes, Some(a.clone()))),
             Tok::Action(a) if a.starts_with("range ") || a.starts_with("if ") => {
                 let (kw, pipe) = a.split_once(' ').unwrap_or((a, ""));
-                let (body, end) = parse_nodes(toks, pos)?;
+                let (body, end) = parse_nodes(toks, pos, depth + 1)?;
                 let mut other = Vec::new();
                 match end.as_deref() {
                     Some("end") => {}
                     Some("else") => {
-                        let (e, end2) = parse_nodes(toks, pos)?;
+                        let (e, end2) = parse_nodes(toks, pos, depth + 1)?;
                         if end2.as_deref() != Some("end") {
                             return Err("template: :1: unexpected EOF".into());
                         }
@@ -196,7 +209,14 @@ fn words(cmd: &str) -> Result<Vec<String>, String> {
                 s.push(ch);
                 match ch {
                     '"' => quoted = !quoted,
-                    '(' if !quoted => depth += 1,
+                    '(' if !quoted => {
+                        depth += 1;
+                        if depth > MAX_NESTING {
+                            return Err(format!(
+                                "template: :1: nested deeper than {MAX_NESTING} levels"
+                            ));
+                        }
+                    }
                     ')' if !quoted => {
                         depth -= 1;
                         if depth == 0 {
@@ -291,7 +311,9 @@ fn arg(w: &str, dot: &Value) -> Result<Option<Value>, String> {
         return Ok(Some(dot.clone()));
     }
     if w.starts_with('(') {
-        let close = w.rfind(')').unwrap_or(w.len() - 1);
+        let Some(close) = w.rfind(')') else {
+            return Err("template: :1: unclosed left paren".into());
+        };
         let v = eval_pipeline(&w[1..close], dot)?;
         return match (&w[close + 1..], v) {
             ("", v) => Ok(v),
@@ -476,6 +498,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Odd templates never panic: every combination of a few awkward pieces renders or is
+    /// refused.
+    #[test]
+    fn odd_templates_never_panic() {
+        let doc = json!({"A": {"B": [1, "x", null]}, "Id": "i"});
+        let pieces = [
+            "{{", "}}", "(", ")", "range ", "end", "else", ".A", ".A.B", "|", "\"", "index ",
+            "json ", " ", "- ", " -", "0", "len ", "if ", "é",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in pieces {
+                        let _ = render(&format!("{a}{b}{c}{d}"), &doc);
+                        let _ = render(&format!("{{{{{a}{b}{c}{d}}}}}"), &doc);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn paths_json_range_index() {
         let doc = json!({"Name": "/bb1", "NetworkSettings": {"Networks": {
@@ -537,6 +580,18 @@ mod tests {
             "<nil>"
         );
         assert!(render("{{(index .Name}}", &doc).is_err());
+        let deep = "{{range .}}".repeat(100_000);
+        assert!(render(&deep, &doc)
+            .unwrap_err()
+            .contains("nested deeper than 64"));
+        let parens = format!(
+            "{{{{{}.Name{}}}}}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(render(&parens, &doc)
+            .unwrap_err()
+            .contains("nested deeper than 64"));
         assert_eq!(
             render("{{if .NetworkSettings}}yes{{else}}no{{end}}", &doc).unwrap(),
             "yes"
