@@ -358,6 +358,14 @@ refused("run --name bad busybox sh -c 'exit 3'", 3, "");
 refused("rm site", 1, "Error response from daemon: You cannot remove a running container");
 assert_eq(docker("rm -f site later bad"), "site\nlater\nbad\n");
 assert_eq(docker("ps -aq"), "");
+// --hostname: the container's own name for itself, in /etc/hostname, /etc/hosts, inspect.
+docker("run -d -h fred --name fh busybox /bin/sh -c \"sleep 3600\"");
+assert_eq(docker("exec fh hostname"), "fred\n");
+assert(docker("exec fh cat /etc/hosts").ends_with("\tfred\n"));
+assert_eq(docker("inspect -f {{.Config.Hostname}} fh"), "fred\n");
+refused("run --hostname 'a b' busybox", 125, "docker: invalid hostname \"a b\": ");
+refused("run --network container:fh --hostname x busybox", 125, "docker: Error response from daemon: conflicting options: hostname and the network mode.");
+docker("rm -f fh");
 // -P publishes what --expose names, on a port the allocator picks; a real connection.
 docker("run -d -P --expose 8080 --expose 53/udp --name pub busybox");
 let lines = docker("port pub").split("\n");

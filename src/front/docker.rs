@@ -37,6 +37,8 @@ pub struct RunArgs {
     pub ip: Option<String>,
     /// `--alias`/`--network-alias`.
     pub aliases: Vec<String>,
+    /// `-h/--hostname`.
+    pub hostname: Option<String>,
     pub publish: Vec<String>,
     /// `-P/--publish-all`: every `--expose`d port on an ephemeral host port.
     pub publish_all: bool,
@@ -192,6 +194,7 @@ const RUN_FLAGS: &[Flag] = &[
     f("publish-all", Some('P'), false),
     f("expose", None, true),
     f("rm", None, false),
+    f("hostname", Some('h'), true),
 ];
 
 const SPECS: &[Spec] = &[
@@ -675,6 +678,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
                 links: p.all("link"),
                 ip: p.one("ip"),
                 aliases: p.all("network-alias"),
+                hostname: p.one("hostname"),
                 publish: p.all("publish"),
                 publish_all: p.bool("publish-all"),
                 expose: p.all("expose"),

@@ -558,6 +558,22 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         None => unnamed(lab),
     };
     let network = r.network.clone().unwrap_or_else(|| "bridge".into());
+    if let Some(h) = &r.hostname {
+        // The daemon's `ErrConflictNetworkHostname`: a container sharing another's namespace
+        // has that one's hostname.
+        if network.starts_with("container:") {
+            return Err(failure(
+                125,
+                format!("docker: Error response from daemon: conflicting options: hostname and the network mode.\nSee 'docker {path} --help'."),
+            ));
+        }
+        check_hostname(h).map_err(|why| {
+            failure(
+                125,
+                format!("docker: invalid hostname \"{h}\": {why}.\nSee 'docker {path} --help'."),
+            )
+        })?;
+    }
     let attach = AttachSpec {
         ip: r.ip.clone(),
         aliases: r.aliases.clone(),
@@ -575,6 +591,7 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         image: r.image.clone(),
         cmd: r.cmd.clone(),
         create_only,
+        hostname: r.hostname.clone(),
     };
     let c = lab
         .run_container(&name, &network, &attach, &extras)
@@ -694,6 +711,27 @@ fn image_argv(image: &str, argv: &[String]) -> Vec<String> {
             out
         }
         _ => argv.to_vec(),
+    }
+}
+
+/// A hostname the kernel and resolvers take (RFC 1123 labels: letters, digits, `-`, not
+/// at a label's ends; at most 63 bytes a label and 64 in all, the kernel's limit). Docker
+/// 20.10 takes more and fails later at `sethostname`; netsh refuses first, in its own words.
+fn check_hostname(h: &str) -> Result<(), &'static str> {
+    if h.is_empty() || h.len() > 64 {
+        return Err("a hostname has 1 to 64 characters");
+    }
+    let ok_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if h.split('.').all(ok_label) {
+        Ok(())
+    } else {
+        Err("each dot-separated label has letters, digits and inner dashes only")
     }
 }
 

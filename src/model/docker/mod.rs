@@ -285,6 +285,8 @@ pub struct Container {
     pub cmd: Vec<String>,
     /// Started (`run`), or only created (`create`).
     pub started: bool,
+    /// `--hostname`; `None`: the short ID.
+    pub hostname: Option<String>,
 }
 
 /// One published port: what `-p` asked, and what Docker bound for it.
@@ -387,14 +389,17 @@ pub struct RunExtras {
     pub cmd: Vec<String>,
     /// `docker create`: built but not started (`docker ps` shows it only with `-a`).
     pub create_only: bool,
+    /// `--hostname`.
+    pub hostname: Option<String>,
 }
 
 impl Container {
     pub fn short_id(&self) -> &str {
         short(&self.id)
     }
+    /// `--hostname` when given, else the short ID (Docker's default).
     pub fn hostname(&self) -> &str {
-        self.short_id()
+        self.hostname.as_deref().unwrap_or_else(|| self.short_id())
     }
     pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network_id == network_id)
@@ -761,6 +766,7 @@ impl Docker {
         c.image = extras.image.clone();
         c.cmd = extras.cmd.clone();
         c.started = !extras.create_only;
+        c.hostname = extras.hostname.clone();
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
         }
@@ -770,6 +776,7 @@ impl Docker {
             stored.image = c.image.clone();
             stored.cmd = c.cmd.clone();
             stored.started = c.started;
+            stored.hostname = c.hostname.clone();
             stored.endpoints = c.endpoints.clone();
         }
         Ok((c, warnings))
@@ -864,6 +871,7 @@ impl Docker {
             image: String::new(),
             cmd: Vec::new(),
             started: true,
+            hostname: None,
         };
         if let Some(target) = network.strip_prefix("container:") {
             let t = self.container(target)?;
