@@ -448,40 +448,40 @@ fn filter_networks<'a>(
         match k.as_str() {
             "name" | "id" | "driver" => {}
             "type" if v == "custom" || v == "builtin" => {}
-            "type" => {
-                return Err(failure(
-                    1,
-                    format!("Error response from daemon: Invalid filter: 'type'='{v}'"),
-                ))
-            }
-            other => {
-                return Err(failure(
-                    1,
-                    format!("Error response from daemon: Invalid filter '{other}'"),
-                ))
-            }
+            "type" => return Err(invalid_filter(format!(": 'type'='{v}'"))),
+            other => return Err(invalid_filter(format!(" '{other}'"))),
         }
     }
-    let keys = ["name", "id", "driver", "type"];
     Ok(all
         .iter()
         .filter(|n| {
-            keys.iter().all(|key| {
-                let values: Vec<&String> = filters
-                    .iter()
-                    .filter(|(k, _)| k == key)
-                    .map(|(_, v)| v)
-                    .collect();
-                values.is_empty()
-                    || values.iter().any(|v| match *key {
-                        "name" => n.name.contains(v.as_str()),
-                        "id" => n.id.starts_with(v.as_str()),
-                        "driver" => n.driver.name() == v.as_str(),
-                        _ => (v.as_str() == "builtin") == n.predefined(),
-                    })
+            passes(filters, |key, v| match key {
+                "name" => n.name.contains(v),
+                "id" => n.id.starts_with(v),
+                "driver" => n.driver.name() == v,
+                _ => (v == "builtin") == n.predefined(),
             })
         })
         .collect())
+}
+
+/// The daemon's filter semantics (`filters.Args`): values of one key are alternatives,
+/// different keys must all hold. `hit(key, value)` says whether one value matches.
+fn passes(filters: &[(String, String)], hit: impl Fn(&str, &str) -> bool) -> bool {
+    filters.iter().all(|(key, _)| {
+        filters
+            .iter()
+            .filter(|(k, _)| k == key)
+            .any(|(_, v)| hit(key, v))
+    })
+}
+
+/// `Error response from daemon: Invalid filter …` (status 1).
+fn invalid_filter(what: String) -> Failure {
+    failure(
+        1,
+        format!("Error response from daemon: Invalid filter{what}"),
+    )
 }
 
 /// The containers `docker ps` lists: started ones (every one with `-a`), newest first,
@@ -506,44 +506,25 @@ fn filter_containers<'a>(
         match k.as_str() {
             "name" | "id" | "network" | "ancestor" => {}
             "status" if STATUSES.contains(&v.as_str()) => {}
-            "status" => {
-                return Err(failure(
-                    1,
-                    format!("Error response from daemon: Invalid filter 'status={v}'"),
-                ))
-            }
-            other => {
-                return Err(failure(
-                    1,
-                    format!("Error response from daemon: Invalid filter '{other}'"),
-                ))
-            }
+            "status" => return Err(invalid_filter(format!(" 'status={v}'"))),
+            other => return Err(invalid_filter(format!(" '{other}'"))),
         }
     }
     let all = all || filters.iter().any(|(k, _)| k == "status");
-    let keys = ["name", "id", "network", "ancestor", "status"];
     Ok(d.containers()
         .iter()
         .rev()
         .filter(|c| all || c.started)
         .filter(|c| {
-            keys.iter().all(|key| {
-                let mut values = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
-                let mut any = false;
-                let hit = values.any(|v| {
-                    any = true;
-                    match *key {
-                        "name" => c.name.contains(v.as_str()),
-                        "id" => c.id.starts_with(v.as_str()),
-                        "network" => c.endpoints.iter().any(|e| {
-                            d.network_by_id(&e.network_id)
-                                .is_some_and(|n| &n.name == v || n.id.starts_with(v.as_str()))
-                        }),
-                        "ancestor" => &c.image == v,
-                        _ => (if c.started { "running" } else { "created" }) == v,
-                    }
-                });
-                hit || !any
+            passes(filters, |key, v| match key {
+                "name" => c.name.contains(v),
+                "id" => c.id.starts_with(v),
+                "network" => c.endpoints.iter().any(|e| {
+                    d.network_by_id(&e.network_id)
+                        .is_some_and(|n| n.name == v || n.id.starts_with(v))
+                }),
+                "ancestor" => c.image == v,
+                _ => (if c.started { "running" } else { "created" }) == v,
             })
         })
         .collect())
