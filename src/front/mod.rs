@@ -1,11 +1,15 @@
-//! Command-line fronts: `ip …`, `brctl …` and `ping …` lines, as a learner types them from
-//! the tutorial, parsed into command values (pure, in `ip.rs` and `tools.rs`) and carried
-//! out against the lab's own objects through the same `Lab` methods as the bindings
-//! (`run.rs`), so `--trace`, refusals and Docker's model stay one.
+//! Command-line fronts: `docker …`, `ip …`, `brctl …` and `ping …` lines, as a learner types
+//! them from the tutorial, parsed into command values (pure: `docker.rs`, `ip.rs`,
+//! `tools.rs`, `gotmpl.rs` for `inspect -f`) and carried out against the lab's own objects
+//! through the same `Lab` methods as the bindings (`docker_exec.rs`, `run.rs`), so
+//! `--trace`, refusals and Docker's model stay one.
 //!
 //! A front returns what the real program prints on stdout, or a [`Failure`] with what it
 //! prints on stderr and its exit status.
 
+pub mod docker;
+pub mod docker_exec;
+pub mod gotmpl;
 pub mod ip;
 mod run;
 pub mod tools;

@@ -628,6 +628,13 @@ impl Lab {
         self.dns_left(&c, &e.network_id, names)
     }
 
+    /// `docker start` of a container `docker create` made (its namespace and endpoints
+    /// exist already): the model marks it running. Returns it, and whether it was not
+    /// running before; the caller starts its command.
+    pub fn start_container(&self, key: &str) -> Result<(Container, bool)> {
+        Ok(self.docker.borrow_mut().mark_started(key)?)
+    }
+
     /// `docker rm -f`: the container's namespace goes, and the kernel takes its veth pairs
     /// with it. That happens in the background (see `settle_removals`): the next look at the
     /// lab waits for it, and many removals in a row are dismantled in batches. The firewall

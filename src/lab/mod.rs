@@ -14,7 +14,7 @@ use colored::Colorize;
 use ipnet::IpNet;
 use thiserror::Error;
 
-mod clock;
+pub mod clock;
 mod dns;
 pub mod docker;
 mod fault;

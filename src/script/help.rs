@@ -192,6 +192,8 @@ pub const BINDINGS: &[Binding] = &[
     p("Link", "has_addr", "link.has_addr(cidr)", "whether it holds that address", "a.link(\"veth-a\").has_addr(\"10.0.0.1/24\")", Links),
     // Probes.
     b("ping", "ping(from, to [, #{count, timeout, interval}]) / ping(\"-c N [-W S] [-i S] TARGET\")", "real ICMP echo from a namespace; returns a PingResult (.ok, .sent, .received, .loss, .rtts); with one string, iputils' ping from the lab host: its output, an error when no reply", "ping(\"a\", \"10.0.0.2\", #{count: 3})", Probes),
+    b("docker", "docker(\"ARGS…\")", "a docker command line (network ls|create|inspect|connect|disconnect|rm|prune, run, create, start, rm, rename, exec, inspect, ps, port, pull): Docker's stdout, or an error with Docker's stderr", "docker(\"network create -d bridge bridge2\")", Programs),
+    b("docker_status", "docker_status()", "the exit status of the last docker(…) call: 0, 125 (run/create and flag errors), 1 (daemon and argument errors), an exec'd program's code", "try { docker(\"network rm nosuch\"); } catch { assert_eq(docker_status(), 1); }", Programs),
     b("ip", "ip(\"ARGS…\")", "an ip command line (netns add|del|list|exec, link add|set|del|show, addr add|del|show, route add|del|show, neigh show; -n NS) run on the lab: iproute2's output, or its stderr as the error", "ip(\"netns add ns1\")", Programs),
     b("brctl", "brctl(\"ARGS…\")", "a brctl command line (show, addbr, delbr, addif, delif) on the lab host: bridge-utils' output or its error", "brctl(\"show\")", Programs),
     b("last_status", "last_status()", "the exit status of the last ip(), brctl() or ping(\"…\") line: 0, or the real program's (1, 2, 255)", "try { ip(\"link del nosuch\"); } catch { assert_eq(last_status(), 1); }", Programs),

@@ -279,6 +279,14 @@ pub struct Container {
     pub links: Vec<(String, String, String)>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
     pub ports: Vec<PortBinding>,
+    /// The image it was created from (as named; empty from `run()`).
+    pub image: String,
+    /// Its command as given (`docker run IMAGE CMD…`); empty: none given.
+    pub cmd: Vec<String>,
+    /// Started (`run`), or only created (`create`).
+    pub started: bool,
+    /// `--hostname`; `None`: the short ID.
+    pub hostname: Option<String>,
 }
 
 /// One published port: what `-p` asked, and what Docker bound for it.
@@ -375,14 +383,23 @@ pub struct RunExtras {
     pub links: Vec<String>,
     /// `-p` specifications.
     pub publish: Vec<String>,
+    /// The image named on the command line (accepted, never pulled); empty from `run()`.
+    pub image: String,
+    /// The container's command (`IMAGE [CMD…]`); empty when none was given.
+    pub cmd: Vec<String>,
+    /// `docker create`: built but not started (`docker ps` shows it only with `-a`).
+    pub create_only: bool,
+    /// `--hostname`.
+    pub hostname: Option<String>,
 }
 
 impl Container {
     pub fn short_id(&self) -> &str {
         short(&self.id)
     }
+    /// `--hostname` when given, else the short ID (Docker's default).
     pub fn hostname(&self) -> &str {
-        self.short_id()
+        self.hostname.as_deref().unwrap_or_else(|| self.short_id())
     }
     pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network_id == network_id)
@@ -746,12 +763,20 @@ impl Docker {
         }
         c.links = links;
         c.ports = ports;
+        c.image = extras.image.clone();
+        c.cmd = extras.cmd.clone();
+        c.started = !extras.create_only;
+        c.hostname = extras.hostname.clone();
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
         }
         if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
             stored.links = c.links.clone();
             stored.ports = c.ports.clone();
+            stored.image = c.image.clone();
+            stored.cmd = c.cmd.clone();
+            stored.started = c.started;
+            stored.hostname = c.hostname.clone();
             stored.endpoints = c.endpoints.clone();
         }
         Ok((c, warnings))
@@ -843,6 +868,10 @@ impl Docker {
             next_ifindex: 0,
             links: Vec::new(),
             ports: Vec::new(),
+            image: String::new(),
+            cmd: Vec::new(),
+            started: true,
+            hostname: None,
         };
         if let Some(target) = network.strip_prefix("container:") {
             let t = self.container(target)?;
@@ -1037,6 +1066,21 @@ impl Docker {
             self.release(e);
         }
         Ok(c)
+    }
+
+    /// `docker start` of a container `docker create` made: it counts as running from now
+    /// on. Returns it, and whether it was not running before (starting a running container
+    /// changes nothing, as in Docker).
+    pub fn mark_started(&mut self, key: &str) -> Result<(Container, bool), DockerError> {
+        let id = self.container(key)?.id.clone();
+        let c = self
+            .containers
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| DockerError::NoSuchContainer(key.to_string()))?;
+        let was = c.started;
+        c.started = true;
+        Ok((c.clone(), !was))
     }
 
     /// Whether `docker rm -f` would succeed, changing nothing: the container it would

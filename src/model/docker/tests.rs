@@ -617,6 +617,7 @@ fn modes_none_host_and_container() {
     let extras = |links: &[&str], publish: &[&str]| RunExtras {
         links: links.iter().map(|s| s.to_string()).collect(),
         publish: publish.iter().map(|s| s.to_string()).collect(),
+        ..RunExtras::default()
     };
     let run_x = |d: &mut Docker, net: &str, x: &RunExtras| {
         d.run_with("x1", net, &AttachSpec::default(), x, NOW)
@@ -746,6 +747,7 @@ fn run_x(
     let extras = RunExtras {
         links: links.iter().map(|s| s.to_string()).collect(),
         publish: publish.iter().map(|s| s.to_string()).collect(),
+        ..RunExtras::default()
     };
     d.run_with(name, net, &AttachSpec::default(), &extras, NOW)
 }

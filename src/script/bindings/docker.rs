@@ -146,16 +146,9 @@ fn to_dynamic(v: &Value) -> Dynamic {
     }
 }
 
-/// Docker's `inspect` output: a JSON array, indented by four spaces.
+/// Docker's `inspect` output for one object: a JSON array, indented by four spaces.
 fn docker_json(doc: Value) -> String {
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    let arr = Value::Array(vec![doc]);
-    match serde::Serialize::serialize(&arr, &mut ser) {
-        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-        Err(e) => format!("cannot render JSON: {e}"),
-    }
+    render::docker::json_array(vec![doc])
 }
 
 fn container_doc(lab: &Lab, key: &str) -> Res<Value> {
@@ -234,6 +227,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 let extras = RunExtras {
                     links: strings(&opts, "link", "[\"bb1\", \"bb1:alias\"]")?,
                     publish: strings(&opts, "publish", "[\"8081:8080\", \"53:53/udp\"]")?,
+                    ..RunExtras::default()
                 };
                 return r(name, &network, &attach_spec(&opts, "run")?, &extras);
             }

@@ -3,6 +3,7 @@
 
 mod asserts;
 mod docker;
+mod docker_front;
 mod front;
 mod netns;
 mod probe;
@@ -24,6 +25,7 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>, tests: &Rc<testing::TestCont
     testing::register(engine, tests);
     netns::register(engine, lab);
     docker::register(engine, lab);
+    docker_front::register(engine, lab);
     services::register(engine, lab);
     probe::register(engine, lab);
     front::register(engine, lab);

@@ -1,0 +1,949 @@
+//! The docker CLI's command line, parsed into a [`Command`] (pure: no lab, no I/O).
+//!
+//! Words are split as a shell splits them (`shlex`), then each subcommand's flags are read
+//! from a table, the way the docker CLI's cobra/pflag setup reads them: long flags as
+//! `--name value` or `--name=value`, short ones as `-d`, grouped (`-dp 8081:8080`) or with
+//! the value attached (`-p8081:8080`); `--` ends the flags; `run`, `create` and `exec` stop
+//! reading flags at the first argument (`SetInterspersed(false)`), so the container's
+//! command keeps its own flags. Errors carry the CLI's words and exit status: 125 for a flag
+//! error (the CLI's `FlagErrorFunc`), 1 for a wrong number of arguments or an unknown
+//! command (`cli.RequiresExactArgs` and friends return plain errors).
+
+/// A refusal before anything reaches the daemon: the CLI's text (what it prints on stderr,
+/// without the final newline) and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    pub status: i32,
+    pub message: String,
+}
+
+impl CliError {
+    fn new(status: i32, message: impl Into<String>) -> CliError {
+        CliError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// `docker run` and `docker create` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunArgs {
+    pub detach: bool,
+    pub name: Option<String>,
+    /// `--network`/`--net`; `None` is the default bridge.
+    pub network: Option<String>,
+    pub links: Vec<String>,
+    pub ip: Option<String>,
+    /// `--alias`/`--network-alias`.
+    pub aliases: Vec<String>,
+    /// `-h/--hostname`.
+    pub hostname: Option<String>,
+    pub publish: Vec<String>,
+    /// `-P/--publish-all`: every `--expose`d port on an ephemeral host port.
+    pub publish_all: bool,
+    /// `--expose PORT[/PROTO]`.
+    pub expose: Vec<String>,
+    pub rm: bool,
+    pub image: String,
+    /// The container's command (empty: the image's default).
+    pub cmd: Vec<String>,
+}
+
+/// One docker command line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    NetworkLs {
+        quiet: bool,
+        no_trunc: bool,
+        /// `--filter KEY=VALUE`, in the order given.
+        filters: Vec<(String, String)>,
+        /// `--format`: a Go template per row (`table …` for a table with headers).
+        format: Option<String>,
+    },
+    NetworkCreate {
+        name: String,
+        driver: Option<String>,
+        subnet: Option<String>,
+        gateway: Option<String>,
+        internal: bool,
+    },
+    NetworkInspect {
+        names: Vec<String>,
+        format: Option<String>,
+    },
+    NetworkConnect {
+        network: String,
+        container: String,
+        ip: Option<String>,
+        aliases: Vec<String>,
+        links: Vec<String>,
+    },
+    NetworkDisconnect {
+        network: String,
+        container: String,
+    },
+    NetworkRm {
+        names: Vec<String>,
+    },
+    /// `docker network prune [-f]`.
+    NetworkPrune {
+        force: bool,
+    },
+    Run(RunArgs),
+    Create(RunArgs),
+    Rm {
+        force: bool,
+        names: Vec<String>,
+    },
+    Rename {
+        container: String,
+        new_name: String,
+    },
+    /// `docker start C…` (of containers `docker create` made).
+    Start {
+        names: Vec<String>,
+    },
+    Exec {
+        detach: bool,
+        container: String,
+        argv: Vec<String>,
+    },
+    Inspect {
+        format: Option<String>,
+        names: Vec<String>,
+        /// `--type container|network`: look only among those.
+        kind: Option<String>,
+    },
+    Ps {
+        all: bool,
+        quiet: bool,
+        no_trunc: bool,
+        format: Option<String>,
+        /// `--filter KEY=VALUE`, in the order given.
+        filters: Vec<(String, String)>,
+    },
+    /// `docker pull IMAGE`: images are never pulled; the reference is checked.
+    Pull {
+        image: String,
+    },
+    Port {
+        container: String,
+        private: Option<String>,
+    },
+    /// `--help` on any subcommand: its usage, printed on stdout (status 0).
+    Help(String),
+}
+
+/// One flag of a subcommand's table.
+struct Flag {
+    long: &'static str,
+    /// Other long names (`--net` for `--network`).
+    also: &'static [&'static str],
+    short: Option<char>,
+    /// Takes a value (a string flag) rather than being a bool.
+    value: bool,
+}
+
+const fn f(long: &'static str, short: Option<char>, value: bool) -> Flag {
+    Flag {
+        long,
+        also: &[],
+        short,
+        value,
+    }
+}
+
+/// How many arguments a subcommand takes (cobra's `Args` validators in the docker CLI).
+#[derive(Clone, Copy)]
+enum Arity {
+    None,
+    Exact(usize),
+    Min(usize),
+    Range(usize, usize),
+}
+
+struct Spec {
+    path: &'static str,
+    usage: &'static str,
+    about: &'static str,
+    flags: &'static [Flag],
+    arity: Arity,
+    /// Flags only before the first argument (`run`, `create`, `exec`).
+    stop_at_arg: bool,
+}
+
+const RUN_FLAGS: &[Flag] = &[
+    f("detach", Some('d'), false),
+    f("name", None, true),
+    Flag {
+        long: "network",
+        also: &["net"],
+        short: None,
+        value: true,
+    },
+    f("link", None, true),
+    f("ip", None, true),
+    Flag {
+        long: "network-alias",
+        also: &["alias", "net-alias"],
+        short: None,
+        value: true,
+    },
+    f("publish", Some('p'), true),
+    f("publish-all", Some('P'), false),
+    f("expose", None, true),
+    f("rm", None, false),
+    f("hostname", Some('h'), true),
+];
+
+const SPECS: &[Spec] = &[
+    Spec {
+        path: "network ls",
+        usage: "docker network ls [OPTIONS]",
+        about: "List networks",
+        flags: &[
+            f("quiet", Some('q'), false),
+            f("no-trunc", None, false),
+            f("filter", Some('f'), true),
+            f("format", None, true),
+        ],
+        arity: Arity::None,
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network create",
+        usage: "docker network create [OPTIONS] NETWORK",
+        about: "Create a network",
+        flags: &[
+            f("driver", Some('d'), true),
+            f("subnet", None, true),
+            f("gateway", None, true),
+            f("internal", None, false),
+        ],
+        arity: Arity::Exact(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network inspect",
+        usage: "docker network inspect [OPTIONS] NETWORK [NETWORK...]",
+        about: "Display detailed information on one or more networks",
+        flags: &[f("format", Some('f'), true)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network connect",
+        usage: "docker network connect [OPTIONS] NETWORK CONTAINER",
+        about: "Connect a container to a network",
+        flags: &[
+            f("ip", None, true),
+            f("alias", None, true),
+            f("link", None, true),
+        ],
+        arity: Arity::Exact(2),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network disconnect",
+        usage: "docker network disconnect [OPTIONS] NETWORK CONTAINER",
+        about: "Disconnect a container from a network",
+        flags: &[f("force", Some('f'), false)],
+        arity: Arity::Exact(2),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network rm",
+        usage: "docker network rm NETWORK [NETWORK...]",
+        about: "Remove one or more networks",
+        flags: &[],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "network prune",
+        usage: "docker network prune [OPTIONS]",
+        about: "Remove all unused networks",
+        flags: &[f("force", Some('f'), false)],
+        arity: Arity::None,
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "run",
+        usage: "docker run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+        about: "Run a command in a new container",
+        flags: RUN_FLAGS,
+        arity: Arity::Min(1),
+        stop_at_arg: true,
+    },
+    Spec {
+        path: "create",
+        usage: "docker create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+        about: "Create a new container",
+        flags: RUN_FLAGS,
+        arity: Arity::Min(1),
+        stop_at_arg: true,
+    },
+    Spec {
+        path: "rm",
+        usage: "docker rm [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Remove one or more containers",
+        flags: &[f("force", Some('f'), false)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "start",
+        usage: "docker start [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Start one or more stopped containers",
+        flags: &[],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "rename",
+        usage: "docker rename CONTAINER NEW_NAME",
+        about: "Rename a container",
+        flags: &[],
+        arity: Arity::Exact(2),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "exec",
+        usage: "docker exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+        about: "Run a command in a running container",
+        flags: &[
+            f("detach", Some('d'), false),
+            f("interactive", Some('i'), false),
+            f("tty", Some('t'), false),
+        ],
+        arity: Arity::Min(2),
+        stop_at_arg: true,
+    },
+    Spec {
+        path: "inspect",
+        usage: "docker inspect [OPTIONS] NAME|ID [NAME|ID...]",
+        about: "Return low-level information on Docker objects",
+        flags: &[f("format", Some('f'), true), f("type", None, true)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "ps",
+        usage: "docker ps [OPTIONS]",
+        about: "List containers",
+        flags: &[
+            f("all", Some('a'), false),
+            f("quiet", Some('q'), false),
+            f("no-trunc", None, false),
+            f("format", None, true),
+            f("filter", Some('f'), true),
+        ],
+        arity: Arity::None,
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "pull",
+        usage: "docker pull [OPTIONS] NAME[:TAG|@DIGEST]",
+        about: "Pull an image or a repository from a registry",
+        flags: &[f("quiet", Some('q'), false)],
+        arity: Arity::Exact(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "port",
+        usage: "docker port CONTAINER [PRIVATE_PORT[/PROTO]]",
+        about: "List port mappings or a specific mapping for the container",
+        flags: &[],
+        arity: Arity::Range(1, 2),
+        stop_at_arg: false,
+    },
+];
+
+/// Flags as read: (long name, value; `"true"`/`"false"` for a bool), in order.
+struct Parsed {
+    flags: Vec<(&'static str, String)>,
+    args: Vec<String>,
+    /// `--help` was among the flags.
+    help: bool,
+}
+
+impl Parsed {
+    fn one(&self, long: &str) -> Option<String> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(l, _)| *l == long)
+            .map(|(_, v)| v.clone())
+    }
+    fn all(&self, long: &str) -> Vec<String> {
+        self.flags
+            .iter()
+            .filter(|(l, _)| *l == long)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    fn bool(&self, long: &str) -> bool {
+        self.one(long).is_some_and(|v| v == "true")
+    }
+}
+
+fn help_hint(spec: &Spec) -> String {
+    format!("See 'docker {} --help'.", spec.path)
+}
+
+fn flag_error(spec: &Spec, what: String) -> CliError {
+    CliError::new(125, format!("{what}\n{}", help_hint(spec)))
+}
+
+/// pflag's bool values (`strconv.ParseBool`).
+fn parse_bool(spec: &Spec, name: &str, v: &str) -> Result<String, CliError> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok("true".into()),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok("false".into()),
+        _ => Err(flag_error(
+            spec,
+            format!("invalid argument \"{v}\" for \"--{name}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
+        )),
+    }
+}
+
+fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
+    let mut out = Parsed {
+        flags: Vec::new(),
+        args: Vec::new(),
+        help: false,
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        i += 1;
+        if w == "--" {
+            out.args.extend(words[i..].iter().cloned());
+            break;
+        }
+        if w == "--help" {
+            out.help = true;
+            continue;
+        }
+        if let Some(long) = w.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let flag = spec
+                .flags
+                .iter()
+                .find(|fl| fl.long == name || fl.also.contains(&name))
+                .ok_or_else(|| flag_error(spec, format!("unknown flag: --{name}")))?;
+            let value = if flag.value {
+                match inline {
+                    Some(v) => v,
+                    None if i < words.len() => {
+                        i += 1;
+                        words[i - 1].clone()
+                    }
+                    None => {
+                        return Err(flag_error(
+                            spec,
+                            format!("flag needs an argument: --{name}"),
+                        ))
+                    }
+                }
+            } else {
+                match inline {
+                    Some(v) => parse_bool(spec, name, &v)?,
+                    None => "true".into(),
+                }
+            };
+            out.flags.push((flag.long, value));
+            continue;
+        }
+        if w.len() > 1 && w.starts_with('-') {
+            let shorts: Vec<char> = w[1..].chars().collect();
+            let mut j = 0;
+            while j < shorts.len() {
+                let c = shorts[j];
+                j += 1;
+                let flag = spec
+                    .flags
+                    .iter()
+                    .find(|fl| fl.short == Some(c))
+                    .ok_or_else(|| {
+                        flag_error(spec, format!("unknown shorthand flag: '{c}' in {w}"))
+                    })?;
+                if !flag.value {
+                    out.flags.push((flag.long, "true".into()));
+                    continue;
+                }
+                let rest: String = shorts[j..].iter().collect();
+                let value = if !rest.is_empty() {
+                    rest.strip_prefix('=').unwrap_or(&rest).to_string()
+                } else if i < words.len() {
+                    i += 1;
+                    words[i - 1].clone()
+                } else {
+                    return Err(flag_error(
+                        spec,
+                        format!("flag needs an argument: '{c}' in -{c}"),
+                    ));
+                };
+                out.flags.push((flag.long, value));
+                break;
+            }
+            continue;
+        }
+        out.args.push(w.clone());
+        if spec.stop_at_arg {
+            out.args.extend(words[i..].iter().cloned());
+            break;
+        }
+    }
+    if !out.help {
+        check_arity(spec, out.args.len())?;
+    }
+    Ok(out)
+}
+
+fn check_arity(spec: &Spec, n: usize) -> Result<(), CliError> {
+    let plural = |k: usize| if k == 1 { "argument" } else { "arguments" };
+    let what = match spec.arity {
+        Arity::None if n > 0 => "accepts no arguments".to_string(),
+        Arity::Exact(k) if n != k => format!("requires exactly {k} {}", plural(k)),
+        Arity::Min(k) if n < k => format!("requires at least {k} {}", plural(k)),
+        Arity::Range(a, b) if n < a || n > b => {
+            format!("requires at least {a} and at most {b} {}", plural(b))
+        }
+        _ => return Ok(()),
+    };
+    Err(CliError::new(
+        1,
+        format!(
+            "\"docker {}\" {what}.\n{}\n\nUsage:  {}\n\n{}",
+            spec.path,
+            help_hint(spec),
+            spec.usage,
+            spec.about
+        ),
+    ))
+}
+
+/// A subcommand's usage as `docker … --help` prints it: usage line, what it does, the
+/// flags netsh takes (long and short names, and `string` for those with a value).
+fn help_text(spec: &Spec) -> String {
+    let mut out = format!("\nUsage:  {}\n\n{}\n", spec.usage, spec.about);
+    if !spec.flags.is_empty() {
+        out.push_str("\nOptions:\n");
+        for fl in spec.flags {
+            let short = fl
+                .short
+                .map(|c| format!("-{c}, "))
+                .unwrap_or_else(|| "    ".into());
+            let value = if fl.value { " string" } else { "" };
+            out.push_str(&format!("  {short}--{}{value}\n", fl.long));
+            for also in fl.also {
+                out.push_str(&format!("      --{also}{value}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// `--filter KEY=VALUE` values (the CLI's `opts.FilterOpt`: the key lower-cased, both
+/// trimmed); one without `=` is a flag error.
+fn filters(spec: &Spec, p: &Parsed) -> Result<Vec<(String, String)>, CliError> {
+    p.all("filter")
+        .into_iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, val)) => Ok((k.trim().to_lowercase(), val.trim().to_string())),
+            None => Err(flag_error(
+                spec,
+                format!("invalid argument \"{v}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"),
+            )),
+        })
+        .collect()
+}
+
+/// Splits a command line as a shell does (quotes, backslash escapes).
+pub fn split(line: &str) -> Result<Vec<String>, CliError> {
+    shlex::split(line).ok_or_else(|| {
+        CliError::new(
+            1,
+            format!("cannot split the command line {line:?}: an unterminated quote or a trailing backslash"),
+        )
+    })
+}
+
+/// Parses a docker command line without the leading `docker`
+/// (`network create -d bridge bridge2`).
+pub fn parse(line: &str) -> Result<Command, CliError> {
+    let mut words = split(line)?;
+    if words.first().is_some_and(|w| w == "docker") {
+        words.remove(0);
+    }
+    parse_words(&words)
+}
+
+/// Parses a command line already split into words (without `docker`).
+pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
+    let Some(first) = words.first() else {
+        return Err(CliError::new(
+            1,
+            "a docker command is missing, e.g. docker(\"network ls\") or docker(\"run -d --name web busybox\")",
+        ));
+    };
+    let (path, rest) = if first == "network" {
+        match words.get(1).map(String::as_str) {
+            Some(sub @ ("ls" | "list" | "create" | "inspect" | "connect" | "disconnect" | "rm" | "remove"
+                | "prune")) => {
+                let sub = match sub {
+                    "list" => "ls",
+                    "remove" => "rm",
+                    s => s,
+                };
+                (format!("network {sub}"), &words[2..])
+            }
+            Some(other) => {
+                return Err(CliError::new(
+                    1,
+                    format!("docker: 'network {other}' is not a docker command.\nSee 'docker network --help'"),
+                ))
+            }
+            None => {
+                return Err(CliError::new(
+                    1,
+                    "\"docker network\" requires a subcommand: ls, create, inspect, connect, disconnect, rm.\nSee 'docker network --help'.",
+                ))
+            }
+        }
+    } else if first == "container" && words.len() > 1 {
+        // `docker container ls|run|rm …` are the same commands.
+        let sub = match words[1].as_str() {
+            "ls" | "list" => "ps",
+            s => s,
+        };
+        (sub.to_string(), &words[2..])
+    } else {
+        (first.clone(), &words[1..])
+    };
+    let Some(spec) = SPECS.iter().find(|s| s.path == path) else {
+        return Err(CliError::new(
+            1,
+            format!("docker: '{path}' is not a docker command.\nSee 'docker --help'"),
+        ));
+    };
+    let p = parse_flags(spec, rest)?;
+    if p.help {
+        return Ok(Command::Help(help_text(spec)));
+    }
+    let args = p.args.clone();
+    let cmd = match spec.path {
+        "network ls" => Command::NetworkLs {
+            quiet: p.bool("quiet"),
+            no_trunc: p.bool("no-trunc"),
+            filters: filters(spec, &p)?,
+            format: p.one("format"),
+        },
+        "network create" => Command::NetworkCreate {
+            name: args[0].clone(),
+            driver: p.one("driver"),
+            subnet: p.one("subnet"),
+            gateway: p.one("gateway"),
+            internal: p.bool("internal"),
+        },
+        "network inspect" => Command::NetworkInspect {
+            names: args,
+            format: p.one("format"),
+        },
+        "network connect" => Command::NetworkConnect {
+            network: args[0].clone(),
+            container: args[1].clone(),
+            ip: p.one("ip"),
+            aliases: p.all("alias"),
+            links: p.all("link"),
+        },
+        "network disconnect" => Command::NetworkDisconnect {
+            network: args[0].clone(),
+            container: args[1].clone(),
+        },
+        "network rm" => Command::NetworkRm { names: args },
+        "network prune" => Command::NetworkPrune {
+            force: p.bool("force"),
+        },
+        "run" | "create" => {
+            let run = RunArgs {
+                detach: p.bool("detach"),
+                name: p.one("name"),
+                network: p.one("network"),
+                links: p.all("link"),
+                ip: p.one("ip"),
+                aliases: p.all("network-alias"),
+                hostname: p.one("hostname"),
+                publish: p.all("publish"),
+                publish_all: p.bool("publish-all"),
+                expose: p.all("expose"),
+                rm: p.bool("rm"),
+                image: args[0].clone(),
+                cmd: args[1..].to_vec(),
+            };
+            if spec.path == "run" {
+                Command::Run(run)
+            } else {
+                Command::Create(run)
+            }
+        }
+        "rm" => Command::Rm {
+            force: p.bool("force"),
+            names: args,
+        },
+        "start" => Command::Start { names: args },
+        "rename" => Command::Rename {
+            container: args[0].clone(),
+            new_name: args[1].clone(),
+        },
+        "exec" => Command::Exec {
+            detach: p.bool("detach"),
+            container: args[0].clone(),
+            argv: args[1..].to_vec(),
+        },
+        "inspect" => {
+            let kind = p.one("type");
+            if let Some(k) = kind
+                .as_deref()
+                .filter(|k| !["container", "network"].contains(k))
+            {
+                return Err(CliError::new(
+                    1,
+                    format!("\"{k}\" is not a valid value for --type"),
+                ));
+            }
+            Command::Inspect {
+                format: p.one("format"),
+                names: args,
+                kind,
+            }
+        }
+        "ps" => Command::Ps {
+            all: p.bool("all"),
+            quiet: p.bool("quiet"),
+            no_trunc: p.bool("no-trunc"),
+            format: p.one("format"),
+            filters: filters(spec, &p)?,
+        },
+        "pull" => Command::Pull {
+            image: args[0].clone(),
+        },
+        "port" => Command::Port {
+            container: args[0].clone(),
+            private: args.get(1).cloned(),
+        },
+        other => unreachable!("a spec without a command: {other}"),
+    };
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Command {
+        parse(line).unwrap_or_else(|e| panic!("{line}: {}", e.message))
+    }
+    fn err(line: &str) -> CliError {
+        parse(line).expect_err(line)
+    }
+
+    #[test]
+    fn tutorial_lines() {
+        assert_eq!(
+            ok("network create -d bridge bridge2"),
+            Command::NetworkCreate {
+                name: "bridge2".into(),
+                driver: Some("bridge".into()),
+                subnet: None,
+                gateway: None,
+                internal: false
+            }
+        );
+        let Command::Run(r) = ok(
+            "run -d --name bb --network bridge2 busybox /bin/sh -c \"while true; do sleep 3600; done\"",
+        ) else {
+            panic!()
+        };
+        assert!(r.detach);
+        assert_eq!(r.name.as_deref(), Some("bb"));
+        assert_eq!(r.network.as_deref(), Some("bridge2"));
+        assert_eq!(r.image, "busybox");
+        assert_eq!(r.cmd, ["/bin/sh", "-c", "while true; do sleep 3600; done"]);
+        let Command::Run(r) = ok("run --name mytomcat --network host -dp 8081:8080 tomcat:8.5.49")
+        else {
+            panic!()
+        };
+        assert!(r.detach);
+        assert_eq!(r.publish, ["8081:8080"]);
+        assert_eq!(r.image, "tomcat:8.5.49");
+        assert!(r.cmd.is_empty());
+        assert_eq!(
+            ok("exec bb ping 172.18.0.3 -c 3"),
+            Command::Exec {
+                detach: false,
+                container: "bb".into(),
+                argv: vec!["ping".into(), "172.18.0.3".into(), "-c".into(), "3".into()]
+            }
+        );
+        assert_eq!(
+            ok("inspect -f '{{json .NetworkSettings}}' bb1-1"),
+            Command::Inspect {
+                format: Some("{{json .NetworkSettings}}".into()),
+                names: vec!["bb1-1".into()],
+                kind: None,
+            }
+        );
+        assert_eq!(
+            ok("network connect bridge2 bb1"),
+            Command::NetworkConnect {
+                network: "bridge2".into(),
+                container: "bb1".into(),
+                ip: None,
+                aliases: vec![],
+                links: vec![]
+            }
+        );
+        assert!(matches!(ok("network ls"), Command::NetworkLs { .. }));
+        let Command::Help(h) = ok("network create --help") else {
+            panic!()
+        };
+        assert!(h.starts_with("\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n\nOptions:\n  -d, --driver string\n"), "{h}");
+        // After the image, --help is the program's.
+        let Command::Run(r) = ok("run busybox ls --help") else {
+            panic!()
+        };
+        assert_eq!(r.cmd, ["ls", "--help"]);
+        assert_eq!(
+            ok("network prune -f"),
+            Command::NetworkPrune { force: true }
+        );
+        assert!(matches!(ok("docker network ls"), Command::NetworkLs { .. }));
+    }
+
+    #[test]
+    fn flag_forms() {
+        let Command::Run(r) =
+            ok("run --net=n1 -p8080 --alias a --network-alias b --net-alias=c --ip=10.0.0.5 --rm=true img")
+        else {
+            panic!()
+        };
+        assert_eq!(r.network.as_deref(), Some("n1"));
+        assert_eq!(r.publish, ["8080"]);
+        assert_eq!(r.aliases, ["a", "b", "c"]);
+        assert_eq!(r.ip.as_deref(), Some("10.0.0.5"));
+        assert!(r.rm);
+        assert!(!r.detach);
+        let Command::Run(r) = ok("run -dP --expose 80 --expose=53/udp img") else {
+            panic!()
+        };
+        assert!(r.publish_all && r.detach);
+        assert_eq!(r.expose, ["80", "53/udp"]);
+        assert_eq!(
+            ok("network ls -q --filter name=br -f driver=bridge --no-trunc"),
+            Command::NetworkLs {
+                quiet: true,
+                no_trunc: true,
+                filters: vec![
+                    ("name".into(), "br".into()),
+                    ("driver".into(), "bridge".into())
+                ],
+                format: None,
+            }
+        );
+        assert_eq!(
+            ok("rm -f a b"),
+            Command::Rm {
+                force: true,
+                names: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(
+            ok("ps -aq"),
+            Command::Ps {
+                all: true,
+                quiet: true,
+                no_trunc: false,
+                format: None,
+                filters: vec![],
+            }
+        );
+        assert!(matches!(
+            ok("container ls -a"),
+            Command::Ps { all: true, .. }
+        ));
+        assert!(matches!(
+            ok("network create --internal --subnet 10.1.0.0/24 --gateway=10.1.0.254 n"),
+            Command::NetworkCreate { internal: true, .. }
+        ));
+    }
+
+    /// Odd input never panics: every combination of a few awkward words parses or is
+    /// refused with a status.
+    #[test]
+    fn odd_input_never_panics() {
+        let words = [
+            "run", "network", "create", "-", "--", "-p", "-p=", "--name=", "=", "-dp", "é", "-é",
+            "--net", "'", "\\", "ps", "-a", "inspect", "-f", "{{", "port", "x",
+        ];
+        for a in words {
+            for b in words {
+                for c in words {
+                    match parse(&format!("{a} {b} {c}")) {
+                        Ok(_) => {}
+                        Err(e) => assert!(e.status == 1 || e.status == 125, "{a} {b} {c}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_in_the_clis_words() {
+        let e = err("network create");
+        assert_eq!(e.status, 1);
+        assert!(e
+            .message
+            .starts_with("\"docker network create\" requires exactly 1 argument.\nSee 'docker network create --help'.\n\nUsage:  docker network create [OPTIONS] NETWORK"));
+        let e = err("network create --bogus x");
+        assert_eq!(e.status, 125);
+        assert_eq!(
+            e.message,
+            "unknown flag: --bogus\nSee 'docker network create --help'."
+        );
+        let e = err("run -x busybox");
+        assert_eq!(e.status, 125);
+        assert_eq!(
+            e.message,
+            "unknown shorthand flag: 'x' in -x\nSee 'docker run --help'."
+        );
+        assert_eq!(
+            err("run --name").message,
+            "flag needs an argument: --name\nSee 'docker run --help'."
+        );
+        assert!(err("run")
+            .message
+            .starts_with("\"docker run\" requires at least 1 argument."));
+        assert!(err("ps x")
+            .message
+            .starts_with("\"docker ps\" accepts no arguments."));
+        assert!(err("port")
+            .message
+            .starts_with("\"docker port\" requires at least 1 and at most 2 arguments."));
+        assert_eq!(
+            err("frob").message,
+            "docker: 'frob' is not a docker command.\nSee 'docker --help'"
+        );
+        assert_eq!(err("network ls -f nope").status, 125);
+        assert_eq!(err("network create --internal=maybe n").status, 125);
+        assert_eq!(err("").status, 1);
+        assert!(err("run 'unterminated")
+            .message
+            .contains("unterminated quote"));
+    }
+}
