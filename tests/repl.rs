@@ -53,6 +53,14 @@ fn start_repl(flags: &[&str]) -> Repl {
 /// real one).
 fn start_repl_on(flags: &[&str], term: &str) -> Repl {
     let pty = openpty(None, None).expect("openpty");
+    // openpty leaves both ends inheritable: netsh must not hold the master too, or when a
+    // test fails and drops its end, netsh never sees the terminal close and waits for input
+    // forever.
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .expect("close-on-exec");
     let slave: OwnedFd = pty.slave;
     let mut cmd = common::netsh()
         .args(["--color", "never"])
