@@ -569,7 +569,9 @@ impl Lab {
     /// (`ip route replace`, so there is no moment without one), then the veth pair goes;
     /// if that fails, the route moves back.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
-        let (c, e, names, before, after) = {
+        // The model as it will be (committed once the kernel work is done): where the
+        // default route and the published ports go next.
+        let (c, e, names, before, after, next) = {
             let d = self.docker.borrow();
             let e = d.check_disconnect(container, network)?.clone();
             let c = d.container(container)?.clone();
@@ -580,15 +582,13 @@ impl Lab {
             let after = next
                 .gateway_endpoint(next.container(&c.id)?)
                 .and_then(|x| x.gateway);
-            (c, e, names, before, after)
+            (c, e, names, before, after, next)
         };
         // Published ports move with the gateway endpoint: the firewall first (atomic, and
         // undone if a later step fails), the proxies once the model says where.
         let fw_undo = if c.ports.is_empty() {
             None
         } else {
-            let mut next = self.docker.borrow().clone();
-            next.disconnect(&c.id, &e.network_id)?;
             self.firewall_between(
                 &self.firewall_state(firewall::Scope::Ports),
                 &firewall::derive_in(&next, firewall::Scope::Ports),
@@ -622,7 +622,7 @@ impl Lab {
             }
             self.settle_network_device(&e.network_id);
         }
-        self.docker.borrow_mut().disconnect(&c.id, &e.network_id)?;
+        *self.docker.borrow_mut() = next;
         self.retarget_proxies(&c.id);
         let c = self.docker.borrow().container(&c.id)?.clone();
         self.dns_left(&c, &e.network_id, names)
