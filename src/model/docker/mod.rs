@@ -726,6 +726,11 @@ impl Docker {
                 let t = self
                     .container(&target)
                     .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
+                // The daemon's registerLinks, when the container is created: a target in
+                // the host's namespace (itself, or through `container:` modes) conflicts.
+                if self.namespace_owner(t).mode == NetMode::Host {
+                    return Err(DockerError::LinksWithMode("host type networking"));
+                }
                 if joins_bridge && !self.on_default_bridge(t) {
                     return Err(DockerError::LinkOffDefaultBridge(t.name.clone()));
                 }
@@ -1199,6 +1204,15 @@ impl Docker {
             .find_map(|e| e.ip.map(|(ip, _)| ip))
     }
 
+    /// A container's address on the default bridge (what a `--link` to it points at).
+    pub fn default_bridge_ip(&self, c: &Container) -> Option<Ipv4Addr> {
+        self.namespace_owner(c).endpoints.iter().find_map(|e| {
+            self.network_by_id(&e.network_id)
+                .filter(|n| n.default_bridge)
+                .and(e.ip.map(|(ip, _)| ip))
+        })
+    }
+
     /// `/etc/hosts` inside the container: localhost lines, `--link` entries, then one
     /// `<address>\t<short id>` line per network it is on, in the order it joined them
     /// (Docker appends a line on connect and removes that network's line on disconnect;
@@ -1213,17 +1227,19 @@ impl Docker {
         } else {
             &[][..]
         };
+        // Docker's `buildSandboxOptions`: the alias, the target's hostname, and its name
+        // when that is not the alias, at its address on the default bridge.
         for (target, alias, name) in linked {
             let Some(t) = self.containers.iter().find(|x| &x.id == target) else {
                 continue;
             };
-            let Some(ip) = self.primary_ip(t) else {
+            let Some(ip) = self.default_bridge_ip(t) else {
                 continue;
             };
             if alias == name {
-                out.push_str(&format!("{ip}\t{name} {}\n", t.short_id()));
+                out.push_str(&format!("{ip}\t{name} {}\n", t.hostname()));
             } else {
-                out.push_str(&format!("{ip}\t{alias} {} {name}\n", t.short_id()));
+                out.push_str(&format!("{ip}\t{alias} {} {name}\n", t.hostname()));
             }
         }
         let owner = self.namespace_owner(c);

@@ -781,6 +781,57 @@ fn hosts_files_and_links_work_one_way() {
     assert_eq!(v["HostConfig"]["Links"], json!(["/bb1:/bb2/bb1"]));
 }
 
+/// A link's hosts line names the target's hostname (not always its short ID) and points at
+/// its default-bridge address even when it joined another network first; a target in the
+/// host's namespace is refused when the container is created (moby integration-cli
+/// TestLinksPingLinkedContainers, TestDockerNetworkLinkOnDefaultNetworkOnly,
+/// TestLinksNetworkHostContainer).
+#[test]
+fn links_name_the_hostname_and_the_bridge_address() {
+    let mut d = docker();
+    let extras = RunExtras {
+        hostname: Some("fred".into()),
+        ..RunExtras::default()
+    };
+    d.run_with("container1", "bridge", &AttachSpec::default(), &extras, NOW)
+        .unwrap();
+    let (c3, _) = run_x(&mut d, "c3", "bridge", &["container1:alias1"], &[]).unwrap();
+    assert!(d
+        .hosts_file(&c3)
+        .contains("172.17.0.2\talias1 fred container1\n"));
+
+    d.create_network("udnet", &NetworkSpec::default(), NOW)
+        .unwrap();
+    run(&mut d, "uc", "udnet");
+    assert_eq!(
+        run_x(&mut d, "c4", "bridge", &["uc"], &[])
+            .unwrap_err()
+            .to_string(),
+        "Cannot link to /uc, as it does not belong to the default network"
+    );
+    d.connect("uc", "bridge", &AttachSpec::default()).unwrap();
+    let uc = d.container("uc").unwrap().clone();
+    let (c5, _) = run_x(&mut d, "c5", "bridge", &["uc:u"], &[]).unwrap();
+    assert!(d
+        .hosts_file(&c5)
+        .contains(&format!("172.17.0.4\tu {} uc\n", uc.short_id())));
+
+    run(&mut d, "hc", "host");
+    for net in ["bridge", "none"] {
+        assert_eq!(
+            run_x(&mut d, "c6", net, &["hc:h"], &[])
+                .unwrap_err()
+                .to_string(),
+            "conflicting options: host type networking can't be used with links. This would result in undefined behavior"
+        );
+    }
+    run(&mut d, "follower", "container:hc");
+    assert!(run_x(&mut d, "c7", "bridge", &["follower"], &[])
+        .unwrap_err()
+        .to_string()
+        .starts_with("conflicting options: host type networking"));
+}
+
 #[test]
 fn resolv_conf_and_dns_names() {
     let mut d = docker();
