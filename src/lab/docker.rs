@@ -30,10 +30,12 @@ impl From<DockerError> for LabError {
         match e {
             DockerError::UnusableSubnet { .. }
             | DockerError::EmptyNetworkName
+            | DockerError::SctpPorts(_)
             | DockerError::InvalidLink { .. } => LabError::Invalid(e.to_string()),
             // The docker CLI's own checks: Docker prints them without the daemon's prefix.
             DockerError::GatewayWithoutSubnet
             | DockerError::GatewayOutsideSubnet(_)
+            | DockerError::InvalidPort(_)
             | DockerError::RunAliasOnDefaultNetwork => LabError::Invalid(e.to_string()),
             _ => LabError::Docker(e.to_string()),
         }

@@ -180,6 +180,7 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
             let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
             let port = match p.host_port {
                 0 => String::new(),
+                n if p.host_range() => format!("{n}-{}", p.host_port_end),
                 n => n.to_string(),
             };
             add(key(p), json!({ "HostIp": ip, "HostPort": port }));

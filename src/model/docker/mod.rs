@@ -118,6 +118,9 @@ pub enum DockerError {
     NamespaceInUse { name: String, user: String },
     #[error("{0}")]
     InvalidPort(String),
+    /// `-p …/sctp`: Docker publishes SCTP ports, netsh does not (netsh's own refusal).
+    #[error("cannot publish {0}: netsh publishes TCP and UDP ports only, not SCTP")]
+    SctpPorts(String),
     /// libnetwork's port allocator refuses a host port (and IP, and protocol) that another
     /// binding holds, in this `run` or another container (`portallocator.ErrPortAlreadyAllocated`,
     /// wrapped by the bridge driver's `ProgramExternalConnectivity` with the endpoint's name
@@ -296,6 +299,9 @@ pub struct PortBinding {
     pub host_ip: Option<std::net::IpAddr>,
     /// The host port asked; 0 for "any" (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
+    /// The last port of a host port range (`-p 9090-9092:80`: any free port of it);
+    /// `host_port` itself for one port, 0 when none was asked.
+    pub host_port_end: u16,
     pub container_port: u16,
     pub proto: Proto,
     /// The host addresses and ports allocated for it, IPv4 first (`0.0.0.0` and `::` when
@@ -325,13 +331,17 @@ impl Proto {
 
 impl PortBinding {
     /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`,
-    /// `[::1]:8081:8080`, and without a host port (one is allocated): `80`, `127.0.0.1::80`.
-    /// Refusals in the docker CLI's words (`invalid IP address: 1:2`, `invalid containerPort:
-    /// abc`).
-    pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
+    /// `[::1]:8081:8080`, without a host port (one is allocated): `80`, `127.0.0.1::80`,
+    /// and with ranges (go-connections' `ParsePortSpec`): `9800-9803:80-83` is four
+    /// bindings, `9090-9092:80` one binding on any free port of the host range, `80-83` four
+    /// on allocated ports. Refusals in the docker CLI's words (`invalid IP address: 1:2`,
+    /// `invalid containerPort: abc`, `invalid hostPort: 9090-9089`).
+    pub fn parse(text: &str) -> Result<Vec<PortBinding>, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
             Some((spec, "udp")) => (spec, Proto::Udp),
+            // Docker publishes SCTP too; netsh's firewall and proxy know TCP and UDP only.
+            Some((_, "sctp")) => return Err(DockerError::SctpPorts(text.to_string())),
             Some((_, other)) => {
                 return Err(DockerError::InvalidPort(format!("invalid proto: {other}")))
             }
@@ -356,23 +366,57 @@ impl PortBinding {
                     DockerError::InvalidPort(format!("invalid IP address: {raw_ip}"))
                 })?)
             };
-        let port = |p: &str, what: &str| {
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| DockerError::InvalidPort(format!("invalid {what}: {p}")))
+        // `N` or `N-M` with N <= M (go-connections' `ParsePortRange`).
+        let range = |p: &str, what: &str| {
+            let bad = || DockerError::InvalidPort(format!("invalid {what}: {p}"));
+            let one = |s: &str| s.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(bad);
+            match p.split_once('-') {
+                None => one(p).map(|n| (n, n)),
+                Some((a, b)) => {
+                    let (a, b) = (one(a)?, one(b)?);
+                    if b < a {
+                        Err(bad())
+                    } else {
+                        Ok((a, b))
+                    }
+                }
+            }
         };
-        Ok(PortBinding {
-            host_ip,
-            host_port: if host.is_empty() {
-                0
-            } else {
-                port(host, "hostPort")?
-            },
-            container_port: port(container, "containerPort")?,
-            proto,
-            bound: Vec::new(),
-        })
+        let (start, end) = range(container, "containerPort")?;
+        let (host_start, host_end) = if host.is_empty() {
+            (0, 0)
+        } else {
+            range(host, "hostPort")?
+        };
+        // A host range with one container port is the range to pick a free port from;
+        // otherwise the two ranges must be as long.
+        if !host.is_empty() && end - start != host_end - host_start && end != start {
+            return Err(DockerError::InvalidPort(format!(
+                "invalid ranges specified for container and host Ports: {container} and {host}"
+            )));
+        }
+        Ok((0..=end - start)
+            .map(|i| {
+                let (host_port, host_port_end) = match (host.is_empty(), start == end) {
+                    (true, _) => (0, 0),
+                    (false, true) => (host_start, host_end),
+                    (false, false) => (host_start + i, host_start + i),
+                };
+                PortBinding {
+                    host_ip,
+                    host_port,
+                    host_port_end,
+                    container_port: start + i,
+                    proto,
+                    bound: Vec::new(),
+                }
+            })
+            .collect())
+    }
+
+    /// Whether the host port is a range to pick from (`-p 9090-9092:80`).
+    pub fn host_range(&self) -> bool {
+        self.host_port != 0 && self.host_port_end != self.host_port
     }
 }
 
@@ -438,9 +482,10 @@ pub struct Docker {
     ids: Ids,
     /// Where IPAM's next search of the default pools starts (round-robin).
     pool_cursor: PoolCursor,
-    /// The port allocator's last ephemeral port per host address and protocol: the next
-    /// search starts after it (libnetwork `portallocator`), removals notwithstanding.
-    last_port: std::collections::HashMap<(std::net::IpAddr, Proto), u16>,
+    /// The port allocator's last port handed out per host address, protocol and range
+    /// (the ephemeral one, or a `-p 9090-9092:80` host range): the next search of that
+    /// range starts after it (libnetwork `portallocator`), removals notwithstanding.
+    last_port: std::collections::HashMap<(std::net::IpAddr, Proto, u16, u16), u16>,
 }
 
 impl Docker {
@@ -688,7 +733,10 @@ impl Docker {
             .publish
             .iter()
             .map(|p| PortBinding::parse(p))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
         // The docker CLI refuses aliases off user-defined networks before anything else,
         // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
         // network is left to the daemon's "not found".
@@ -821,21 +869,26 @@ impl Docker {
             p.bound.clear();
             for a in addrs {
                 let taken = |n: u16| held.contains(&(a, p.proto, n));
-                let n = if p.host_port != 0 {
+                let n = if p.host_port != 0 && !p.host_range() {
                     if taken(p.host_port) {
                         return Err(Refused::Taken(a, p.host_port));
                     }
                     p.host_port
                 } else {
-                    let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
-                    let from =
-                        last.get(&(a, p.proto))
-                            .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
+                    let (lo, hi) = if p.host_range() {
+                        (p.host_port, p.host_port_end)
+                    } else {
+                        (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end())
+                    };
+                    let key = (a, p.proto, lo, hi);
+                    let from = last
+                        .get(&key)
+                        .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
                     let n = (from..=hi)
                         .chain(lo..from)
                         .find(|n| !taken(*n))
                         .ok_or(Refused::Exhausted)?;
-                    last.insert((a, p.proto), n);
+                    last.insert(key, n);
                     n
                 };
                 held.push((a, p.proto, n));

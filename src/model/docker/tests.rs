@@ -914,14 +914,80 @@ fn published_ports() {
     }
     assert_eq!(
         PortBinding::parse("127.0.0.1:8081:8080/udp").unwrap(),
-        PortBinding {
+        [PortBinding {
             host_ip: Some(ip("127.0.0.1").into()),
             host_port: 8081,
+            host_port_end: 8081,
             container_port: 8080,
             proto: Proto::Udp,
             bound: Vec::new(),
-        }
+        }]
     );
+}
+
+/// Host port ranges (moby integration-cli TestPortList): `9090-9092:80` takes the next
+/// free port of the range, per host address, and fails when the range is used up; a
+/// removed container's port is handed out again once the search wraps around;
+/// `9800-9803:80-83` maps port for port; malformed ranges are refused in the CLI's words.
+#[test]
+fn host_port_ranges() {
+    let mut d = docker();
+    let mut ids = Vec::new();
+    for i in 0..3u16 {
+        let (c, _) = run_x(&mut d, &format!("r{i}"), "bridge", &[], &["9090-9092:80"]).unwrap();
+        assert_eq!(
+            port_lines(&d, &c),
+            format!("80/tcp -> 0.0.0.0:{0}\n80/tcp -> [::]:{0}\n", 9090 + i)
+        );
+        let v = inspect::container(&d, &c);
+        assert_eq!(
+            v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "9090-9092"
+        );
+        ids.push(c.id);
+    }
+    let e = run_x(&mut d, "r3", "bridge", &[], &["9090-9092:80"]).unwrap_err();
+    assert!(e.to_string().ends_with("all ports are allocated"), "{e}");
+    assert!(d.container("r3").is_err());
+    for id in &ids {
+        d.remove_container(id).unwrap();
+    }
+    let (c, _) = run_x(&mut d, "again", "bridge", &[], &["9090-9092:80"]).unwrap();
+    assert_eq!(
+        port_lines(&d, &c),
+        "80/tcp -> 0.0.0.0:9090\n80/tcp -> [::]:9090\n"
+    );
+
+    let (c, _) = run_x(&mut d, "four", "bridge", &[], &["9800-9803:80-83"]).unwrap();
+    let lines = port_lines(&d, &c);
+    for i in 0..4 {
+        assert!(
+            lines.contains(&format!("{}/tcp -> 0.0.0.0:{}\n", 80 + i, 9800 + i)),
+            "{lines}"
+        );
+        assert!(
+            lines.contains(&format!("{}/tcp -> [::]:{}\n", 80 + i, 9800 + i)),
+            "{lines}"
+        );
+    }
+    for (bad, why) in [
+        ("9090-9089:80", "invalid hostPort: 9090-9089"),
+        ("9090-:80", "invalid hostPort: 9090-"),
+        ("-9090:80", "invalid hostPort: -9090"),
+        (
+            "9800-9801:80-83",
+            "invalid ranges specified for container and host Ports: 80-83 and 9800-9801",
+        ),
+        ("9800:80/sctp", "netsh publishes TCP and UDP ports only"),
+    ] {
+        assert!(
+            PortBinding::parse(bad)
+                .unwrap_err()
+                .to_string()
+                .contains(why),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
