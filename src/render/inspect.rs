@@ -185,6 +185,14 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
             };
             add(key(p), json!({ "HostIp": ip, "HostPort": port }));
         }
+    } else if !docker.external(c) && c.endpoints.iter().any(|e| e.ip.is_some()) {
+        // On internal networks only, nothing is bound: the endpoint lists its ports as
+        // exposed, each with no binding (`"8080/tcp": null`).
+        for p in &c.ports {
+            if !entries.iter().any(|(k, _)| *k == key(p)) {
+                entries.push((key(p), Value::Null));
+            }
+        }
     } else {
         for p in allocation_order(docker.published_ports(c)) {
             for (a, n) in &p.bound {

@@ -795,21 +795,11 @@ impl Docker {
         }
         let mut c = self.run_plain(name, network, attach, created)?;
         // Ports are allocated when the endpoint joins (libnetwork's bridge driver), in the
-        // order Docker sorts them; a refusal takes the container back out.
-        if let Some(e) = c.endpoints.first().filter(|e| e.ip.is_some()) {
+        // order Docker sorts them, unless its network is internal; a refusal takes the
+        // container back out.
+        if let Some(e) = c.endpoints.first().filter(|_| self.external(&c)) {
             if let Err(err) = self.allocate_ports(&mut ports) {
-                let err = match err {
-                    Refused::Taken(ip, port) => DockerError::PortAllocated {
-                        container: c.name.clone(),
-                        endpoint: e.id.clone(),
-                        ip: ip.to_string(),
-                        port,
-                    },
-                    Refused::Exhausted => DockerError::PortsExhausted {
-                        container: c.name.clone(),
-                        endpoint: e.id.clone(),
-                    },
-                };
+                let err = refusal(err, c.name.clone(), e.id.clone());
                 let _ = self.remove_container(&c.id);
                 return Err(err);
             }
@@ -1076,16 +1066,23 @@ impl Docker {
             });
         }
         let endpoint = self.attach(&c, &net, attach, false)?;
+        let was = self.external(&c);
         self.containers[ci].add_endpoint(endpoint.clone());
+        if let Err(e) = self.follow_external(ci, was) {
+            self.undo_connect(&c.id, &net.id);
+            return Err(e);
+        }
         Ok((self.containers[ci].clone(), endpoint))
     }
 
     /// Takes back a `connect` whose kernel side failed: the endpoint goes, its address is
     /// released, and the interface index it took is given back, so the model is as before.
     pub fn undo_connect(&mut self, container_id: &str, network_id: &str) {
-        let Some(c) = self.containers.iter_mut().find(|c| c.id == container_id) else {
+        let Some(ci) = self.containers.iter().position(|c| c.id == container_id) else {
             return;
         };
+        let was = self.external(&self.containers[ci]);
+        let c = &mut self.containers[ci];
         let Some(pos) = c.endpoints.iter().position(|e| e.network_id == network_id) else {
             return;
         };
@@ -1094,6 +1091,8 @@ impl Docker {
             c.next_ifindex = c.next_ifindex.saturating_sub(1);
         }
         self.release(&e);
+        // Ports the connect allocated go back (releasing cannot fail).
+        let _ = self.follow_external(ci, was);
     }
 
     /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
@@ -1104,6 +1103,7 @@ impl Docker {
             .network_id
             .clone();
         let ci = self.container_index(container)?;
+        let was = self.external(&self.containers[ci]);
         let c = &mut self.containers[ci];
         let pos = c
             .endpoints
@@ -1112,6 +1112,8 @@ impl Docker {
             .unwrap_or_default();
         let endpoint = c.endpoints.remove(pos);
         self.release(&endpoint);
+        // Losing external connectivity only releases ports: it cannot fail.
+        self.follow_external(ci, was)?;
         Ok(endpoint)
     }
 
@@ -1337,15 +1339,57 @@ impl Docker {
     }
 
     /// The bindings Docker made for `c` (`NetworkSettings.Ports`): those it asked for
-    /// (`HostConfig.PortBindings`) when it has an address of its own network to forward
-    /// them to; none on `host` (Docker warns and discards them), `none` (Docker takes them
-    /// silently and maps nothing) or `container:`.
+    /// (`HostConfig.PortBindings`) when it has external connectivity (see
+    /// [`Docker::external`]); none on `host` (Docker warns and discards them), `none`
+    /// (Docker takes them silently and maps nothing), `container:`, or internal networks
+    /// only.
     pub fn published_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
-        if c.endpoints.iter().any(|e| e.ip.is_some()) {
+        if self.external(c) {
             &c.ports
         } else {
             &[]
         }
+    }
+
+    /// Whether `c`'s ports are programmed: libnetwork's `sbJoin` calls the driver's
+    /// `ProgramExternalConnectivity` on the sandbox's gateway endpoint unless that
+    /// endpoint's network is internal (and revokes it when the gateway endpoint moves), so
+    /// a container whose networks are all internal publishes nothing until it joins an
+    /// ordinary one.
+    pub fn external(&self, c: &Container) -> bool {
+        c.endpoints.iter().any(|e| e.ip.is_some())
+            && self
+                .gateway_endpoint(c)
+                .and_then(|e| self.network_by_id(&e.network_id))
+                .is_some_and(|n| !n.internal)
+    }
+
+    /// Allocates the ports of container `ci` when it has just gained external connectivity
+    /// (its new gateway endpoint `e` is on an ordinary network), or releases them when it
+    /// has just lost it. `was` is [`Docker::external`] before the change. A refusal is
+    /// Docker's (`driver failed programming external connectivity on endpoint …`).
+    fn follow_external(&mut self, ci: usize, was: bool) -> Result<(), DockerError> {
+        let now = self.external(&self.containers[ci]);
+        if was == now || self.containers[ci].ports.is_empty() {
+            return Ok(());
+        }
+        let mut ports = self.containers[ci].ports.clone();
+        if now {
+            let c = &self.containers[ci];
+            let endpoint = self
+                .gateway_endpoint(c)
+                .map(|e| e.id.clone())
+                .unwrap_or_default();
+            let name = c.name.clone();
+            self.allocate_ports(&mut ports)
+                .map_err(|r| refusal(r, name, endpoint))?;
+        } else {
+            for p in &mut ports {
+                p.bound.clear();
+            }
+        }
+        self.containers[ci].ports = ports;
+        Ok(())
     }
 }
 
@@ -1360,6 +1404,22 @@ pub fn allocation_order(ports: &[PortBinding]) -> Vec<&PortBinding> {
             .then(j.cmp(i))
     });
     v.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Docker's words for a refused binding of container `name` on endpoint `endpoint`.
+fn refusal(r: Refused, container: String, endpoint: String) -> DockerError {
+    match r {
+        Refused::Taken(ip, port) => DockerError::PortAllocated {
+            container,
+            endpoint,
+            ip: ip.to_string(),
+            port,
+        },
+        Refused::Exhausted => DockerError::PortsExhausted {
+            container,
+            endpoint,
+        },
+    }
 }
 
 /// Why the port allocator refused a binding.

@@ -925,6 +925,59 @@ fn published_ports() {
     );
 }
 
+/// A container whose networks are all internal publishes nothing (libnetwork programs
+/// external connectivity only on a gateway endpoint of an ordinary network): its ports are
+/// allocated when it joins one, refused then if another took them meanwhile, and released
+/// when it leaves it (peer case C22, moby TestPortBindingOnSandbox).
+#[test]
+fn internal_networks_publish_nothing_until_an_ordinary_one_joins() {
+    let mut d = docker();
+    let internal = NetworkSpec {
+        internal: true,
+        ..Default::default()
+    };
+    d.create_network("inner", &internal, NOW).unwrap();
+    d.create_network("outer", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let (c, _) = run_x(&mut d, "web", "inner", &[], &["9090:80"]).unwrap();
+    assert!(!d.external(&c));
+    assert_eq!(port_lines(&d, &c), "");
+    let v = inspect::container(&d, &c);
+    assert_eq!(v["NetworkSettings"]["Ports"], json!({ "80/tcp": null }));
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        "9090"
+    );
+    // The port is free for another container meanwhile…
+    let (other, _) = run_x(&mut d, "other", "bridge", &[], &["9090:80"]).unwrap();
+    // … so joining an ordinary network is refused, and changes nothing.
+    let e = d
+        .connect("web", "outer", &AttachSpec::default())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for 0.0.0.0:9090 failed: port is already allocated"),
+        "{e}"
+    );
+    let web = d.container("web").unwrap().clone();
+    assert_eq!(web.endpoints.len(), 1);
+    assert_eq!(port_lines(&d, &web), "");
+    d.remove_container(&other.id).unwrap();
+    d.connect("web", "outer", &AttachSpec::default()).unwrap();
+    let web = d.container("web").unwrap().clone();
+    assert!(d.external(&web));
+    assert_eq!(
+        port_lines(&d, &web),
+        "80/tcp -> 0.0.0.0:9090\n80/tcp -> [::]:9090\n"
+    );
+    d.disconnect("web", "outer").unwrap();
+    let web = d.container("web").unwrap().clone();
+    assert_eq!(port_lines(&d, &web), "");
+    assert!(web.ports.iter().all(|p| p.bound.is_empty()));
+    // Released: another container takes it.
+    run_x(&mut d, "taker", "bridge", &[], &["9090:80"]).unwrap();
+}
+
 /// Host port ranges (moby integration-cli TestPortList): `9090-9092:80` takes the next
 /// free port of the range, per host address, and fails when the range is used up; a
 /// removed container's port is handed out again once the search wraps around;
