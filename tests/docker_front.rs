@@ -9,20 +9,10 @@
 
 mod common;
 
-use common::{netsh, users};
+use common::{netsh, users, DOCKER_PRELUDE};
 
 /// Helpers every script here starts with.
 const PRELUDE: &str = r#"
-// docker(line) must fail with `status` and an error containing `text`; returns the error.
-fn refused(line, status, text) {
-    let out = ();
-    try { out = docker(line); } catch (e) {
-        if !e.contains(text) { fail(`${line}: expected "${text}", got: ${e}`); }
-        if docker_status() != status { fail(`${line}: status ${docker_status()}, expected ${status}`); }
-        return e;
-    }
-    fail(`${line} was accepted: ${out}`);
-}
 // A full ID and its newline, as `run -d`, `create` and `network create` print it.
 fn full_id(out) {
     if out.len() != 65 || !out.ends_with("\n") { fail(`not a full ID: ${out}`); }
@@ -42,7 +32,7 @@ fn check(script: &str) {
         netsh()
             .user(user)
             .eval(&format!(
-                "{PRELUDE}{PRELUDE_IDS}\n{script}\nprint(\"DONE\");"
+                "{DOCKER_PRELUDE}{PRELUDE}{PRELUDE_IDS}\n{script}\nprint(\"DONE\");"
             ))
             .run()
             .success()

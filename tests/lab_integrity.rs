@@ -30,7 +30,10 @@ fn views() {\n\
     v.push(ns_view(host()));\n\
     for n in networks() { v.push(network_inspect(n)); }\n\
     for c in containers() {\n\
-      v.push(docker_inspect(c)); v.push(ns_view(c)); v.push(port(c)); v.push(hosts_file(c));\n\
+      v.push(docker_inspect(c)); v.push(port(c));\n\
+      if docker(`inspect -f {{.State.Running}} ${c}`) == \"true\\n\" {\n\
+        v.push(ns_view(c)); v.push(hosts_file(c));\n\
+      }\n\
     }\n\
     for n in namespaces() { v.push(ns_view(n)); }\n\
     v\n\
@@ -400,6 +403,22 @@ fn a_failed_rm_leaves_the_lab_as_it_was() {
     every_step_rolls_back(
         "network(\"n2\"); run(\"c1\", #{publish: [\"8080:80\"]}); connect(\"c1\", \"n2\"); run(\"c2\", \"n2\");",
         "rm(\"c1\")",
+    );
+}
+
+/// `docker stop` releases what `run` built, `docker start` builds it again: both are all
+/// or nothing.
+#[test]
+fn a_failed_stop_or_start_leaves_the_lab_as_it_was() {
+    every_step_rolls_back(
+        "network(\"n2\"); docker(\"run -d --name c1 -p 8080:80 busybox sleep 600\");\n\
+         connect(\"c1\", \"n2\"); run(\"c2\", \"n2\");",
+        "docker(\"stop -t 0 c1\")",
+    );
+    every_step_rolls_back(
+        "network(\"n2\"); docker(\"run -d --name c1 -p 8080:80 busybox sleep 600\");\n\
+         connect(\"c1\", \"n2\", #{aliases: [\"web\"]}); run(\"c2\", \"n2\"); docker(\"stop -t 0 c1\");",
+        "docker(\"start c1\"); assert(resolve(\"c2\", \"web\") != (), \"web resolves once c1 runs again\")",
     );
 }
 

@@ -100,9 +100,29 @@ pub enum Command {
         container: String,
         new_name: String,
     },
-    /// `docker start C…` (of containers `docker create` made).
+    /// `docker start C…`: created or exited containers run (again).
     Start {
         names: Vec<String>,
+    },
+    /// `docker stop [-t SECONDS] C…`: SIGTERM, SIGKILL after `time` (default 10 s).
+    Stop {
+        time: Option<u64>,
+        names: Vec<String>,
+    },
+    /// `docker restart [-t SECONDS] C…`: stop, then start.
+    Restart {
+        time: Option<u64>,
+        names: Vec<String>,
+    },
+    /// `docker kill C…`: SIGKILL.
+    Kill {
+        names: Vec<String>,
+    },
+    /// `docker logs [--tail N] C`: what the container's command printed.
+    Logs {
+        container: String,
+        /// `--tail N`: the last N lines (`all`, the default: every line).
+        tail: Option<usize>,
     },
     Exec {
         detach: bool,
@@ -301,6 +321,38 @@ const SPECS: &[Spec] = &[
         about: "Start one or more stopped containers",
         flags: &[],
         arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "stop",
+        usage: "docker stop [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Stop one or more running containers",
+        flags: &[f("time", Some('t'), true)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "restart",
+        usage: "docker restart [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Restart one or more containers",
+        flags: &[f("time", Some('t'), true)],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "kill",
+        usage: "docker kill [OPTIONS] CONTAINER [CONTAINER...]",
+        about: "Kill one or more running containers",
+        flags: &[],
+        arity: Arity::Min(1),
+        stop_at_arg: false,
+    },
+    Spec {
+        path: "logs",
+        usage: "docker logs [OPTIONS] CONTAINER",
+        about: "Fetch the logs of a container",
+        flags: &[f("tail", Some('n'), true)],
+        arity: Arity::Exact(1),
         stop_at_arg: false,
     },
     Spec {
@@ -622,6 +674,21 @@ fn filters(spec: &Spec, p: &Parsed) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
+/// A flag holding a whole number of seconds (pflag's `int`): absent, or its value; a
+/// malformed one in pflag's words (`strconv.ParseInt`), status 125.
+fn int_flag(spec: &Spec, p: &Parsed, long: &str, shown: &str) -> Result<Option<u64>, CliError> {
+    p.one(long)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                flag_error(
+                    spec,
+                    format!("invalid argument \"{v}\" for \"{shown}\" flag: strconv.ParseInt: parsing \"{v}\": invalid syntax"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Splits a command line as a shell does (quotes, backslash escapes).
 pub fn split(line: &str) -> Result<Vec<String>, CliError> {
     shlex::split(line).ok_or_else(|| {
@@ -756,6 +823,27 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             names: args,
         },
         "start" => Command::Start { names: args },
+        "stop" => Command::Stop {
+            time: int_flag(spec, &p, "time", "-t, --time")?,
+            names: args,
+        },
+        "restart" => Command::Restart {
+            time: int_flag(spec, &p, "time", "-t, --time")?,
+            names: args,
+        },
+        "kill" => Command::Kill { names: args },
+        "logs" => Command::Logs {
+            container: args[0].clone(),
+            tail: match p.one("tail").as_deref() {
+                None | Some("all") => None,
+                Some(n) => Some(n.parse().map_err(|_| {
+                    CliError::new(
+                        1,
+                        format!("Error response from daemon: invalid value for \"tail\": \"{n}\""),
+                    )
+                })?),
+            },
+        },
         "rename" => Command::Rename {
             container: args[0].clone(),
             new_name: args[1].clone(),

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::docker::{CliError, Command, RunArgs};
 use super::gotmpl;
+use crate::lab::lifecycle::image_argv;
 use crate::lab::{Lab, LabError};
-use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras};
+use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras, State};
 use crate::render;
 use crate::render::inspect;
 
@@ -91,6 +92,8 @@ pub fn run_line(lab: &Lab, line: &str, ctx: &Context) -> Result<String, Failure>
 
 /// Carries out a parsed command.
 pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failure> {
+    // Containers whose command ended meanwhile have exited: every answer says so.
+    lab.settle_containers();
     match cmd {
         Command::NetworkLs {
             quiet,
@@ -184,14 +187,13 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
         Command::Run(r) => run(lab, r, false, ctx),
         Command::Create(r) => run(lab, r, true, ctx),
         Command::Rm { force, names } => each(names, |n| {
-            // Every container here runs (or was only created); Docker 20.10 refuses to
-            // remove a running one without -f.
+            // Docker 20.10 refuses to remove a running container without -f.
             if !force {
                 let d = lab.docker();
                 let c = d
                     .container(n)
                     .map_err(|e| not_found(e.into(), "container"))?;
-                if c.started {
+                if c.state == State::Running {
                     return Err(failure(1, format!(
                         "Error response from daemon: You cannot remove a running container {}. Stop the container before attempting removal or force remove",
                         c.id
@@ -204,12 +206,7 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
         Command::Start { names } => {
             let mut failed = Vec::new();
             let start = |n: &str| -> Result<(), Failure> {
-                let (c, newly) = lab.start_container(n).map_err(daemon)?;
-                if newly && !c.cmd.is_empty() {
-                    let who = lab.container_who(&c.id).map_err(daemon)?;
-                    lab.exec_detached(&who, &image_argv(&c.image, &c.cmd))
-                        .map_err(daemon)?;
-                }
+                lab.start_container(n).map_err(daemon)?;
                 Ok(())
             };
             let out = each(names, |n| {
@@ -225,6 +222,29 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 f
             })
         }
+        Command::Stop { time, names } => each(names, |n| {
+            lab.stop_container(n, stop_timeout(*time))
+                .map(|_| ())
+                .map_err(daemon)
+        }),
+        Command::Restart { time, names } => each(names, |n| {
+            lab.restart_container(n, stop_timeout(*time))
+                .map(|_| ())
+                .map_err(daemon)
+        }),
+        Command::Kill { names } => each(names, |n| lab.kill_container(n).map_err(daemon)),
+        Command::Logs { container, tail } => {
+            let log = lab
+                .container_log(container)
+                .map_err(|e| not_found(e, "container"))?;
+            Ok(match tail {
+                None => log,
+                Some(n) => {
+                    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+                    lines[lines.len().saturating_sub(*n)..].concat()
+                }
+            })
+        }
         Command::Rename {
             container,
             new_name,
@@ -237,25 +257,14 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             container,
             argv,
         } => {
-            let who = lab
-                .container_who(container)
-                .map_err(|e| not_found(e, "container"))?;
-            let image = {
-                let d = lab.docker();
-                let c = d
-                    .container(container)
-                    .map_err(|e| not_found(e.into(), "container"))?;
-                if !c.started {
-                    return Err(failure(
-                        1,
-                        format!(
-                            "Error response from daemon: Container {} is not running",
-                            c.id
-                        ),
-                    ));
-                }
-                c.image.clone()
-            };
+            let image = lab
+                .docker()
+                .container(container)
+                .map_err(|e| not_found(e.into(), "container"))?
+                .image
+                .clone();
+            // A container that does not run: `Container <id> is not running`.
+            let who = lab.container_who(container).map_err(daemon)?;
             let prog = argv[0].clone();
             let refused = |e: LabError| not_started(&e, &prog, true).unwrap_or_else(|| daemon(e));
             let argv = &image_argv(&image, argv);
@@ -514,20 +523,26 @@ fn filter_containers<'a>(
     Ok(d.containers()
         .iter()
         .rev()
-        .filter(|c| all || c.started)
+        .filter(|c| all || c.state == State::Running)
         .filter(|c| {
             passes(filters, |key, v| match key {
                 "name" => c.name.contains(v),
                 "id" => c.id.starts_with(v),
-                "network" => c.endpoints.iter().any(|e| {
+                "network" => c.networks().any(|e| {
                     d.network_by_id(&e.network_id)
                         .is_some_and(|n| n.name == v || n.id.starts_with(v))
                 }),
                 "ancestor" => c.image == v,
-                _ => (if c.started { "running" } else { "created" }) == v,
+                _ => c.state.name() == v,
             })
         })
         .collect())
+}
+
+/// `docker stop`'s and `restart`'s `-t`: seconds to wait after SIGTERM (10 by default,
+/// Docker's `defaultStopTimeout`).
+fn stop_timeout(time: Option<u64>) -> Duration {
+    Duration::from_secs(time.unwrap_or(10))
 }
 
 fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<String, Failure> {
@@ -578,35 +593,43 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         .run_container(&name, &network, &attach, &extras)
         .map_err(|e| run_error(path, e))?;
     if create_only || (r.detach && r.cmd.is_empty()) {
+        // Without a command the container idles until stopped, as `run -itd busybox`.
         return Ok(format!("{}\n", c.id));
     }
-    if r.cmd.is_empty() {
-        // Attached, without a command: the image's own command is not known (images are not
-        // pulled), so nothing runs and nothing is printed, as for an image whose command
-        // ends at once; `--rm` then removes the container.
-        if r.rm {
-            lab.remove_container(&c.id)
-                .map_err(|e| run_error(path, e))?;
-        }
-        return Ok(String::new());
-    }
-    let who = lab.container_who(&c.id).map_err(|e| run_error(path, e))?;
     let argv = &image_argv(&r.image, &r.cmd);
     if r.detach {
-        if let Err(e) = lab.exec_detached(&who, argv) {
+        if let Err(e) = lab.start_main(&c, argv) {
             return Err(unstarted(lab, &c.id, e));
         }
         return Ok(format!("{}\n", c.id));
     }
-    let out = match lab.exec(&who, argv, ctx.exec_timeout) {
-        Ok(out) => out,
-        Err(e) => return Err(unstarted(lab, &c.id, e)),
+    // Attached: `run` waits for the command and prints what it printed; then the container
+    // has exited with its code (and `--rm` removes it). Without a command, the image's own
+    // is not known (images are not pulled): nothing runs, as for a command that ends at
+    // once with nothing to say.
+    let out = if r.cmd.is_empty() {
+        None
+    } else {
+        let who = lab.container_who(&c.id).map_err(|e| run_error(path, e))?;
+        match lab.exec(&who, argv, ctx.exec_timeout) {
+            Ok(out) => Some(out),
+            Err(e) => return Err(unstarted(lab, &c.id, e)),
+        }
     };
-    if r.rm {
-        lab.remove_container(&c.id)
-            .map_err(|e| run_error(path, e))?;
+    if let Some(out) = &out {
+        lab.append_log(&c.id, &format!("{}{}", out.stdout, out.stderr));
     }
-    program_result(out)
+    let code = out.as_ref().map_or(0, |o| o.code);
+    let ended = if r.rm {
+        lab.remove_container(&c.id)
+    } else {
+        lab.main_ended(&c.id, code)
+    };
+    ended.map_err(|e| run_error(path, e))?;
+    match out {
+        Some(out) => program_result(out),
+        None => Ok(String::new()),
+    }
 }
 
 /// `run` whose command could not start: nothing stays half-built (Docker 20.10 would leave
@@ -667,31 +690,6 @@ fn program_result(out: crate::kernel::process::ExecOutput) -> Result<String, Fai
             stderr: out.stderr.trim_end_matches('\n').to_string(),
             stdout: out.stdout,
         })
-    }
-}
-
-/// The program a container of `image` runs for `argv`. Images are not pulled: programs
-/// come from the machine's files. A `busybox` image's programs are busybox's applets, so
-/// when the machine has busybox, `ping`, `ip a` or `/bin/sh` in such a container run as
-/// `busybox ping` … (their output then reads as in a real busybox container: `ip a`
-/// without `state`, busybox's `ping` statistics).
-fn image_argv(image: &str, argv: &[String]) -> Vec<String> {
-    let busybox_image =
-        image == "busybox" || image.starts_with("busybox:") || image.starts_with("busybox@");
-    let has_busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists());
-    match argv.split_first() {
-        Some((prog, rest)) if busybox_image && has_busybox => {
-            let applet = prog.rsplit('/').next().unwrap_or(prog);
-            if applet == "busybox" {
-                return argv.to_vec();
-            }
-            let mut out = vec!["busybox".to_string(), applet.to_string()];
-            out.extend(rest.iter().cloned());
-            out
-        }
-        _ => argv.to_vec(),
     }
 }
 

@@ -616,6 +616,70 @@ pub fn spawn_background(spec: &ExecSpec<'_>) -> io::Result<(Child, u32)> {
     }
 }
 
+/// What a container's main program printed, stdout and stderr interleaved as written (at
+/// most `OUTPUT_LIMIT` bytes; later output is dropped and `cut` set): what `docker logs`
+/// shows. Shared with the thread that reads the program's output.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub data: Vec<u8>,
+    pub cut: bool,
+}
+
+/// A [`Log`] that a reader thread appends to.
+pub type SharedLog = std::sync::Arc<std::sync::Mutex<Log>>;
+
+/// [`spawn_background`] for a container's main program (`docker run -d`, `docker start`):
+/// stdout and stderr go to one pipe, which a thread of its own reads into `log` until every
+/// process holding it has ended. Returns the relay (it ends with the program, with the
+/// program's exit code), the program's pid and the reader thread (done once the output
+/// has ended and is all in `log`).
+pub fn spawn_logged(
+    spec: &ExecSpec<'_>,
+    log: SharedLog,
+) -> io::Result<(Child, u32, std::thread::JoinHandle<()>)> {
+    let mut prepared = prepare(spec, true)?;
+    // Close-on-exec: only the program's stdout and stderr (dup2'd copies) stay open in it.
+    let (reader, writer) = pipe2(OFlag::O_CLOEXEC)?;
+    prepared
+        .cmd
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer);
+    let spawned = prepared.spawn(spec);
+    // The command (and with it netsh's copies of the write end) is gone: the reader sees
+    // the end of the output when the program and what it started have closed theirs.
+    let (mut relay, pid) = spawned?;
+    let Some(pid) = pid else {
+        kill_group(&mut relay);
+        let _ = relay.wait();
+        return Err(io::Error::other(
+            "the program did not start in the container",
+        ));
+    };
+    let reader = std::thread::Builder::new()
+        .name("netsh-log".into())
+        .spawn(move || {
+            let mut reader = File::from(reader);
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let Ok(mut log) = log.lock() else { break };
+                let room = OUTPUT_LIMIT.saturating_sub(log.data.len());
+                log.data.extend_from_slice(&buf[..n.min(room)]);
+                log.cut |= n > room;
+            }
+        })?;
+    Ok((relay, pid, reader))
+}
+
+/// Sends `signal` to the process group a program's relay leads (the relay and the program;
+/// what the program started stays in it unless it made a group of its own).
+pub fn signal_group(relay: &Child, signal: Signal) {
+    let _ = killpg(Pid::from_raw(relay.id() as libc::pid_t), signal);
+}
+
 /// A command ready to spawn: the in-child setup is attached, everything it needs is
 /// allocated.
 struct Prepared {

@@ -21,6 +21,7 @@ use crate::model::docker::driver::Plan;
 use crate::model::docker::ids::short;
 use crate::model::docker::{
     AttachSpec, Container, Docker, DockerError, Endpoint, NetMode, Network, NetworkSpec, RunExtras,
+    State,
 };
 
 impl From<DockerError> for LabError {
@@ -44,7 +45,7 @@ impl From<DockerError> for LabError {
 
 /// What a `run` has built so far, so that a failure can take exactly that back.
 #[derive(Default)]
-struct Built {
+pub(super) struct Built {
     /// The container's namespace exists (with whatever is inside it).
     namespace: bool,
     /// The firewall change that published the container's ports, to take back.
@@ -85,11 +86,15 @@ impl Lab {
     }
 
     /// The namespace a container's processes see: its own, its target's for
-    /// `container:`, or the host's for `host`.
+    /// `container:`, or the host's for `host`. A container that does not run has none:
+    /// Docker's `Container … is not running`.
     pub fn container_ns(&self, key: &str) -> Result<String> {
         let d = self.docker.borrow();
         let c = d.container(key)?;
         let owner = d.namespace_owner(c);
+        if c.state != State::Running || owner.state != State::Running {
+            return Err(DockerError::NotRunning(c.id.clone()).into());
+        }
         Ok(match owner.mode {
             NetMode::Host => HOST.to_string(),
             _ => sandbox_ns(owner),
@@ -127,7 +132,7 @@ impl Lab {
     /// After an endpoint of network `network_id` went: its device (a bridge that may have
     /// lost its last port, and with it its carrier) settles, so its routes read `linkdown`
     /// as `ip route` would show them.
-    fn settle_network_device(&self, network_id: &str) {
+    pub(super) fn settle_network_device(&self, network_id: &str) {
         let device = self
             .docker
             .borrow()
@@ -302,6 +307,10 @@ impl Lab {
             extras,
             &clock::now_rfc3339(),
         )?;
+        if c.state != State::Running {
+            // `docker create`: nothing is built until it starts.
+            return Ok(c);
+        }
         let mut built = Built::default();
         match self.build_run(&c.id, fw_before.as_ref(), &mut built) {
             Ok(c) => {
@@ -319,7 +328,7 @@ impl Lab {
 
     /// The kernel side of `run` for the container `id` (already in the model), noting in
     /// `built` what exists so far.
-    fn build_run(
+    pub(super) fn build_run(
         &self,
         id: &str,
         fw_before: Option<&firewall::Firewall>,
@@ -349,14 +358,26 @@ impl Lab {
 
     /// Takes back what a failed `run` built, and the container out of the model.
     fn unbuild_run(&self, c: &Container, built: Built) {
+        self.unbuild(c, built, |d| {
+            let _ = d.remove_container(&c.id);
+        });
+    }
+
+    /// Takes back what a failed `start` built, and the model as it was before (`saved`).
+    pub(super) fn unbuild_start(&self, c: &Container, built: Built, saved: Docker) {
+        self.unbuild(c, built, |d| *d = saved);
+    }
+
+    /// Takes back what `built` says was built for `c`; `restore` puts the model back.
+    fn unbuild(&self, c: &Container, built: Built, restore: impl FnOnce(&mut Docker)) {
         let names: Vec<_> = built
             .dns
             .iter()
             .map(|n| (n.clone(), self.dns_names_of(c, n)))
             .collect();
-        let _ = self.docker.borrow_mut().remove_container(&c.id);
+        restore(&mut self.docker.borrow_mut());
         for (network_id, names) in names {
-            // The container is out of the model, so this only edits records.
+            // The container is off those networks in the model: this only edits records.
             let _ = self.dns_left(c, &network_id, names);
         }
         if built.proxies {
@@ -366,6 +387,11 @@ impl Lab {
         if built.namespace {
             self.undo(Op::DelNetns { ns: sandbox_ns(c) });
             self.release_sandbox(c);
+            // A bridge that lost its only port loses its carrier once the kernel has
+            // dismantled the veth: wait, so the lab reads as it was.
+            for e in &c.endpoints {
+                self.settle_network_device(&e.network_id);
+            }
         }
     }
 
@@ -412,7 +438,7 @@ impl Lab {
     /// After `c`'s namespace was let go: what netsh runs there stops, veths made into it by
     /// hand (`veth(…, c, …)`) and the host ends of its endpoints vanish with it, and
     /// `settle_removals` waits for them.
-    fn release_sandbox(&self, c: &Container) {
+    pub(super) fn release_sandbox(&self, c: &Container) {
         self.release_ns(&sandbox_ns(c));
         self.topo.vanishing.borrow_mut().extend(
             c.endpoints
@@ -483,6 +509,10 @@ impl Lab {
             .docker
             .borrow_mut()
             .connect(container, network, attach)?;
+        if c.state != State::Running {
+            // Only its configuration changed: the network is built when it starts.
+            return Ok(e);
+        }
         let forget = || {
             self.docker.borrow_mut().undo_connect(&c.id, &e.network_id);
         };
@@ -582,6 +612,12 @@ impl Lab {
     /// (`ip route replace`, so there is no moment without one), then the veth pair goes;
     /// if that fails, the route moves back.
     pub fn disconnect(&self, container: &str, network: &str) -> Result<()> {
+        let running = self.docker.borrow().container(container)?.state == State::Running;
+        if !running {
+            // Only its configuration changes.
+            self.docker.borrow_mut().disconnect(container, network)?;
+            return Ok(());
+        }
         // The model as it will be (committed once the kernel work is done): where the
         // default route and the published ports go next.
         let (c, e, names, before, after, next) = {
@@ -649,51 +685,16 @@ impl Lab {
         self.dns_left(&c, &e.network_id, names)
     }
 
-    /// `docker start` of a container `docker create` made (its namespace and endpoints
-    /// exist already): the model marks it running. Returns it, and whether it was not
-    /// running before; the caller starts its command.
-    pub fn start_container(&self, key: &str) -> Result<(Container, bool)> {
-        Ok(self.docker.borrow_mut().mark_started(key)?)
-    }
-
-    /// `docker rm -f`: the container's namespace goes, and the kernel takes its veth pairs
-    /// with it. That happens in the background (see `settle_removals`): the next look at the
-    /// lab waits for it, and many removals in a row are dismantled in batches. The firewall
-    /// (when the container published ports) changes first, then the namespace, and the
-    /// model last.
+    /// `docker rm -f`: a running container stops first (see `take_down`: its namespace
+    /// goes, and the kernel takes its veth pairs with it — in the background, see
+    /// `settle_removals`: the next look at the lab waits for it, and many removals in a row
+    /// are dismantled in batches); then the model forgets it, and its log goes.
     pub fn remove_container(&self, key: &str) -> Result<()> {
-        let (c, names) = {
-            let d = self.docker.borrow();
-            let c = d.check_remove_container(key)?.clone();
-            let names: Vec<_> = c
-                .endpoints
-                .iter()
-                .map(|e| (e.network_id.clone(), self.dns_names_of(&c, &e.network_id)))
-                .collect();
-            (c, names)
-        };
-        let undo = if c.ports.is_empty() {
-            None
-        } else {
-            let mut next = self.docker.borrow().clone();
-            next.remove_container(&c.id)?;
-            self.firewall_between(
-                &self.firewall_state(firewall::Scope::Ports),
-                &firewall::derive_in(&next, firewall::Scope::Ports),
-            )?
-        };
-        if c.mode == NetMode::Own {
-            if let Err(e) = self.apply(Op::DelNetns { ns: sandbox_ns(&c) }) {
-                self.firewall_undo(undo);
-                return Err(e);
-            }
-            self.stop_proxies(&c);
-            self.release_sandbox(&c);
-        }
-        self.docker.borrow_mut().remove_container(&c.id)?;
-        for (network_id, n) in names {
-            self.dns_left(&c, &network_id, n)?;
-        }
+        let id = self.docker.borrow().check_remove_container(key)?.id.clone();
+        // Many removals in a row are dismantled in batches: nothing waits for the kernel.
+        self.take_down(&id, State::Exited { code: 137 }, false)?;
+        self.docker.borrow_mut().remove_container(&id)?;
+        self.running.logs.borrow_mut().remove(&id);
         Ok(())
     }
 

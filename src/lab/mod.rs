@@ -19,6 +19,7 @@ mod dns;
 pub mod docker;
 mod fault;
 mod firewall;
+pub mod lifecycle;
 pub mod services;
 
 use crate::kernel::{Errno, Kernel, KernelError, LinkInfo, Op, Route, RouteInfo, HOST};
@@ -135,6 +136,12 @@ struct Running {
     /// The init of each container (and namespace) programs ran in: it holds the
     /// container's namespaces and filesystem, and reaps what its programs leave behind.
     inits: RefCell<HashMap<String, crate::kernel::process::Init>>,
+    /// Containers' main programs, by container ID (see `lifecycle.rs`).
+    mains: RefCell<HashMap<String, lifecycle::MainProgram>>,
+    /// Containers' logs, by container ID, kept across restarts until `rm`.
+    logs: RefCell<HashMap<String, crate::kernel::process::SharedLog>>,
+    /// `reap_mains` is at work (it looks at the lab, which would call it again).
+    reaping: Cell<bool>,
     /// Docker's userland proxies, by container ID (see `lab/firewall.rs`).
     proxies: RefCell<HashMap<String, crate::services::proxy::Proxies>>,
 }
@@ -410,6 +417,7 @@ impl Lab {
     /// looks at the lab waits for that first, so it never sees a half-removed container.
     fn settle_removals(&self) -> Result<()> {
         self.reap_background();
+        self.reap_mains();
         if self.topo.uplink_unsettled.replace(false) {
             self.settle_uplink()?;
         }

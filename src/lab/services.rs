@@ -231,7 +231,7 @@ impl Lab {
 
     /// Runs `start` with the spec of a program in the namespace of `who`: its init (made on
     /// first use) and the current contents of its files.
-    fn with_exec_spec<T>(
+    pub(super) fn with_exec_spec<T>(
         &self,
         who: &Who,
         argv: &[String],

@@ -3,7 +3,7 @@
 use crate::kernel::nft::ListedRule;
 use crate::kernel::LinkInfo;
 use crate::model::docker::ids::short;
-use crate::model::docker::{Container, Docker, Network};
+use crate::model::docker::{Container, Docker, Network, State};
 
 /// Lays out rows like Go's tabwriter as the docker CLI configures it (minimum width 10,
 /// padding 3; the last column is not padded).
@@ -352,6 +352,19 @@ fn epoch_secs(ts: &str) -> Option<i64> {
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
+/// `docker ps`'s STATUS: `Up 5 seconds` (since it last started), `Exited (137) 2 minutes
+/// ago` (since it ended), `Created` (Docker 20.10's `container.State.String`).
+fn status(c: &Container, now: i64) -> String {
+    let since = |at: &Option<String>| {
+        human_duration(now - at.as_deref().and_then(epoch_secs).unwrap_or(now))
+    };
+    match c.state {
+        State::Created => "Created".into(),
+        State::Running => format!("Up {}", since(&c.started_at)),
+        State::Exited { code } => format!("Exited ({code}) {} ago", since(&c.finished_at)),
+    }
+}
+
 /// go-units' `HumanDuration`, as `docker ps` shows ages (`5 seconds`, `About a minute`).
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);
@@ -468,8 +481,7 @@ pub fn ps(
             let cmd = command_line(c);
             let cmd = if no_trunc { cmd } else { ellipsis(&cmd, 20) };
             let networks: Vec<String> = c
-                .endpoints
-                .iter()
+                .networks()
                 .filter_map(|e| d.network_by_id(&e.network_id))
                 .map(|n| n.name.clone())
                 .collect();
@@ -480,8 +492,8 @@ pub fn ps(
                 "CreatedAt": c.created,
                 "RunningFor": format!("{age} ago"),
                 "Ports": ports_cell(d, c),
-                "Status": if c.started { format!("Up {age}") } else { "Created".into() },
-                "State": if c.started { "running" } else { "created" },
+                "Status": status(c, now),
+                "State": c.state.name(),
                 "Names": c.name,
                 "Networks": networks.join(","),
                 "Labels": "",

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::docker::ids::short;
 use crate::model::docker::{
-    allocation_order, Container, Docker, Endpoint, NetMode, Network, PortBinding,
+    allocation_order, Container, Docker, Endpoint, NetMode, Network, PortBinding, State,
 };
 
 fn sorted(mut entries: Vec<(String, Value)>) -> Value {
@@ -118,11 +118,15 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
     let networks: Vec<(String, Value)> = if shares {
         Vec::new()
     } else {
-        c.endpoints
-            .iter()
+        c.networks()
             .filter_map(|e| {
                 let n = docker.network_by_id(&e.network_id)?;
-                Some((n.name.clone(), endpoint(n, e)))
+                let mut v = endpoint(n, e);
+                if c.state == State::Created {
+                    // Not connected yet: Docker fills the ID in when it first starts.
+                    v["NetworkID"] = json!("");
+                }
+                Some((n.name.clone(), v))
             })
             .collect()
     };
@@ -132,7 +136,7 @@ pub fn network_settings(docker: &Docker, c: &Container) -> Value {
             .network_by_id(&e.network_id)
             .is_some_and(|n| n.default_bridge)
     });
-    let (sandbox_id, sandbox_key) = if shares {
+    let (sandbox_id, sandbox_key) = if shares || c.state != State::Running {
         (String::new(), String::new())
     } else {
         (
@@ -222,6 +226,27 @@ fn links(docker: &Docker, c: &Container) -> Value {
     json!(list)
 }
 
+/// `State` of `docker inspect CONTAINER`: Docker's zero time for what has not happened yet.
+fn state(c: &Container) -> Value {
+    const NEVER: &str = "0001-01-01T00:00:00Z";
+    let code = match c.state {
+        State::Exited { code } => code,
+        _ => 0,
+    };
+    json!({
+        "Status": c.state.name(),
+        "Running": c.state == State::Running,
+        "Paused": false,
+        "Restarting": false,
+        "OOMKilled": false,
+        "Dead": false,
+        "ExitCode": code,
+        "Error": "",
+        "StartedAt": c.started_at.as_deref().unwrap_or(NEVER),
+        "FinishedAt": c.finished_at.as_deref().unwrap_or(NEVER),
+    })
+}
+
 /// One element of `docker inspect CONTAINER`.
 pub fn container(docker: &Docker, c: &Container) -> Value {
     let hostname = docker.namespace_owner(c).hostname().to_string();
@@ -236,18 +261,7 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "Created": c.created,
         "Path": "/bin/sh",
         "Args": [],
-        "State": {
-            "Status": "running",
-            "Running": true,
-            "Paused": false,
-            "Restarting": false,
-            "OOMKilled": false,
-            "Dead": false,
-            "ExitCode": 0,
-            "Error": "",
-            "StartedAt": c.created,
-            "FinishedAt": "0001-01-01T00:00:00Z",
-        },
+        "State": state(c),
         "Name": format!("/{}", c.name),
         "RestartCount": 0,
         "Driver": "netsh",

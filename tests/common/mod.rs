@@ -14,6 +14,21 @@ use std::time::{Duration, Instant};
 
 pub mod leftovers;
 
+/// Rhai helpers for scripts that drive the docker front: `refused(line, status, text)`
+/// runs `docker(line)`, which must fail with that exit status and an error containing
+/// `text`, and returns the error.
+pub const DOCKER_PRELUDE: &str = r#"
+fn refused(line, status, text) {
+    let out = ();
+    try { out = docker(line); } catch (e) {
+        if !e.contains(text) { fail(`${line}: expected "${text}", got: ${e}`); }
+        if docker_status() != status { fail(`${line}: status ${docker_status()}, expected ${status}`); }
+        return e;
+    }
+    fail(`${line} was accepted: ${out}`);
+}
+"#;
+
 /// The unprivileged account used when the suite runs as root (`nobody`).
 pub const NOBODY: (u32, u32) = (65534, 65534);
 

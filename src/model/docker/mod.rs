@@ -161,6 +161,16 @@ pub enum DockerError {
     /// nothing).
     #[error("Cannot link to /{0}, as it does not belong to the default network")]
     LinkOffDefaultBridge(String),
+    /// `docker start` of a `container:` container whose namespace owner does not run
+    /// (the daemon's `getNetworkedContainer`; the ID is the owner's full one).
+    #[error("cannot join network of a non running container: {0}")]
+    OwnerNotRunning(String),
+    /// `docker exec` into a container that does not run (the ID in full).
+    #[error("Container {0} is not running")]
+    NotRunning(String),
+    /// A `--link` to a container that does not run (the daemon's `registerLinks`).
+    #[error("Cannot link to a non running container: /{target} AS /{path}")]
+    LinkToStopped { target: String, path: String },
     /// `docker rename` to a name that is invalid or taken.
     #[error("Error when allocating new name: {0}")]
     RenameAllocation(Box<DockerError>),
@@ -286,10 +296,43 @@ pub struct Container {
     pub image: String,
     /// Its command as given (`docker run IMAGE CMD…`); empty: none given.
     pub cmd: Vec<String>,
-    /// Started (`run`), or only created (`create`).
-    pub started: bool,
+    /// Created, running or exited: Docker's container state machine (the parts netsh
+    /// has: no pause, no restart policy).
+    pub state: State,
+    /// When it last started and last ended (RFC 3339; `None`: never), for `ps` and
+    /// `inspect`'s `State.StartedAt`/`FinishedAt`.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Its networks while it does not run: endpoints holding only their configuration
+    /// (network, fixed address, aliases asked for, links); [`Docker::start`] allocates them
+    /// again in this order. Docker keeps them in `NetworkSettings.Networks` with the
+    /// operational data cleaned (daemon's `releaseNetwork`, `cleanOperationalData`). Empty
+    /// while the container runs: then `endpoints` holds them.
+    pub idle_endpoints: Vec<Endpoint>,
     /// `--hostname`; `None`: the short ID.
     pub hostname: Option<String>,
+}
+
+/// Where a container is in its life (`State.Status` in `docker inspect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// `docker create`: configured, never started; no network.
+    Created,
+    /// Its networks are allocated and built; its command (if any) runs.
+    Running,
+    /// Stopped, or its command ended, with this exit code; its networks are released.
+    Exited { code: i32 },
+}
+
+impl State {
+    /// Docker's name for it: `created`, `running`, `exited`.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Running => "running",
+            State::Exited { .. } => "exited",
+        }
+    }
 }
 
 /// One published port: what `-p` asked, and what Docker bound for it.
@@ -445,6 +488,12 @@ impl Container {
     pub fn hostname(&self) -> &str {
         self.hostname.as_deref().unwrap_or_else(|| self.short_id())
     }
+    /// Every network it is on, running or not: its live endpoints, or while it does not
+    /// run the configured ones (`idle_endpoints`), in join order.
+    pub fn networks(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.iter().chain(&self.idle_endpoints)
+    }
+
     pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network_id == network_id)
     }
@@ -455,6 +504,58 @@ impl Container {
             self.next_ifindex += 1;
         }
         self.endpoints.push(e);
+    }
+}
+
+impl Endpoint {
+    /// An endpoint `id` on `net` as configured, nothing allocated yet: the address asked
+    /// for (`fixed`), whether `run` made it (`at_run`); anonymous on the default bridge.
+    fn configured(id: String, net: &Network, fixed: Option<Ipv4Addr>, at_run: bool) -> Endpoint {
+        Endpoint {
+            id,
+            network_id: net.id.clone(),
+            ip: None,
+            gateway: None,
+            mac: None,
+            ifname: None,
+            host_ifname: None,
+            aliases: Vec::new(),
+            fixed_ip: fixed,
+            at_run,
+            links: Vec::new(),
+            anonymous: net.default_bridge,
+        }
+    }
+
+    /// What stays of an endpoint while its container does not run: its configuration
+    /// (network, asked address, aliases, links); no ID, address, MAC or interfaces.
+    fn idle(self) -> Endpoint {
+        Endpoint {
+            id: String::new(),
+            ip: None,
+            gateway: None,
+            mac: None,
+            ifname: None,
+            host_ifname: None,
+            ..self
+        }
+    }
+}
+
+/// The port allocator's refusal in the bridge driver's words, for endpoint `endpoint` of
+/// container `name`.
+fn port_refusal(err: Refused, name: &str, endpoint: &str) -> DockerError {
+    match err {
+        Refused::Taken(ip, port) => DockerError::PortAllocated {
+            container: name.to_string(),
+            endpoint: endpoint.to_string(),
+            ip: ip.to_string(),
+            port,
+        },
+        Refused::Exhausted => DockerError::PortsExhausted {
+            container: name.to_string(),
+            endpoint: endpoint.to_string(),
+        },
     }
 }
 
@@ -779,6 +880,12 @@ impl Docker {
                 if self.namespace_owner(t).mode == NetMode::Host {
                     return Err(DockerError::LinksWithMode("host type networking"));
                 }
+                if t.state != State::Running {
+                    return Err(DockerError::LinkToStopped {
+                        target: t.name.clone(),
+                        path: format!("{name}/{alias}"),
+                    });
+                }
                 if joins_bridge && !self.on_default_bridge(t) {
                     return Err(DockerError::LinkOffDefaultBridge(t.name.clone()));
                 }
@@ -799,7 +906,7 @@ impl Docker {
         // container back out.
         if let Some(e) = c.endpoints.first().filter(|_| self.external(&c)) {
             if let Err(err) = self.allocate_ports(&mut ports) {
-                let err = refusal(err, c.name.clone(), e.id.clone());
+                let err = port_refusal(err, &c.name, &e.id);
                 let _ = self.remove_container(&c.id);
                 return Err(err);
             }
@@ -808,7 +915,7 @@ impl Docker {
         c.ports = ports;
         c.image = extras.image.clone();
         c.cmd = extras.cmd.clone();
-        c.started = !extras.create_only;
+        c.started_at = (!extras.create_only).then(|| created.to_string());
         c.hostname = extras.hostname.clone();
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
@@ -818,9 +925,17 @@ impl Docker {
             stored.ports = c.ports.clone();
             stored.image = c.image.clone();
             stored.cmd = c.cmd.clone();
-            stored.started = c.started;
+            stored.started_at = c.started_at.clone();
             stored.hostname = c.hostname.clone();
             stored.endpoints = c.endpoints.clone();
+        }
+        if extras.create_only {
+            // `docker create` allocates nothing: the networks are configured, and
+            // allocated when it starts.
+            self.release_networks(&c.id, State::Created, created)?;
+            let ci = self.container_index(&c.id)?;
+            self.containers[ci].finished_at = None;
+            c = self.containers[ci].clone();
         }
         Ok((c, warnings))
     }
@@ -918,7 +1033,10 @@ impl Docker {
             ports: Vec::new(),
             image: String::new(),
             cmd: Vec::new(),
-            started: true,
+            state: State::Running,
+            started_at: None,
+            finished_at: None,
+            idle_endpoints: Vec::new(),
             hostname: None,
         };
         if let Some(target) = network.strip_prefix("container:") {
@@ -977,20 +1095,7 @@ impl Docker {
     ) -> Result<Endpoint, DockerError> {
         Self::check_attach(net, attach)?;
         let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
-        let mut endpoint = Endpoint {
-            id: self.ids.id(),
-            network_id: net.id.clone(),
-            ip: None,
-            gateway: None,
-            mac: None,
-            ifname: None,
-            host_ifname: None,
-            aliases: Vec::new(),
-            fixed_ip: fixed,
-            at_run,
-            links: Vec::new(),
-            anonymous: net.default_bridge,
-        };
+        let mut endpoint = Endpoint::configured(self.ids.id(), net, fixed, at_run);
         if !net.driver.endpoint_interface() {
             return Ok(endpoint);
         }
@@ -1045,7 +1150,7 @@ impl Docker {
         if c.network_mode != "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
-        for e in &c.endpoints {
+        for e in c.networks() {
             let Some(sn) = self.network_by_id(&e.network_id) else {
                 continue;
             };
@@ -1059,11 +1164,23 @@ impl Docker {
                 return Err(DockerError::NoneNetwork);
             }
         }
-        if c.endpoint(&net.id).is_some() {
+        if c.networks().any(|e| e.network_id == net.id) {
             return Err(DockerError::AlreadyConnected {
                 container: c.name.clone(),
                 network: net.name.clone(),
             });
+        }
+        if c.state != State::Running {
+            // Docker records the network in the container's configuration (the asked
+            // address checked for its form only); it is allocated when the container starts.
+            let fixed = attach.ip.as_deref().map(parse_ip).transpose()?;
+            let mut endpoint = Endpoint::configured(String::new(), &net, fixed, false);
+            endpoint.aliases.extend(attach.aliases.iter().cloned());
+            if net.user_defined_bridge() {
+                endpoint.aliases.push(short(&c.id).to_string());
+            }
+            self.containers[ci].idle_endpoints.push(endpoint.clone());
+            return Ok((self.containers[ci].clone(), endpoint));
         }
         let endpoint = self.attach(&c, &net, attach, false)?;
         let was = self.external(&c);
@@ -1105,6 +1222,14 @@ impl Docker {
         let ci = self.container_index(container)?;
         let was = self.external(&self.containers[ci]);
         let c = &mut self.containers[ci];
+        if let Some(pos) = c
+            .idle_endpoints
+            .iter()
+            .position(|e| e.network_id == network_id)
+        {
+            // Not running: only its configuration changes.
+            return Ok(c.idle_endpoints.remove(pos));
+        }
         let pos = c
             .endpoints
             .iter()
@@ -1128,19 +1253,112 @@ impl Docker {
         Ok(c)
     }
 
-    /// `docker start` of a container `docker create` made: it counts as running from now
-    /// on. Returns it, and whether it was not running before (starting a running container
-    /// changes nothing, as in Docker).
-    pub fn mark_started(&mut self, key: &str) -> Result<(Container, bool), DockerError> {
-        let id = self.container(key)?.id.clone();
-        let c = self
-            .containers
-            .iter_mut()
-            .find(|c| c.id == id)
-            .ok_or_else(|| DockerError::NoSuchContainer(key.to_string()))?;
-        let was = c.started;
-        c.started = true;
-        Ok((c.clone(), !was))
+    /// The container `key` stops (`to` exited, with its code), or, made by `create`, never
+    /// starts (`to` created): its endpoints give their addresses back and keep only their
+    /// configuration, in `idle_endpoints`, and its published ports their host ports; its
+    /// next interface is `eth0` again (a new sandbox counts afresh). Docker: the daemon's
+    /// `releaseNetwork` and `cleanOperationalData` (the network's ID, asked address and
+    /// aliases stay). A container that does not run only changes state. Returns the
+    /// container as it was, for the lab to take down what it had built.
+    pub fn release_networks(
+        &mut self,
+        key: &str,
+        to: State,
+        at: &str,
+    ) -> Result<Container, DockerError> {
+        let ci = self.container_index(key)?;
+        let before = self.containers[ci].clone();
+        if before.state == State::Running {
+            let endpoints = std::mem::take(&mut self.containers[ci].endpoints);
+            for e in &endpoints {
+                self.release(e);
+            }
+            let c = &mut self.containers[ci];
+            c.idle_endpoints = endpoints.into_iter().map(Endpoint::idle).collect();
+            c.next_ifindex = 0;
+            for p in &mut c.ports {
+                p.bound.clear();
+            }
+            c.finished_at = Some(at.to_string());
+        }
+        self.containers[ci].state = to;
+        Ok(before)
+    }
+
+    /// `docker start` of a created or exited container: a new sandbox, its networks
+    /// allocated again in the order it joined them, with the addresses and host ports it
+    /// asked for (Docker: the daemon's `allocateNetwork`, which connects each network in
+    /// turn, then libnetwork's port allocation). All or nothing: a refusal — an asked
+    /// address taken meanwhile, a network removed, a host port taken, the owner of a
+    /// `container:` namespace not running — leaves the model as it was. A running
+    /// container is returned as it is. Returns the container and whether it was started.
+    pub fn start(&mut self, key: &str, at: &str) -> Result<(Container, bool), DockerError> {
+        let ci = self.container_index(key)?;
+        if self.containers[ci].state == State::Running {
+            return Ok((self.containers[ci].clone(), false));
+        }
+        let saved = self.clone();
+        match self.start_at(ci, at) {
+            Ok(c) => Ok((c, true)),
+            Err(e) => {
+                *self = saved;
+                Err(e)
+            }
+        }
+    }
+
+    fn start_at(&mut self, ci: usize, at: &str) -> Result<Container, DockerError> {
+        if let NetMode::Container(owner) = &self.containers[ci].mode {
+            let running = self
+                .containers
+                .iter()
+                .any(|o| &o.id == owner && o.state == State::Running);
+            if !running {
+                return Err(DockerError::OwnerNotRunning(owner.clone()));
+            }
+        }
+        let sandbox_id = self.ids.id();
+        let idle = std::mem::take(&mut self.containers[ci].idle_endpoints);
+        self.containers[ci].sandbox_id = sandbox_id;
+        self.containers[ci].next_ifindex = 0;
+        let short_id = short(&self.containers[ci].id).to_string();
+        for config in idle {
+            let net = self
+                .network_by_id(&config.network_id)
+                .cloned()
+                .ok_or_else(|| DockerError::NoSuchNetwork(config.network_id.clone()))?;
+            let attach = AttachSpec {
+                ip: config.fixed_ip.map(|ip| ip.to_string()),
+                aliases: config
+                    .aliases
+                    .iter()
+                    .filter(|a| **a != short_id)
+                    .cloned()
+                    .collect(),
+            };
+            let c = self.containers[ci].clone();
+            let mut e = self.attach(&c, &net, &attach, config.at_run)?;
+            e.links = config.links;
+            e.anonymous = config.anonymous;
+            self.containers[ci].add_endpoint(e);
+        }
+        let mut ports = std::mem::take(&mut self.containers[ci].ports);
+        // Not on internal networks only: see `Docker::external`.
+        let first = self.containers[ci]
+            .endpoints
+            .first()
+            .filter(|_| self.external(&self.containers[ci]))
+            .cloned();
+        if let Some(e) = first {
+            let name = self.containers[ci].name.clone();
+            self.allocate_ports(&mut ports)
+                .map_err(|err| port_refusal(err, &name, &e.id))?;
+        }
+        let c = &mut self.containers[ci];
+        c.ports = ports;
+        c.state = State::Running;
+        c.started_at = Some(at.to_string());
+        Ok(c.clone())
     }
 
     /// Whether `docker rm -f` would succeed, changing nothing: the container it would
@@ -1176,7 +1394,8 @@ impl Docker {
         if c.network_mode == "host" && net.driver.shares_host_namespace() {
             return Err(DockerError::HostNetwork);
         }
-        c.endpoint(&net.id)
+        c.networks()
+            .find(|e| e.network_id == net.id)
             .ok_or_else(|| DockerError::NotConnected {
                 container: c.id.clone(),
                 network: net.name.clone(),
@@ -1382,7 +1601,7 @@ impl Docker {
                 .unwrap_or_default();
             let name = c.name.clone();
             self.allocate_ports(&mut ports)
-                .map_err(|r| refusal(r, name, endpoint))?;
+                .map_err(|r| port_refusal(r, &name, &endpoint))?;
         } else {
             for p in &mut ports {
                 p.bound.clear();
@@ -1404,22 +1623,6 @@ pub fn allocation_order(ports: &[PortBinding]) -> Vec<&PortBinding> {
             .then(j.cmp(i))
     });
     v.into_iter().map(|(_, p)| p).collect()
-}
-
-/// Docker's words for a refused binding of container `name` on endpoint `endpoint`.
-fn refusal(r: Refused, container: String, endpoint: String) -> DockerError {
-    match r {
-        Refused::Taken(ip, port) => DockerError::PortAllocated {
-            container,
-            endpoint,
-            ip: ip.to_string(),
-            port,
-        },
-        Refused::Exhausted => DockerError::PortsExhausted {
-            container,
-            endpoint,
-        },
-    }
 }
 
 /// Why the port allocator refused a binding.
