@@ -616,6 +616,32 @@ fn filters(spec: &Spec, p: &Parsed) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
+/// The subcommands the front takes, as typed after `docker` (`run`, `network ls` …), in
+/// the order of its table; for completion and help.
+pub fn subcommands() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().map(|s| s.path)
+}
+
+/// The flags of subcommand `path` (`run`, `network create` …) as they can be typed:
+/// `--name`, its other long names (`--net`), and its short form (`-d`); and `--help`,
+/// which every subcommand takes. Empty for an unknown subcommand.
+pub fn flag_words(path: &str) -> Vec<String> {
+    SPECS
+        .iter()
+        .filter(|s| s.path == path)
+        .flat_map(|s| {
+            s.flags
+                .iter()
+                .flat_map(|f| {
+                    std::iter::once(format!("--{}", f.long))
+                        .chain(f.also.iter().map(|a| format!("--{a}")))
+                        .chain(f.short.map(|c| format!("-{c}")))
+                })
+                .chain(std::iter::once("--help".to_string()))
+        })
+        .collect()
+}
+
 /// A flag holding a whole number of seconds (pflag's `int`): absent, or its value; a
 /// malformed one in pflag's words (`strconv.ParseInt`), status 125.
 fn int_flag(spec: &Spec, p: &Parsed, long: &str, shown: &str) -> Result<Option<u64>, CliError> {
