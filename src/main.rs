@@ -6,6 +6,7 @@ mod front;
 mod interrupt;
 mod kernel;
 mod lab;
+mod live;
 mod model;
 mod probe;
 mod render;

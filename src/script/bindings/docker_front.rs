@@ -48,6 +48,9 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             }
             Err(f) => {
                 st.set(i64::from(f.status));
+                // What the program printed streamed to the REPL's terminal already (see
+                // crate::live).
+                crate::live::failure_was_shown();
                 let text = if f.stderr.is_empty() {
                     f.stdout.trim_end_matches('\n').to_string()
                 } else {
