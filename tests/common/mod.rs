@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod leftovers;
+pub mod pty;
 
 /// The unprivileged account used when the suite runs as root (`nobody`).
 pub const NOBODY: (u32, u32) = (65534, 65534);
