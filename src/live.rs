@@ -12,12 +12,17 @@
 //! Rhai entries) never stream: their fronts return their output whole, and Ctrl-C stops the
 //! entry (see [`crate::interrupt`]).
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ON: AtomicBool = AtomicBool::new(false);
 static SHOWN: AtomicBool = AtomicBool::new(false);
 static FAILURE_SHOWN: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static FAILED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
 
 /// Streaming, until dropped.
 pub struct Streaming(());
@@ -30,6 +35,7 @@ impl Drop for Streaming {
 
 /// Turns streaming on for one command line.
 pub fn begin() -> Streaming {
+    FAILED.with(|f| f.borrow_mut().take());
     SHOWN.store(false, Ordering::SeqCst);
     FAILURE_SHOWN.store(false, Ordering::SeqCst);
     ON.store(true, Ordering::SeqCst);
@@ -65,15 +71,26 @@ pub fn shown() -> bool {
     SHOWN.load(Ordering::SeqCst)
 }
 
-/// Notes that the error the command line ended with says nothing that did not already
-/// stream (a program's own stderr, a ping's statistics): the REPL does not repeat it.
-pub fn failure_was_shown() {
+/// Notes the words a command line failed with (the program's stderr, or what it printed
+/// when it wrote nothing there), for the REPL to print as a shell shows them — or not at
+/// all when they already streamed.
+pub fn failed(words: &str) {
+    if !on() {
+        return;
+    }
     if shown() {
         FAILURE_SHOWN.store(true, Ordering::SeqCst);
     }
+    FAILED.with(|f| *f.borrow_mut() = Some(words.to_string()));
 }
 
-/// Whether the entry's error was already shown (see [`failure_was_shown`]).
+/// Whether the entry's error was already shown (see [`failed`]).
 pub fn failure_shown() -> bool {
     FAILURE_SHOWN.load(Ordering::SeqCst)
+}
+
+/// The words the command line failed with, if it failed as its program does (see
+/// [`failed`]); `None` for anything else (a limit reached, a Ctrl-C the command left).
+pub fn failure() -> Option<String> {
+    FAILED.with(|f| f.borrow_mut().take())
 }

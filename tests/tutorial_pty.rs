@@ -96,6 +96,7 @@ enum Until {
 /// Types `line`, waits as `until` says, types Ctrl-C, waits for the prompt; returns what
 /// the command printed.
 fn interrupt(r: &mut Repl, line: &str, until: Until) -> String {
+    pty::at_prompt(r);
     r.seen.clear();
     type_line(r, line);
     match until {

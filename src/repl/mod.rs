@@ -197,10 +197,11 @@ fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -
     let live = crate::live::begin();
     let result = session.eval_shown(&name, &call, &typed);
     let (shown, failure_shown) = (crate::live::shown(), crate::live::failure_shown());
+    let failed_with = crate::live::failure();
     drop(live);
-    match result {
-        Ok(_) if shown => Some(call),
-        Ok(value) if value.is_string() => {
+    match (result, failed_with) {
+        (Ok(_), _) if shown => Some(call),
+        (Ok(value), _) if value.is_string() => {
             let text = value.to_string();
             print!("{text}");
             if !text.is_empty() && !text.ends_with('\n') {
@@ -208,13 +209,18 @@ fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -
             }
             Some(call)
         }
-        Ok(value) if value.is_unit() => Some(call),
-        Ok(value) => {
+        (Ok(value), _) if value.is_unit() => Some(call),
+        (Ok(value), _) => {
             println!("{}", show::show(session, value));
             Some(call)
         }
-        Err(_) if failure_shown => None,
-        Err(failure) => {
+        (Err(_), _) if failure_shown => None,
+        // The program's own words, as a shell shows them (`Error: No such container: x`).
+        (Err(_), Some(words)) => {
+            eprintln!("{words}");
+            None
+        }
+        (Err(failure), None) => {
             eprint!("{}", failure.rendered);
             None
         }

@@ -26,13 +26,24 @@ pub fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
 
 /// Reads from the terminal until `want` shows up in `seen` at or after byte `from`.
 pub fn read_until_from(master: &mut std::fs::File, seen: &mut String, from: usize, want: &str) {
+    read_while(master, seen, want, |seen| !seen[from..].contains(want));
+}
+
+/// Reads from the terminal while `more` says so of what it showed; `what` names what is
+/// awaited, for the failure.
+fn read_while(
+    master: &mut std::fs::File,
+    seen: &mut String,
+    what: &str,
+    more: impl Fn(&str) -> bool,
+) {
     let deadline = Instant::now() + HANG;
     let mut buf = [0u8; 4096];
     let mut bytes = Vec::new();
-    while !seen[from..].contains(want) {
+    while more(seen) {
         assert!(
             Instant::now() < deadline,
-            "the REPL never printed {want:?}; it printed:\n{seen}"
+            "the REPL never printed {what:?}; it printed:\n{seen}"
         );
         match master.read(&mut buf) {
             Ok(0) => break,
@@ -145,9 +156,19 @@ pub fn say(repl: &mut Repl, line: &str, want: &str) {
 /// that (the terminal's `\r\n` line ends kept), without the echo of the line and the prompt.
 /// A prompt shown late for an earlier entry does not count.
 pub fn run(repl: &mut Repl, line: &str) -> String {
+    at_prompt(repl);
     repl.seen.clear();
     type_line(repl, line);
     after_echo(repl, line)
+}
+
+/// Waits until the last thing the terminal shows is the prompt: the REPL waits for a line.
+/// (The terminal echoes what is typed at once, so a line typed earlier, while the previous
+/// entry still runs, shows before that entry's prompt.)
+pub fn at_prompt(repl: &mut Repl) {
+    read_while(&mut repl.master, &mut repl.seen, "netsh> ", |seen| {
+        !seen.ends_with("netsh> ")
+    });
 }
 
 /// What `line`, typed and echoed, printed up to the prompt after it (see [`run`]).

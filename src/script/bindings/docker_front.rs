@@ -48,14 +48,14 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
             }
             Err(f) => {
                 st.set(i64::from(f.status));
-                // What the program printed streamed to the REPL's terminal already (see
-                // crate::live).
-                crate::live::failure_was_shown();
                 let text = if f.stderr.is_empty() {
                     f.stdout.trim_end_matches('\n').to_string()
                 } else {
                     f.stderr
                 };
+                // On the REPL's terminal the words print as Docker prints them (or
+                // streamed already; see crate::live).
+                crate::live::failed(&text);
                 Err(runtime(text))
             }
         }

@@ -52,13 +52,14 @@ fn finish(status: &Cell<i64>, outcome: Outcome) -> Res<String> {
         Err(f) if f.deadline => Err(limits::timed_out()),
         Err(f) => {
             status.set(i64::from(f.status));
-            // What it printed streamed to the REPL's terminal already (see crate::live).
-            crate::live::failure_was_shown();
             let words = if f.stderr.is_empty() {
                 f.stdout.trim_end().to_string()
             } else {
                 f.stderr
             };
+            // On the REPL's terminal the words print as the program prints them (or
+            // streamed already; see crate::live).
+            crate::live::failed(&words);
             Err(runtime(words))
         }
     }
