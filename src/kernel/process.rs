@@ -555,7 +555,9 @@ const READ_BURST: usize = 1 << 20;
 /// Stdout and stderr are captured (up to 16 MiB each, decoded lossily as UTF-8); both are
 /// read as they come, and stdin is written as the program accepts it, so a program that
 /// prints a lot before reading cannot deadlock against netsh. The program runs in a process
-/// group of its own; when the timeout passes, the whole group gets `SIGKILL`.
+/// group of its own; when the timeout passes, the whole group gets `SIGKILL`. While the REPL
+/// streams a command line (`crate::live`), its output is also written to the terminal as it
+/// comes, and Ctrl-C sends the group `SIGINT` (`SIGKILL` 10 s later if it is still there).
 ///
 /// Must be called from a long-lived thread (see the module documentation). Relies on
 /// `SIGPIPE` being ignored, as Rust's runtime arranges, when the program stops reading its
@@ -1211,15 +1213,15 @@ fn poll_timeout(wait: Duration) -> PollTimeout {
     PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
 }
 
-/// SIGKILL to the program's process group (it leads one, see `prepare`), falling back to the
-/// program alone should the group be gone.
-/// Sends SIGINT to the program's process group (its relay ignores it and reports how the
-/// program ended).
+/// SIGINT to the program's process group, as a terminal sends it to its foreground job (the
+/// relay ignores it and reports how the program ended).
 fn interrupt_group(child: &Child) {
     let pgid = Pid::from_raw(child.id() as libc::pid_t);
     let _ = killpg(pgid, Signal::SIGINT);
 }
 
+/// SIGKILL to the program's process group (it leads one, see `prepare`), falling back to the
+/// program alone should the group be gone.
 fn kill_group(child: &mut Child) {
     let pgid = Pid::from_raw(child.id() as libc::pid_t);
     if killpg(pgid, Signal::SIGKILL).is_err() {
