@@ -20,7 +20,7 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Config, Context, Editor, Helper, Hinter, Validator};
 
-use crate::lab::Lab;
+use crate::lab::{Lab, LabOptions};
 use crate::render::{self, overview::NamespaceView};
 use crate::script::help::{self, BINDINGS};
 use crate::script::Session;
@@ -112,10 +112,11 @@ fn repl_loop(
             },
             Some(Command::Ls) => print!("{}", overview(session)),
             Some(Command::Reset) => {
-                if reset(session) {
+                if reset(session, names) {
                     script.clear();
                     entries = 0;
                 }
+                refresh_names(names, session);
             }
             Some(Command::Save(file)) => save(file, &script),
             Some(Command::Trace(arg)) => trace(session, arg),
@@ -125,6 +126,9 @@ fn repl_loop(
                     Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
                     None => eprintln!("unknown command {cmd} (:help lists the commands)"),
                 }
+            }
+            None if outside_the_lab(session, &input).is_some() => {
+                eprintln!("{}", outside_the_lab(session, &input).unwrap_or_default());
             }
             None => {
                 entries += 1;
@@ -172,25 +176,51 @@ fn read_entry(
 /// it succeeded (a front line as its binding's call), for `:save`.
 fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -> Option<String> {
     let name = format!("<repl:{entry}>");
-    let (source, result) = match front_call(session, input) {
-        Some(call) => {
-            let shown = input.replace("\\\n", " ");
-            let result = session.eval_shown(&name, &call, &shown);
-            (call, result)
-        }
-        None => {
-            let source = join_continuations(parser, input);
-            let result = session.eval(&name, &source);
-            (source, result)
-        }
+    let Some(call) = front_call(session, input) else {
+        let source = join_continuations(parser, input);
+        return match session.eval(&name, &source) {
+            Ok(value) if value.is_unit() => Some(source),
+            Ok(value) => {
+                println!("{}", show::show(session, value));
+                Some(source)
+            }
+            Err(failure) => {
+                eprint!("{}", failure.rendered);
+                None
+            }
+        };
     };
-    match result {
-        Ok(value) if value.is_unit() => Some(source),
-        Ok(value) => {
-            println!("{}", show::show(session, value));
-            Some(source)
+    // A command line prints as the program would in a shell: its output as it comes (see
+    // crate::live), exactly as the program prints it, nothing for a command that prints
+    // nothing; and Ctrl-C is the program's.
+    let typed = input.replace("\\\n", " ");
+    let live = crate::live::begin();
+    let result = session.eval_shown(&name, &call, &typed);
+    let (shown, failure_shown) = (crate::live::shown(), crate::live::failure_shown());
+    let failed_with = crate::live::failure();
+    drop(live);
+    match (result, failed_with) {
+        (Ok(_), _) if shown => Some(call),
+        (Ok(value), _) if value.is_string() => {
+            let text = value.to_string();
+            print!("{text}");
+            if !text.is_empty() && !text.ends_with('\n') {
+                println!();
+            }
+            Some(call)
         }
-        Err(failure) => {
+        (Ok(value), _) if value.is_unit() => Some(call),
+        (Ok(value), _) => {
+            println!("{}", show::show(session, value));
+            Some(call)
+        }
+        (Err(_), _) if failure_shown => None,
+        // The program's own words, as a shell shows them (`Error: No such container: x`).
+        (Err(_), Some(words)) => {
+            eprintln!("{words}");
+            None
+        }
+        (Err(failure), None) => {
             eprint!("{}", failure.rendered);
             None
         }
@@ -213,6 +243,36 @@ fn front_call(session: &Session, input: &str) -> Option<String> {
         return None;
     }
     translate_front(line)
+}
+
+/// What to say for a line of a tutorial's shell session that is no command of the lab
+/// (`ifconfig`, `yum -y install bridge-utils`): what to type instead, rather than Rhai's
+/// complaint about an unknown variable. `None` for anything else, and for Rhai that uses
+/// those words.
+fn outside_the_lab(session: &Session, input: &str) -> Option<String> {
+    let line = input.trim();
+    let word = line.split_whitespace().next()?;
+    if session.variables().iter().any(|v| v == word) || session.compiles(line) {
+        return None;
+    }
+    let installs = line.split_whitespace().any(|w| w == "install");
+    Some(match word {
+        "ifconfig" => "ifconfig is not part of the lab: `ip a` shows every interface with its \
+                       addresses (`ip link` without them)"
+            .to_string(),
+        "yum" | "dnf" | "apt" | "apt-get" if line.contains("bridge-utils") => {
+            "nothing to install: brctl is built into the lab (try `brctl show`)".to_string()
+        }
+        "yum" | "dnf" | "apt" | "apt-get" if installs => format!(
+            "nothing to install: the lab runs {} lines itself, and containers run the \
+             machine's programs",
+            FRONTS.join(", ")
+        ),
+        "sudo" => "no sudo in the lab: type the command without it (the lab's commands run \
+                   as the lab's root)"
+            .to_string(),
+        _ => return None,
+    })
 }
 
 /// The front word of `line` and the rest, when the line starts with one.
@@ -301,35 +361,41 @@ fn overview(session: &Session) -> String {
     render::overview::overview(&namespaces, &lab.docker())
 }
 
-/// What `:reset` runs, after forgetting the scope (so no function of the user's can stand
-/// in for a binding): every container, user-defined network and namespace removed, and the
-/// interfaces the user made on the host.
-const RESET: &str = r#"
-for c in containers() { rm(c) }
-for n in networks() { if !["bridge", "host", "none"].contains(n) { network_rm(n) } }
-for ns in namespaces() { del_netns(ns) }
-let h = host();
-for l in h.link_names() {
-    if !["lo", "eth0", "docker0"].contains(l) && h.has_link(l) { h.del_link(l) }
-}
-"#;
-
-/// `:reset`: an empty lab and a fresh scope; false (and says why) when the lab could not be
-/// emptied.
-fn reset(session: &mut Session) -> bool {
-    session.clear_scope();
-    match session.eval("<:reset>", RESET) {
-        Ok(_) => {
-            session.clear_scope();
-            println!("a fresh lab: no namespaces, containers or networks of yours, no variables");
-            true
+/// `:reset`: a fresh lab — a new lab host namespace with its own Docker engine (new IDs,
+/// address pools at their start), built as netsh builds its first — and a fresh scope. The
+/// old lab goes whole (the kernel frees its namespaces, its programs die with their inits),
+/// so nothing of it can be left. False (and says why) when the new lab cannot be built: the
+/// old one is then kept.
+fn reset(session: &mut Session, live: &RefCell<Live>) -> bool {
+    let trace = session.lab().tracing();
+    let old_host = match crate::sandbox::new_lab_host() {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!(
+                "{} :reset cannot make a new lab host: {e}",
+                "error:".red().bold()
+            );
+            return false;
         }
-        Err(failure) => {
-            eprint!("{}", failure.rendered);
-            eprintln!(":reset could not empty the lab; what is left shows in :ls");
-            false
+    };
+    let lab = match Lab::new(LabOptions { trace }) {
+        Ok(lab) => Rc::new(lab),
+        Err(e) => {
+            if let Err(back) = crate::sandbox::return_to(&old_host) {
+                eprintln!("{} cannot return to the lab: {back}", "error:".red().bold());
+            }
+            eprintln!(
+                "{} :reset cannot build a new lab ({e}); the old one stays",
+                "error:".red().bold()
+            );
+            return false;
         }
-    }
+    };
+    live.borrow_mut().lab = Rc::clone(&lab);
+    // The old session's engine holds the old lab: it goes with it.
+    session.renew(&lab);
+    println!("a fresh lab: no namespaces, containers or networks of yours, no variables");
+    true
 }
 
 /// `:save FILE`: the entries that succeeded, as a script `netsh FILE` runs.
