@@ -183,6 +183,7 @@ pub fn derive_in(d: &Docker, scope: Scope) -> Firewall {
                 br,
                 subnet,
                 n.internal,
+                n.driver.inter_container(n),
             );
         }
     }
@@ -282,14 +283,27 @@ fn comment_label(name: &str, id: &str) -> String {
     }
 }
 
-/// One bridge network's chains and elements.
-fn network(fw: &mut Firewall, name: &str, br: &str, subnet: Ipv4Net, internal: bool) {
+/// One bridge network's chains and elements. With `icc` false
+/// (`com.docker.network.bridge.enable_icc=false`) traffic that stays on the bridge is
+/// dropped instead of accepted (Docker's `-i B -o B -j DROP`): containers on it cannot
+/// reach each other, while the gateway (the host itself) still answers them.
+fn network(fw: &mut Firewall, name: &str, br: &str, subnet: Ipv4Net, internal: bool, icc: bool) {
     let fwd = format!("fwd-{br}");
-    let mut rules = vec![rule(
-        vec![Match::OifName(br.into())],
-        Action::Accept,
-        Some(format!("within network {name}")),
-    )];
+    let mut rules = vec![if icc {
+        rule(
+            vec![Match::OifName(br.into())],
+            Action::Accept,
+            Some(format!("within network {name}")),
+        )
+    } else {
+        rule(
+            vec![Match::OifName(br.into())],
+            Action::Drop,
+            Some(format!(
+                "no traffic between containers of network {name} (enable_icc=false)"
+            )),
+        )
+    }];
     fw.element(BRIDGES, Key::IfName(br.into()), None);
     fw.element(FORWARD_FROM, Key::IfName(br.into()), Some(fwd.clone()));
     if internal {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::docker::{CliError, Command, RunArgs};
 use super::gotmpl;
 use crate::lab::{Lab, LabError};
-use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras};
+use crate::model::docker::{AttachSpec, DnsConfig, NetworkSpec, RunExtras};
 use crate::render;
 use crate::render::inspect;
 
@@ -135,12 +135,20 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             subnet,
             gateway,
             internal,
+            ip_range,
+            aux,
+            labels,
+            options,
         } => {
             let spec = NetworkSpec {
                 driver: driver.clone(),
                 subnet: subnet.clone(),
                 gateway: gateway.clone(),
                 internal: *internal,
+                ip_range: ip_range.clone(),
+                aux: aux.clone(),
+                labels: labels.clone(),
+                options: options.clone(),
             };
             let n = lab.create_network(name, &spec).map_err(daemon)?;
             Ok(format!("{}\n", n.id))
@@ -236,10 +244,12 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             detach,
             container,
             argv,
+            env,
         } => {
-            let who = lab
+            let mut who = lab
                 .container_who(container)
                 .map_err(|e| not_found(e, "container"))?;
+            who.env = env.clone();
             let image = {
                 let d = lab.docker();
                 let c = d
@@ -439,14 +449,15 @@ fn inspect_output(
 }
 
 /// `network ls --filter`: the daemon's filters (`name` substring, `id` prefix, `driver`,
-/// `type=custom|builtin`); the same key given twice is an OR, different keys an AND.
+/// `type=custom|builtin`, `label=KEY` — the network has that label — or `label=KEY=VALUE`
+/// — with that value); the same key given twice is an OR, different keys an AND.
 fn filter_networks<'a>(
     all: &'a [crate::model::docker::Network],
     filters: &[(String, String)],
 ) -> Result<Vec<&'a crate::model::docker::Network>, Failure> {
     for (k, v) in filters {
         match k.as_str() {
-            "name" | "id" | "driver" => {}
+            "name" | "id" | "driver" | "label" => {}
             "type" if v == "custom" || v == "builtin" => {}
             "type" => return Err(invalid_filter(format!(": 'type'='{v}'"))),
             other => return Err(invalid_filter(format!(" '{other}'"))),
@@ -459,6 +470,10 @@ fn filter_networks<'a>(
                 "name" => n.name.contains(v),
                 "id" => n.id.starts_with(v),
                 "driver" => n.driver.name() == v,
+                "label" => n.labels.iter().any(|(k, val)| match v.split_once('=') {
+                    Some((key, want)) => k == key && val == want,
+                    None => k == v,
+                }),
                 _ => (v == "builtin") == n.predefined(),
             })
         })
@@ -573,6 +588,13 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         cmd: r.cmd.clone(),
         create_only,
         hostname: r.hostname.clone(),
+        env: r.env.clone(),
+        extra_hosts: r.add_hosts.clone(),
+        dns: DnsConfig {
+            servers: r.dns.clone(),
+            search: r.dns_search.clone(),
+            options: r.dns_options.clone(),
+        },
     };
     let c = lab
         .run_container(&name, &network, &attach, &extras)
