@@ -638,3 +638,40 @@ assert_eq(ip("link show"), links);
 "#,
     );
 }
+
+/// On a user-defined network the embedded DNS server forwards names it does not know to the
+/// container's `--dns` servers, from inside the container's namespace (libnetwork's extDNS):
+/// a DNS responder in another container of the lab (perl, from the machine) answers each
+/// question with the address it came from, which must be the asking container's own. Without
+/// `--dns` such names stay NXDOMAIN (the host's resolvers are outside the sealed lab).
+#[test]
+fn embedded_dns_forwards_to_dns_servers_inside_the_lab() {
+    if !std::path::Path::new("/usr/bin/perl").exists() {
+        eprintln!("skipped: the DNS responder runs /usr/bin/perl, which this machine lacks");
+        return;
+    }
+    check(
+        r#"
+let responder = `use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "10.63.0.53", LocalPort => 53, Proto => "udp") or die "bind: $!"; while (1) { my $q; $s->recv($q, 512) or next; my $ip = $s->peerhost; my $i = 12; $i += ord(substr($q, $i, 1)) + 1 while ord(substr($q, $i, 1)); my $qt = unpack("n", substr($q, $i + 1, 2)); my $qs = substr($q, 12, $i + 5 - 12); my $an = $qt == 1 ? pack("nnnNnC4", 0xc00c, 1, 1, 60, 4, split(/\./, $ip)) : ""; $s->send(pack("nnnnnn", unpack("n", $q), 0x8180, 1, ($qt == 1 ? 1 : 0), 0, 0) . $qs . $an); }`;
+docker("network create --subnet 10.63.0.0/24 dn");
+docker("run -d --name resolver --network dn --ip 10.63.0.53 perl perl -e '" + responder + "'");
+docker("run -d --name client --network dn --dns 10.63.0.53 busybox sleep 600");
+docker("run -d --name plain --network dn busybox sleep 600");
+assert_eq(docker("exec client cat /etc/resolv.conf"), "nameserver 127.0.0.11\noptions ndots:0\n");
+// The responder may still be starting: ask until it answers (at most ~5 s).
+let answer = "";
+for i in 0..20 {
+    try { answer = docker("exec client nslookup ext.example"); } catch (e) { answer = e; }
+    if answer.contains("Address: 10.63.0.2") { break; }
+    sleep(0.25);
+}
+assert(answer.contains("Name:\text.example\nAddress: 10.63.0.2"), answer);
+let p = docker("exec client ping -c1 -W1 ext.example");
+assert(p.contains("PING ext.example (10.63.0.2)") && p.contains("1 packets received"), p);
+// Names the network knows are answered by the embedded server itself.
+assert(docker("exec client ping -c1 -W1 plain").contains("PING plain (10.63.0.3)"), "local name");
+// Without --dns nothing is forwarded.
+refused("exec plain ping -c1 -W1 ext.example", 1, "ping: bad address 'ext.example'");
+"#,
+    );
+}

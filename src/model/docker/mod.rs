@@ -1528,7 +1528,6 @@ impl Docker {
     /// The servers the embedded DNS server of `c` forwards names it does not know to
     /// (libnetwork's `extDNS`): its `--dns` servers, port 53. Empty when none were given:
     /// the host's resolvers are outside the sealed lab, so such names get NXDOMAIN.
-    #[allow(dead_code)] // the forwarding embedded DNS server reads it
     pub fn external_dns(&self, c: &Container) -> Vec<std::net::SocketAddr> {
         self.namespace_owner(c)
             .dns
