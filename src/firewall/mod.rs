@@ -20,8 +20,9 @@
 //!
 //! - `fwd-<bridge>` is Docker's two-stage isolation for one network (DOCKER-ISOLATION-STAGE-1
 //!   `-i B ! -o B -j STAGE-2`, STAGE-2 `-o B -j DROP` for every other bridge): traffic that
-//!   stays on the bridge is accepted, traffic to any other Docker bridge (`@bridges`) is
-//!   dropped. An internal network instead drops whatever leaves for another subnet
+//!   stays on the bridge is accepted (dropped on a network with
+//!   `com.docker.network.bridge.enable_icc=false`, Docker's `-i B -o B -j DROP`), traffic to
+//!   any other Docker bridge (`@bridges`) is dropped. An internal network instead drops whatever leaves for another subnet
 //!   (`-i B ! -d SUBNET -j DROP`), and `to-<bridge>` drops whatever enters from another
 //!   subnet (`-o B ! -s SUBNET -j DROP`).
 //! - `nat-<bridge>` masquerades what leaves a non-internal network (`-s SUBNET ! -o B -j

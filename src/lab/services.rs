@@ -230,9 +230,17 @@ impl Lab {
                     Some(env),
                 ));
             }
+            // The host's namespace: the machine's files, unless `--add-host` or `--dns*`
+            // made the container its own (libnetwork builds them then, as elsewhere).
             let hostname = machine_hostname();
             let env = d.process_env(c, &hostname, &who.env);
-            return Ok((hostname, machine("/etc/hosts"), host_resolv, Some(env)));
+            let hosts = if owner.extra_hosts.is_empty() {
+                machine("/etc/hosts")
+            } else {
+                d.hosts_file(c)
+            };
+            let resolv = d.resolv_conf(c, &host_resolv);
+            return Ok((hostname, hosts, resolv, Some(env)));
         }
         Ok((machine_hostname(), machine("/etc/hosts"), host_resolv, None))
     }

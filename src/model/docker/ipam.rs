@@ -398,6 +398,37 @@ mod tests {
     }
 
     #[test]
+    fn ranges_hand_out_only_their_addresses_and_aux_ones_are_held() {
+        // The gateway comes from the range when not given; the range's first address is a
+        // host of the subnet, so it is handed out (Docker 20.10 does).
+        let mut p = Pool::with_range(net("10.0.0.0/16"), None, Some(net("10.0.3.0/24"))).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 0, 3, 0));
+        p.reserve_aux(Ipv4Addr::new(10, 0, 3, 1)).unwrap();
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 3, 2));
+        // A fixed address anywhere in the subnet; an auxiliary one is never released.
+        p.reserve(Ipv4Addr::new(10, 0, 9, 9)).unwrap();
+        p.release(Ipv4Addr::new(10, 0, 3, 1));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 3, 3));
+        assert!(matches!(
+            p.reserve(Ipv4Addr::new(10, 0, 3, 1)),
+            Err(DockerError::AddressInUse(_))
+        ));
+        // A full range says so with the range.
+        let mut small = Pool::with_range(
+            net("10.1.0.0/24"),
+            Some(Ipv4Addr::new(10, 1, 0, 1)),
+            Some(net("10.1.0.8/31")),
+        )
+        .unwrap();
+        small.allocate().unwrap();
+        small.allocate().unwrap();
+        assert!(matches!(
+            small.allocate(),
+            Err(DockerError::NoAvailableAddress(r)) if r == net("10.1.0.8/31")
+        ));
+    }
+
+    #[test]
     fn a_full_subnet_says_so() {
         let mut p = Pool::new(net("10.0.0.0/30"), None).unwrap();
         assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 0, 2));

@@ -146,6 +146,12 @@ pub enum DockerError {
     NoLinkTarget(String),
     #[error("conflicting options: port publishing and the container type network mode")]
     PublishWithContainerMode,
+    /// `--dns` with `--network container:…` (runconfig's `ErrConflictNetworkAndDNS`).
+    #[error("conflicting options: dns and the network mode")]
+    DnsWithContainerMode,
+    /// `--add-host` with `--network container:…` (runconfig's `ErrConflictNetworkHosts`).
+    #[error("conflicting options: custom host-to-IP mapping and the network mode")]
+    HostsWithContainerMode,
     /// A `--link` the docker CLI refuses to parse (netsh's words around the CLI's reason).
     #[error("invalid link \"{link}\": {why} (expected NAME or NAME:ALIAS)")]
     InvalidLink { link: String, why: String },
@@ -357,6 +363,7 @@ pub struct DnsConfig {
 }
 
 impl DnsConfig {
+    /// No `--dns*` flag was given: resolv.conf is Docker's default for the network.
     pub fn is_empty(&self) -> bool {
         self.servers.is_empty() && self.search.is_empty() && self.options.is_empty()
     }
@@ -880,6 +887,16 @@ impl Docker {
                 return Err(DockerError::LinksWithMode("host type networking"));
             }
         }
+        // Then (runconfig's order) --dns and --add-host, which belong to the namespace's
+        // owner.
+        if network.starts_with("container:") {
+            if !extras.dns.servers.is_empty() {
+                return Err(DockerError::DnsWithContainerMode);
+            }
+            if !extras.extra_hosts.is_empty() {
+                return Err(DockerError::HostsWithContainerMode);
+            }
+        }
         if network.starts_with("container:") && !ports.is_empty() {
             return Err(DockerError::PublishWithContainerMode);
         }
@@ -941,26 +958,11 @@ impl Docker {
         c.started = !extras.create_only;
         c.hostname = extras.hostname.clone();
         c.env = container_env(&extras.env);
-        // `host-gateway` is the daemon's host gateway address: the default bridge's gateway.
-        let host_gateway = self
-            .networks
-            .iter()
-            .find(|n| n.default_bridge)
-            .and_then(Network::gateway)
-            .map(|g| g.to_string())
-            .unwrap_or_default();
         c.extra_hosts = extras
             .extra_hosts
             .iter()
             .filter_map(|h| h.split_once(':'))
-            .map(|(n, ip)| {
-                let ip = if ip == "host-gateway" {
-                    host_gateway.clone()
-                } else {
-                    ip.to_string()
-                };
-                (n.to_string(), ip)
-            })
+            .map(|(n, ip)| (n.to_string(), ip.to_string()))
             .collect();
         c.dns = extras.dns.clone();
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
@@ -1401,8 +1403,8 @@ impl Docker {
             .find_map(|e| e.ip.map(|(ip, _)| ip))
     }
 
-    /// `/etc/hosts` inside the container: localhost lines, `--add-host` entries (`IP\tNAME`,
-    /// in the order given), `--link` entries, then one
+    /// `/etc/hosts` inside the container (a `container:` container: its owner's): localhost
+    /// lines, `--add-host` entries (`IP\tNAME`, in the order given), `--link` entries, then one
     /// `<address>\t<short id>` line per network it is on, in the order it joined them
     /// (Docker appends a line on connect and removes that network's line on disconnect;
     /// Docker 20.10 then also drops the container's other lines — a known bug netsh does
@@ -1412,13 +1414,28 @@ impl Docker {
         // Docker 20.10's `buildSandboxOptions` passes the extra hosts to the sandbox before
         // the link lines, and libnetwork's `etchosts.Build` writes them after its default
         // lines; the container's own lines are appended when it joins a network.
-        for (name, ip) in &c.extra_hosts {
+        // `host-gateway` is the daemon's host gateway address: the default bridge's gateway.
+        let host_gateway = || {
+            self.networks
+                .iter()
+                .find(|n| n.default_bridge)
+                .and_then(Network::gateway)
+                .map(|g| g.to_string())
+                .unwrap_or_default()
+        };
+        for (name, ip) in &self.namespace_owner(c).extra_hosts {
+            let ip = if ip == "host-gateway" {
+                host_gateway()
+            } else {
+                ip.clone()
+            };
             out.push_str(&format!("{ip}\t{name}\n"));
         }
         // Docker writes link lines into the sandbox of a container on the default bridge
         // only (`buildSandboxOptions`); a `none` container gets none.
+        // A `container:` container has its owner's file (Docker points its HostsPath there).
         let linked = if self.on_default_bridge(self.namespace_owner(c)) {
-            &c.links[..]
+            &self.namespace_owner(c).links[..]
         } else {
             &[][..]
         };
@@ -1526,7 +1543,8 @@ impl Docker {
     }
 
     /// The servers the embedded DNS server of `c` forwards names it does not know to
-    /// (libnetwork's `extDNS`): its `--dns` servers, port 53. Empty when none were given:
+    /// (libnetwork's `extDNS`): its `--dns` servers, port 53, but the embedded server's
+    /// own address (asking itself would go round for ever). Empty when none were given:
     /// the host's resolvers are outside the sealed lab, so such names get NXDOMAIN.
     pub fn external_dns(&self, c: &Container) -> Vec<std::net::SocketAddr> {
         self.namespace_owner(c)
@@ -1534,6 +1552,7 @@ impl Docker {
             .servers
             .iter()
             .filter_map(|s| s.parse::<std::net::IpAddr>().ok())
+            .filter(|ip| *ip != std::net::IpAddr::V4(crate::services::dns::DNS_ADDR))
             .map(|ip| std::net::SocketAddr::new(ip, 53))
             .collect()
     }
@@ -1624,3 +1643,34 @@ fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn env_values_replace_in_place_append_and_unset() {
+        assert_eq!(
+            replace_or_append_env(&v(&["PATH=/bin", "A=1"]), &v(&["B=2", "PATH=/x", "A"])),
+            v(&["PATH=/x", "B=2"])
+        );
+        assert_eq!(container_env(&v(&["NOPE"])), v(&[IMAGE_PATH]));
+        let mut d = Docker::new(1, "t");
+        let extras = RunExtras {
+            env: v(&["FOO=bar", "HOME=/srv"]),
+            ..RunExtras::default()
+        };
+        let (c, _) = d
+            .run_with("e1", "bridge", &AttachSpec::default(), &extras, "t")
+            .unwrap();
+        assert_eq!(c.env, v(&[IMAGE_PATH, "FOO=bar", "HOME=/srv"]));
+        assert_eq!(
+            d.process_env(&c, "h", &v(&["X=1"])),
+            v(&[IMAGE_PATH, "HOSTNAME=h", "FOO=bar", "HOME=/srv", "X=1"])
+        );
+    }
+}
