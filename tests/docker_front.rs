@@ -600,7 +600,8 @@ assert_eq(docker("network ls -q"), before);
 /// The bridge driver's options, checked in the kernel: `com.docker.network.bridge.name` (the
 /// bridge's device), `com.docker.network.driver.mtu` (bridge and both veth ends),
 /// `com.docker.network.bridge.enable_icc=false` (containers cannot reach each other, the
-/// gateway still answers: a drop rule in the firewall); Docker's refusals of bad values.
+/// gateway still answers: a drop rule in the firewall), `enable_ip_masquerade=false` (no
+/// masquerading: replies from beyond the host never come back); Docker's refusals.
 #[test]
 fn bridge_driver_options_for_real() {
     check(
@@ -630,6 +631,16 @@ assert(docker("exec m1 ping -c1 -W1 m2").contains("1 packets received"), "icc on
 let quiet_br = "br-" + docker("network inspect -f '{{.Id}}' quiet").sub_string(0, 12);
 let drops = nft_rules().filter(|r| r.starts_with("fwd-" + quiet_br + ": ") && r.contains("no traffic between containers of network quiet (enable_icc=false)"));
 assert_eq(drops.len(), 1, `${nft_rules()}`);
+// enable_ip_masquerade=false: what leaves keeps its container address, so the namespace
+// beyond the host's uplink (no route back to 10.64.0.0/24) never answers; masqueraded, it does.
+outside();
+docker("network create -o com.docker.network.bridge.enable_ip_masquerade=false --subnet 10.64.0.0/24 nomasq");
+docker("run -d --name x1 --network nomasq busybox sleep 600");
+refused("exec x1 ping -c1 -W1 192.0.2.254", 1, "0 packets received");
+assert(docker("exec x1 ping -c1 -W1 10.64.0.1").contains("1 packets received"), "nomasq gateway");
+assert(docker("exec m1 ping -c1 -W1 192.0.2.254").contains("1 packets received"), "masqueraded");
+let nomasq_br = "br-" + docker("network inspect -f '{{.Id}}' nomasq").sub_string(0, 12);
+assert_eq(nft_rules().filter(|r| r.starts_with("nat-" + nomasq_br)).len(), 0, `${nft_rules()}`);
 // Docker's refusals of bad values, and a bridge name already taken; nothing built.
 let nets = docker("network ls -q");
 let links = ip("link show");

@@ -130,6 +130,12 @@ impl NetworkDriver for Bridge {
             .unwrap_or(true)
     }
 
+    fn masquerade(&self, n: &Network) -> bool {
+        option(&n.options, ENABLE_IP_MASQUERADE)
+            .and_then(parse_bool)
+            .unwrap_or(true)
+    }
+
     fn endpoint_interface(&self) -> bool {
         true
     }

@@ -86,6 +86,13 @@ pub trait NetworkDriver: Send + Sync {
         true
     }
 
+    /// Whether traffic leaving network `n` for elsewhere is masqueraded behind the host
+    /// (the bridge driver's `com.docker.network.bridge.enable_ip_masquerade`, true unless
+    /// set false; internal networks send nothing out either way).
+    fn masquerade(&self, _n: &Network) -> bool {
+        true
+    }
+
     /// A MAC for the network's device (the bridge driver: `02:42:` and four random
     /// bytes), drawn from `ids`.
     fn device_mac(&self, _ids: &mut Ids) -> Option<String> {
