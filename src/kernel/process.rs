@@ -76,6 +76,9 @@ pub struct ExecSpec<'a> {
     /// Bytes for the program's standard input; `None` gives it `/dev/null`
     /// (ignored by [`spawn_background`], whose input is always `/dev/null`).
     pub stdin: Option<&'a [u8]>,
+    /// The program's whole environment (`KEY=VALUE` each, a container's as Docker gives
+    /// it); `None` passes on netsh's own.
+    pub env: Option<&'a [String]>,
 }
 
 /// What a container's init is made from.
@@ -735,6 +738,7 @@ fn prepare(spec: &ExecSpec<'_>, detach: bool) -> io::Result<Prepared> {
             program,
             &spec.argv[1..],
             &std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
+            spec.env,
         ),
     };
     // The program is exec'd by the setup itself (see `ProgramSearch`); std's own exec is
@@ -888,13 +892,18 @@ struct ChildSetup {
     program: ProgramSearch,
 }
 
-/// The program's possible paths and its arguments, ready for `execv` in the child.
+/// The program's possible paths, its arguments and (when given) its environment, ready
+/// for `execv`/`execve` in the child.
 struct ProgramSearch {
     candidates: Vec<CString>,
     /// Keeps the strings `argv` points into alive.
     _args: Vec<CString>,
     /// Null-terminated.
     argv: Vec<*const libc::c_char>,
+    /// Keeps the strings `envp` points into alive.
+    _env: Vec<CString>,
+    /// Null-terminated; `None`: the environment netsh has.
+    envp: Option<Vec<*const libc::c_char>>,
 }
 
 // SAFETY: the pointers point into `_args`, owned by the same value and never changed; the
@@ -905,7 +914,12 @@ unsafe impl Sync for ProgramSearch {}
 impl ProgramSearch {
     /// `program` as `execvp` would look for it along `path` (a name with a `/` is used as
     /// it is; an empty `PATH` entry means the current folder).
-    fn new(program: &str, args: &[String], path: &std::ffi::OsStr) -> ProgramSearch {
+    fn new(
+        program: &str,
+        args: &[String],
+        path: &std::ffi::OsStr,
+        env: Option<&[String]>,
+    ) -> ProgramSearch {
         let candidates = if program.contains('/') {
             vec![rootfs::cstring(program)]
         } else {
@@ -926,10 +940,22 @@ impl ProgramSearch {
             .collect();
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        let env_strings: Vec<CString> = env
+            .unwrap_or_default()
+            .iter()
+            .map(|e| rootfs::cstring(e.as_str()))
+            .collect();
+        let envp = env.map(|_| {
+            let mut p: Vec<*const libc::c_char> = env_strings.iter().map(|e| e.as_ptr()).collect();
+            p.push(std::ptr::null());
+            p
+        });
         ProgramSearch {
             candidates,
             _args: args,
             argv,
+            _env: env_strings,
+            envp,
         }
     }
 
@@ -941,7 +967,12 @@ impl ProgramSearch {
         let mut other = None;
         for path in &self.candidates {
             // SAFETY: null-terminated arrays of valid C strings; execv returns only on failure.
-            unsafe { libc::execv(path.as_ptr(), self.argv.as_ptr()) };
+            unsafe {
+                match &self.envp {
+                    Some(envp) => libc::execve(path.as_ptr(), self.argv.as_ptr(), envp.as_ptr()),
+                    None => libc::execv(path.as_ptr(), self.argv.as_ptr()),
+                }
+            };
             match Errno::last() {
                 Errno::ENOENT | Errno::ENOTDIR => {}
                 Errno::EACCES => {
@@ -1358,6 +1389,7 @@ mod tests {
             argv,
             timeout: Duration::from_secs(20),
             stdin: None,
+            env: None,
         }
     }
 
