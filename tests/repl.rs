@@ -459,3 +459,27 @@ fn shell_commands_outside_the_lab_get_a_hint() {
     say(&mut r, "let ifconfig = 41; ifconfig + 1", "42");
     leave(r);
 }
+
+/// A block pasted from the tutorial (bracketed paste makes it one entry of several lines)
+/// runs line by line, as a shell runs it: `#` comments and blank lines left out, a `\`
+/// continuation joined.
+#[test]
+fn a_pasted_block_runs_line_by_line() {
+    let mut r = start_repl_on(&[], "xterm");
+    // The line editor turns bracketed paste on each time it starts reading a line.
+    const READING: &str = "\x1b[?2004h";
+    read_until(&mut r.master, &mut r.seen, READING);
+    r.seen.clear();
+    let block = "#ns1 created\nip netns add ns1\n#ns2 created\nip netns add ns2\n\n#check list\nip netns \\\nlist\n";
+    r.master
+        .write_all(format!("\x1b[200~{block}\x1b[201~").as_bytes())
+        .expect("paste");
+    r.master.write_all(b"\r").expect("enter");
+    read_until(&mut r.master, &mut r.seen, "ns2\r\nns1\r\n");
+    read_until(&mut r.master, &mut r.seen, READING);
+    assert!(!r.seen.contains("error"), "{}", r.seen);
+    r.seen.clear();
+    r.master.write_all(b"namespaces()\r").expect("type");
+    read_until(&mut r.master, &mut r.seen, "[\"ns2\", \"ns1\"]");
+    leave(r);
+}
