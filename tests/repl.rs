@@ -340,13 +340,15 @@ fn reset_starts_a_fresh_lab() {
         "docker run -d --name c1 busybox /bin/sh -c \"sleep 3600\"",
     );
     run(&mut r, "docker exec -d c1 sleep 1000");
+    // A variable holding the old lab's container does not keep that lab alive.
+    run(&mut r, "let c0 = run(\"c0\"); exec(c0, \"true\").code");
     run(&mut r, "docker network create n1");
     run(&mut r, "ip netns add ns1");
     r.seen.clear();
     say(
         &mut r,
         "[namespaces(), containers()]",
-        "[[\"ns1\"], [\"c1\"]]",
+        "[[\"ns1\"], [\"c1\", \"c0\"]]",
     );
     assert!(!descendants(netsh).is_empty(), "c1 runs programs");
 
