@@ -340,13 +340,15 @@ fn reset_starts_a_fresh_lab() {
         "docker run -d --name c1 busybox /bin/sh -c \"sleep 3600\"",
     );
     run(&mut r, "docker exec -d c1 sleep 1000");
+    // A variable holding the old lab's container does not keep that lab alive.
+    run(&mut r, "let c0 = run(\"c0\"); exec(c0, \"true\").code");
     run(&mut r, "docker network create n1");
     run(&mut r, "ip netns add ns1");
     r.seen.clear();
     say(
         &mut r,
         "[namespaces(), containers()]",
-        "[[\"ns1\"], [\"c1\"]]",
+        "[[\"ns1\"], [\"c1\", \"c0\"]]",
     );
     assert!(!descendants(netsh).is_empty(), "c1 runs programs");
 
@@ -457,5 +459,29 @@ fn shell_commands_outside_the_lab_get_a_hint() {
     say(&mut r, "apt-get install nginx", "nothing to install");
     assert!(!r.seen.contains("unknown variable"), "{}", r.seen);
     say(&mut r, "let ifconfig = 41; ifconfig + 1", "42");
+    leave(r);
+}
+
+/// A block pasted from the tutorial (bracketed paste makes it one entry of several lines)
+/// runs line by line, as a shell runs it: `#` comments and blank lines left out, a `\`
+/// continuation joined.
+#[test]
+fn a_pasted_block_runs_line_by_line() {
+    let mut r = start_repl_on(&[], "xterm");
+    // The line editor turns bracketed paste on each time it starts reading a line.
+    const READING: &str = "\x1b[?2004h";
+    read_until(&mut r.master, &mut r.seen, READING);
+    r.seen.clear();
+    let block = "#ns1 created\nip netns add ns1\n#ns2 created\nip netns add ns2\n\n#check list\nip netns \\\nlist\n";
+    r.master
+        .write_all(format!("\x1b[200~{block}\x1b[201~").as_bytes())
+        .expect("paste");
+    r.master.write_all(b"\r").expect("enter");
+    read_until(&mut r.master, &mut r.seen, "ns2\r\nns1\r\n");
+    read_until(&mut r.master, &mut r.seen, READING);
+    assert!(!r.seen.contains("error"), "{}", r.seen);
+    r.seen.clear();
+    r.master.write_all(b"namespaces()\r").expect("type");
+    read_until(&mut r.master, &mut r.seen, "[\"ns2\", \"ns1\"]");
     leave(r);
 }

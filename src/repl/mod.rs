@@ -77,9 +77,7 @@ fn repl_loop(
     names: &RefCell<Live>,
     history: Option<&Path>,
 ) -> u8 {
-    let mut entries = 0;
-    // The script of the entries that succeeded, for `:save`.
-    let mut script: Vec<String> = Vec::new();
+    let mut done = Done::default();
     loop {
         let input = match read_entry(editor, parser) {
             Ok(Some(input)) => input,
@@ -103,44 +101,112 @@ fn repl_loop(
         if let Some(path) = history {
             save_history(editor, path);
         }
-        match Command::parse(&input) {
-            Some(Command::Quit) => return 0,
-            Some(Command::Help(None)) => print!("{}", help::text()),
-            Some(Command::Help(Some(name))) => match help::about(name) {
-                Some(text) => print!("{text}"),
-                None => eprintln!("{}", no_such_binding(session, name)),
-            },
-            Some(Command::Ls) => print!("{}", overview(session)),
-            Some(Command::Reset) => {
-                if reset(session, names) {
-                    script.clear();
-                    entries = 0;
-                }
-                refresh_names(names, session);
+        let presses = crate::interrupt::presses();
+        for entry in pasted_entries(session, &input) {
+            if let Some(code) = run_entry(session, parser, names, &mut done, &entry) {
+                return code;
             }
-            Some(Command::Save(file)) => save(file, &script),
-            Some(Command::Trace(arg)) => trace(session, arg),
-            Some(Command::Unknown(cmd)) => {
-                let known = complete::commands().map(str::to_string);
-                match help::did_you_mean(cmd, known) {
-                    Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
-                    None => eprintln!("unknown command {cmd} (:help lists the commands)"),
-                }
+            // Ctrl-C stops what is left of a pasted block too, as in a shell.
+            if crate::interrupt::presses() != presses {
+                break;
             }
-            None if outside_the_lab(session, &input).is_some() => {
-                eprintln!("{}", outside_the_lab(session, &input).unwrap_or_default());
+        }
+    }
+}
+
+/// The entries run so far: how many, and the script of those that succeeded (`:save`).
+#[derive(Default)]
+struct Done {
+    count: usize,
+    script: Vec<String>,
+}
+
+/// Runs one entry (a `:command`, a command line or Rhai); `Some(exit code)` to leave.
+fn run_entry(
+    session: &mut Session,
+    parser: &Engine,
+    names: &RefCell<Live>,
+    done: &mut Done,
+    input: &str,
+) -> Option<u8> {
+    match Command::parse(input) {
+        Some(Command::Quit) => return Some(0),
+        Some(Command::Help(None)) => print!("{}", help::text()),
+        Some(Command::Help(Some(name))) => match help::about(name) {
+            Some(text) => print!("{text}"),
+            None => eprintln!("{}", no_such_binding(session, name)),
+        },
+        Some(Command::Ls) => print!("{}", overview(session)),
+        Some(Command::Reset) => {
+            if reset(session, names) {
+                *done = Done::default();
             }
+            refresh_names(names, session);
+        }
+        Some(Command::Save(file)) => save(file, &done.script),
+        Some(Command::Trace(arg)) => trace(session, arg),
+        Some(Command::Unknown(cmd)) => {
+            let known = complete::commands().map(str::to_string);
+            match help::did_you_mean(cmd, known) {
+                Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
+                None => eprintln!("unknown command {cmd} (:help lists the commands)"),
+            }
+        }
+        None => match outside_the_lab(session, input) {
+            Some(hint) => eprintln!("{hint}"),
             None => {
-                entries += 1;
-                if let Some(ran) = evaluate(session, parser, entries, &input) {
-                    script.push(ran);
+                done.count += 1;
+                if let Some(ran) = evaluate(session, parser, done.count, input) {
+                    done.script.push(ran);
                 }
                 // A Ctrl-C that came as the entry ended is not for the next one.
                 crate::interrupt::clear();
                 refresh_names(names, session);
             }
-        }
+        },
     }
+    None
+}
+
+/// The entries in `input`: itself, unless it is a block pasted from a shell session —
+/// several lines, the first a command line (`ip netns add ns1`) — whose lines then run one
+/// by one, as a shell runs them: `\`-continued lines joined, blank lines and `#` comments
+/// left out.
+fn pasted_entries(session: &Session, input: &str) -> Vec<String> {
+    let first = first_line(input);
+    if !input.trim_end().contains('\n') || front_call(session, first).is_none() {
+        return vec![input.to_string()];
+    }
+    let mut entries = Vec::new();
+    let mut current = String::new();
+    for line in input.lines() {
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+        if line.ends_with('\\') {
+            continue;
+        }
+        let text = current.trim();
+        if !text.is_empty() && !text.starts_with('#') {
+            entries.push(current.clone());
+        }
+        current.clear();
+    }
+    if !current.trim().is_empty() {
+        entries.push(current);
+    }
+    entries
+}
+
+/// The first line of `input` that is neither blank nor a shell comment (`#ns1 created`, as
+/// the tutorial's blocks start; not Rhai's `#{` map).
+fn first_line(input: &str) -> &str {
+    input
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && (!l.starts_with('#') || l.starts_with("#{")))
+        .unwrap_or("")
 }
 
 /// Reads one entry: a line, and more lines after a continuation prompt while the input is
@@ -598,8 +664,9 @@ fn is_incomplete(parser: &Engine, input: &str) -> bool {
     if input.ends_with('\\') {
         return true;
     }
-    // A command line (`docker run … sh -c 'echo {'`) is not Rhai: Enter runs it.
-    if is_front_line(input) {
+    // A command line (`docker run … sh -c 'echo {'`), or a pasted block of them, is not
+    // Rhai: Enter runs it.
+    if is_front_line(first_line(input)) {
         return false;
     }
     let source = join_continuations(parser, input);
@@ -834,6 +901,20 @@ mod tests {
         assert!(!incomplete("ip link add veth0 type veth peer name veth1"));
         assert!(incomplete("ping(a,"));
         assert!(incomplete("docker run -d \\"));
+    }
+
+    #[test]
+    fn a_pasted_block_of_command_lines_is_complete() {
+        assert_eq!(
+            first_line("#ns1 created\n\nip netns add ns1"),
+            "ip netns add ns1"
+        );
+        assert_eq!(first_line("#{a: 1}"), "#{a: 1}");
+        assert!(!incomplete(
+            "#ns1 created\nip netns add ns1\n#check list\nip netns list\nns2"
+        ));
+        assert!(!incomplete("docker run bb sh -c 'echo {'\nip a"));
+        assert!(incomplete("#{a: 1,"));
     }
 
     #[test]
