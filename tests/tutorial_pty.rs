@@ -42,6 +42,44 @@ fn tutorial() -> PathBuf {
         })
 }
 
+/// The tutorial's command lines as the repository keeps them (`tests/data/`), for machines
+/// without the tutorial itself (a fresh clone in CI).
+fn kept_copy() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tutorial-commands.md")
+}
+
+/// The markdown to take the lines from: the tutorial when it is at hand, else the kept
+/// copy of its command lines.
+fn source() -> (PathBuf, String) {
+    let path = tutorial();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => (path, text),
+        Err(_) => {
+            let copy = kept_copy();
+            let text = std::fs::read_to_string(&copy).unwrap_or_else(|e| {
+                panic!(
+                    "cannot read the tutorial at {} nor its kept copy {} ({e}); \
+                     NETSH_TUTORIAL names the tutorial",
+                    path.display(),
+                    copy.display()
+                )
+            });
+            (copy, text)
+        }
+    }
+}
+
+/// The kept copy holds exactly the tutorial's command lines (checked where the tutorial is
+/// at hand; elsewhere the copy is all there is to check against).
+#[test]
+fn the_kept_copy_matches_the_tutorial() {
+    let kept = std::fs::read_to_string(kept_copy()).expect("tests/data/tutorial-commands.md");
+    match std::fs::read_to_string(tutorial()) {
+        Ok(markdown) => assert_eq!(lines(&kept), lines(&markdown), "refresh tests/data/"),
+        Err(_) => assert!(lines(&kept).len() > 60),
+    }
+}
+
 /// The lines to paste, in the tutorial's order, with the [`PRESUMED`] ones where the
 /// transcript has them.
 ///
@@ -741,15 +779,9 @@ fn unbounded(line: &str) -> Option<Until> {
 
 #[test]
 fn the_tutorial_pasted_into_the_repl() {
-    let path = tutorial();
-    let markdown = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the tutorial at {} ({e}); NETSH_TUTORIAL names it",
-            path.display()
-        )
-    });
+    let (path, markdown) = source();
     let lines = lines(&markdown);
-    assert!(lines.len() > 60, "{lines:?}");
+    assert!(lines.len() > 60, "{}: {lines:?}", path.display());
     std::thread::scope(|s| {
         for user in users() {
             let lines = &lines;

@@ -155,6 +155,10 @@ impl Drop for Running {
             let _ = relay.kill();
             let _ = relay.wait();
         }
+        // Containers' main programs too (their process groups, reaped).
+        for (_, main) in self.mains.get_mut().drain() {
+            main.end();
+        }
     }
 }
 
