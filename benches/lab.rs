@@ -175,6 +175,11 @@ fn main() {
         let _ = std::fs::remove_dir_all(scratch_dir());
         return;
     }
+    if std::env::args().skip(1).any(|a| a == "labs") {
+        walkthrough_and_small_labs();
+        let _ = std::fs::remove_dir_all(scratch_dir());
+        return;
+    }
     let n = 200;
     println!("median of {RUNS} runs, whole processes, {n} namespaces where it says n");
 
@@ -253,16 +258,27 @@ fn main() {
         &tcp_script(probes),
     );
 
+    walkthrough_and_small_labs();
+    let _ = std::fs::remove_dir_all(scratch_dir());
+}
+
+/// The walkthrough's lab and 100 small labs under `netsh test`, each beside its shell
+/// script (`cargo bench --bench lab -- labs` runs these alone).
+fn walkthrough_and_small_labs() {
     let walkthrough = walkthrough_without_failing_probes();
     let took = time(|| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsh"));
         cmd.arg(&walkthrough);
         cmd
     });
+    let theirs = time(|| shell(TUTORIAL_SHELL));
     println!(
-        "{:<48} netsh {}   (no shell equivalent: it checks names, exec, Docker's JSON …)",
+        "{:<48} netsh {}   ip script {}   ratio {:5.1}x   (the script builds the same kernel \
+         objects and makes the same passing probes; netsh also checks names, exec and JSON)",
         "walkthrough without its failing probes",
-        ms(took)
+        ms(took),
+        ms(theirs),
+        theirs.as_secs_f64() / took.as_secs_f64()
     );
 
     let labs = 100;
@@ -272,10 +288,13 @@ fn main() {
         cmd.arg("test").arg(&dir);
         cmd
     });
+    let theirs = time_n(LONG_RUNS, || small_labs_shell(labs));
     println!(
-        "{:<48} netsh {}   (each test a child netsh in a lab of its own)",
+        "{:<48} netsh {}   ip scripts {}   ratio {:5.1}x   (each lab a process of its own, 2 at a time)",
         format!("netsh test: {labs} labs, 2 containers + a ping"),
-        ms(took)
+        ms(took),
+        ms(theirs),
+        theirs.as_secs_f64() / took.as_secs_f64()
     );
     let out = Command::new(env!("CARGO_BIN_EXE_netsh"))
         .arg("test")
@@ -288,7 +307,6 @@ fn main() {
     {
         println!("{:<48} {line}", "");
     }
-    let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
 /// The n-th Docker network, netsh beside the same `ip` and `nft` commands.
@@ -347,17 +365,17 @@ table ip docker {{
 		meta l4proto tcp th dport vmap @tcp-published
 		meta l4proto udp th dport vmap @udp-published
 	}}
-	chain forward {{ type filter hook forward priority filter; policy accept;
+	chain forward {{ type filter hook forward priority 0; policy accept;
 		iifname vmap @forward-from
 		oifname vmap @forward-to
 	}}
-	chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
+	chain prerouting {{ type nat hook prerouting priority -100; policy accept;
 		fib daddr type local jump publish
 	}}
 	chain output {{ type nat hook output priority -100; policy accept;
 		ip daddr != 127.0.0.0/8 fib daddr type local jump publish
 	}}
-	chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
+	chain postrouting {{ type nat hook postrouting priority 100; policy accept;
 		iifname vmap @masquerade-from
 	}}
 }}
@@ -508,3 +526,132 @@ phase remove $t0
         end = n + 2
     )
 }
+
+/// One small lab as a shell script: a bridge, two containers on it (namespace, lo up, IPv6
+/// off, veth on the bridge, address, default route), a ping from one to the other.
+const SMALL_LAB_SHELL: &str = r#"ip link add br0 type bridge
+ip addr add 172.18.0.1/16 brd + dev br0
+ip link set br0 up
+for i in 2 3; do
+  ip netns add c$i
+  ip netns exec c$i sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n c$i link set lo up
+  ip link add veth$i type veth peer name eth0 netns c$i
+  ip link set veth$i master br0
+  ip link set veth$i up
+  ip -n c$i addr add 172.18.0.$i/16 brd + dev eth0
+  ip -n c$i link set eth0 up
+  ip -n c$i route add default via 172.18.0.1
+done
+ip netns exec c2 busybox ping -c1 -W1 172.18.0.3 >/dev/null
+"#;
+
+/// `n` small labs as shell scripts, two at a time (as `netsh test -j 2` on this machine),
+/// each in a user and network namespace of its own.
+fn small_labs_shell(n: usize) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-ec").arg(format!(
+        "seq {n} | xargs -P 2 -I{{}} unshare --user --map-root-user --net --mount sh -ec \
+         'mount -t tmpfs tmpfs /run && mkdir -p /run/netns\n{}'",
+        SMALL_LAB_SHELL.replace('\'', "'\\''")
+    ));
+    cmd
+}
+
+/// The tutorial's lab as a shell script of `ip`, `nft` and busybox commands: the same
+/// namespaces, veths, bridges, containers (namespace, lo up, IPv6 off, veth on a bridge,
+/// MAC, address, default route), Docker's isolation between bridges and a published port,
+/// and the walkthrough's passing probes (pings, an HTTP GET through the published port).
+/// Names, `/etc/hosts`, DNS and Docker's JSON have no shell equivalent and are left out.
+const TUTORIAL_SHELL: &str = r#"ping1() { ip netns exec "$1" busybox ping -c1 -W1 "$2" >/dev/null; }
+container() {
+  ip netns add "$1"
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$1" link set lo up
+}
+# attach NS BRIDGE HOST_IF IFNAME ADDR MAC [GATEWAY]
+attach() {
+  ip link add "$3" type veth peer name "$4" netns "$1"
+  ip link set "$3" master "$2"
+  ip link set "$3" up
+  ip -n "$1" link set "$4" address "$6"
+  ip -n "$1" addr add "$5" brd + dev "$4"
+  ip -n "$1" link set "$4" up
+  if [ -n "$7" ]; then ip -n "$1" route add default via "$7"; fi
+}
+bridge() {
+  ip link add "$1" type bridge
+  ip addr add "$2" brd + dev "$1"
+  ip link set "$1" up
+}
+# Network namespaces and veth pairs
+ip netns add ns1
+ip netns add ns2
+ip link add veth-ns1 type veth peer name veth-ns2
+ip link set veth-ns1 netns ns1
+ip link set veth-ns2 netns ns2
+ip -n ns1 addr add 192.168.1.1/24 dev veth-ns1
+ip -n ns2 addr add 192.168.1.2/24 dev veth-ns2
+ip -n ns1 link set veth-ns1 up
+ip -n ns2 link set veth-ns2 up
+ping1 ns1 192.168.1.2
+ping1 ns2 192.168.1.1
+# docker0, the default bridge, Docker's firewall
+ip link set lo up
+sysctl -qw net.ipv4.ip_forward=1
+bridge docker0 172.17.0.1/16
+nft -f - <<'TABLE'
+table ip docker {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname "docker0" oifname "br-bridge2" drop
+    iifname "br-bridge2" oifname "docker0" drop
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    fib daddr type local tcp dport 8081 dnat to 172.17.0.5:8080
+  }
+  chain output {
+    type nat hook output priority -100; policy accept;
+    fib daddr type local tcp dport 8081 dnat to 172.17.0.5:8080
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    ip saddr 172.17.0.0/16 oifname != "docker0" masquerade
+    ip saddr 172.18.0.0/16 oifname != "br-bridge2" masquerade
+  }
+}
+TABLE
+container mytom
+attach mytom docker0 veth0001 eth0 172.17.0.2/16 02:42:ac:11:00:02 172.17.0.1
+ping1 mytom 172.17.0.1
+busybox ping -c1 -W1 172.17.0.2 >/dev/null
+# User-defined bridge networks, multi-network containers
+bridge br-bridge2 172.18.0.1/16
+container bb
+attach bb br-bridge2 veth0002 eth0 172.18.0.2/16 02:42:ac:12:00:02 172.18.0.1
+container bb1
+attach bb1 docker0 veth0003 eth0 172.17.0.3/16 02:42:ac:11:00:03 172.17.0.1
+attach bb1 br-bridge2 veth0004 eth1 172.18.0.3/16 02:42:ac:12:00:03
+ping1 bb 172.18.0.3
+ping1 bb1 172.18.0.2
+ping1 bb1 172.17.0.2
+# --link, container:, none, host
+container bb2
+attach bb2 docker0 veth0005 eth0 172.17.0.4/16 02:42:ac:11:00:04 172.17.0.1
+ping1 bb2 172.17.0.3
+ping1 bb1 172.17.0.4
+container bb3
+# Publishing ports
+container web
+attach web docker0 veth0006 eth0 172.17.0.5/16 02:42:ac:11:00:05 172.17.0.1
+mkdir -p /run/www && echo hello > /run/www/index.html
+ip netns exec web busybox httpd -f -p 8080 -h /run/www &
+server=$!
+tries=0
+until busybox wget -q -O /dev/null http://172.17.0.1:8081/ 2>/dev/null; do
+  tries=$((tries + 1)); [ $tries -lt 1000 ]; sleep 0.01
+done
+busybox wget -q -O /dev/null http://172.17.0.5:8080/
+kill $server
+"#;

@@ -7,17 +7,19 @@
 //! like one that reached its `--timeout`. Scripts keep SIGINT's default: it ends netsh and the
 //! kernel frees the lab.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long a blocking wait may go without looking at the flag.
 pub const SLICE: Duration = Duration::from_millis(100);
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+static PRESSES: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_sigint(_: nix::libc::c_int) {
-    // An atomic store is async-signal-safe.
+    // Atomic stores are async-signal-safe.
     REQUESTED.store(true, Ordering::SeqCst);
+    PRESSES.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Makes SIGINT set the flag instead of ending the process. `SA_RESTART`, so a system call
@@ -41,4 +43,10 @@ pub fn requested() -> bool {
 /// Forgets an earlier Ctrl-C (called as each evaluation starts).
 pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
+}
+
+/// How many times Ctrl-C was pressed since netsh started (a command that handled its Ctrl-C
+/// itself clears [`requested`], not this).
+pub fn presses() -> u64 {
+    PRESSES.load(Ordering::SeqCst)
 }

@@ -6,6 +6,7 @@ mod front;
 mod interrupt;
 mod kernel;
 mod lab;
+mod live;
 mod model;
 mod probe;
 mod render;
@@ -147,6 +148,8 @@ fn main() -> ExitCode {
         }
         Mode::Repl => {
             let mut session = Session::new(&lab, None, &cli.args, cli.limits(true));
+            // The session alone holds the lab from here, so `:reset` can drop it whole.
+            drop(lab);
             ExitCode::from(repl::run(&mut session))
         }
     }

@@ -129,6 +129,22 @@ fn map_by_helper(uid: u32, gid: u32) -> Result<(), SandboxError> {
     }
 }
 
+/// Moves the calling thread into a fresh network namespace, the host of a fresh lab (the
+/// REPL's `:reset`: a new lab, not the old one emptied). Returns the namespace it left, to
+/// go back to with [`return_to`] should the new lab not come up. Threads started later
+/// (the new lab's) begin in the new namespace; the old lab's live on in the old one until
+/// it is dropped, and the kernel frees it with the last of them.
+pub fn new_lab_host() -> io::Result<std::os::fd::OwnedFd> {
+    let old = crate::kernel::netns::current()?;
+    unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+    Ok(old)
+}
+
+/// Moves the calling thread back into `host` (see [`new_lab_host`]).
+pub fn return_to(host: &std::os::fd::OwnedFd) -> io::Result<()> {
+    nix::sched::setns(host, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+}
+
 /// The identity outside that the lab's root maps to, for a caller with `uid` and `gid`.
 pub fn outside_identity(uid: u32, gid: u32) -> (u32, u32) {
     if uid == 0 {

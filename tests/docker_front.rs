@@ -31,6 +31,8 @@ fn check(script: &str) {
     for user in users() {
         netsh()
             .user(user)
+            // For `-e KEY`, which takes KEY's value from the CLI's own environment.
+            .env("NETSH_FLAGS_FROM_ENV", "from netsh")
             .eval(&format!(
                 "{DOCKER_PRELUDE}{PRELUDE}{PRELUDE_IDS}\n{script}\nprint(\"DONE\");"
             ))
@@ -420,6 +422,268 @@ docker("rm -f made");
 refused("port nope", 1, "Error: No such container: nope");
 refused("run \"busybox", 1, "unterminated quote");
 assert_eq(docker("ps -aq").split("\n").len(), 2);
+"#,
+    );
+}
+
+/// `run -e`, `exec -e`: what the container's programs see in their environment, and
+/// `Config.Env` (the image's `PATH` first, as Docker 20.10 shows for busybox).
+#[test]
+fn env_flags_reach_the_containers_programs() {
+    check(
+        r#"
+let id = full_id(docker("run -d --name e1 -e FOO=bar -e 'SPACED=a b' -e NETSH_FLAGS_FROM_ENV -e NETSH_FLAGS_UNSET_XYZ --env=LAST=1 busybox sleep 600"));
+assert_eq(docker("exec e1 sh -c 'echo $FOO'"), "bar\n");
+assert_eq(docker("exec e1 sh -c 'echo \"$SPACED\"'"), "a b\n");
+assert_eq(docker("exec e1 sh -c 'echo $NETSH_FLAGS_FROM_ENV'"), "from netsh\n");
+// `-e KEY` without a value anywhere is left out, as the daemon merges it.
+assert_eq(docker("exec e1 sh -c 'echo ${NETSH_FLAGS_UNSET_XYZ-absent}'"), "absent\n");
+// Docker's own variables: PATH, HOSTNAME (the short ID), HOME; nothing of netsh's.
+assert_eq(docker("exec e1 sh -c 'echo $HOSTNAME $HOME'"), id.sub_string(0, 12) + " /root\n");
+assert_eq(docker("exec e1 sh -c 'echo ${NETSH_TEST_OUTSIDE_ONLY-clean}'"), "clean\n");
+assert_eq(docker("inspect -f '{{json .Config.Env}}' e1"),
+    `["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","FOO=bar","SPACED=a b","NETSH_FLAGS_FROM_ENV=from netsh","LAST=1"]` + "\n");
+// exec -e adds to (and overrides) the container's environment for that program only.
+assert_eq(docker("exec -e X=1 -e FOO=baz e1 sh -c 'echo $X $FOO'"), "1 baz\n");
+assert_eq(docker("exec e1 sh -c 'echo ${X-none} $FOO'"), "none bar\n");
+// The container's own command sees them too (attached run, and a detached one's output).
+assert_eq(docker("run --rm -e GREETING=hi busybox sh -c 'echo $GREETING'"), "hi\n");
+// -e PATH replaces the image's PATH in place.
+assert_eq(docker("run --rm -e PATH=/bin:/usr/bin busybox sh -c 'echo $PATH'"), "/bin:/usr/bin\n");
+assert_eq(docker("inspect -f '{{json .Config.Env}}' e1").starts_with(`["PATH=`), true);
+let plain = docker("run -d --name e2 busybox sleep 600");
+assert_eq(docker("inspect -f '{{json .Config.Env}}' e2"), `["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]` + "\n");
+// The CLI's refusal, before anything is built.
+let before = docker("ps -aq");
+refused("run -d --name e3 -e =x busybox sleep 600", 125, "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x\nSee 'docker run --help'.");
+refused("exec -e =y e1 true", 125, "invalid argument \"=y\" for \"-e, --env\" flag: invalid environment variable: =y\nSee 'docker exec --help'.");
+assert_eq(docker("ps -aq"), before);
+"#,
+    );
+}
+
+/// `--add-host NAME:IP`: `IP\tNAME` lines in /etc/hosts after Docker's localhost lines
+/// and before the link and own-address lines (Docker 20.10's `buildSandboxOptions` hands
+/// them to libnetwork's `etchosts.Build` first), names that resolve, `HostConfig.ExtraHosts`,
+/// and the CLI's refusals.
+#[test]
+fn add_host_lines_resolve() {
+    check(
+        r#"
+let t = full_id(docker("run -d --name target busybox sleep 600"));
+let id = full_id(docker("run -d --name h1 --add-host peer:172.17.0.2 --add-host db.example:10.1.2.3 --add-host=six:::1 --link target busybox sleep 600"));
+let hosts = docker("exec h1 cat /etc/hosts");
+assert_eq(hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+    + "172.17.0.2\tpeer\n10.1.2.3\tdb.example\n::1\tsix\n"
+    + "172.17.0.2\ttarget " + t.sub_string(0, 12) + "\n"
+    + "172.17.0.3\t" + id.sub_string(0, 12) + "\n");
+// The name resolves through /etc/hosts, and a real ping to it passes.
+let p = docker("exec h1 ping -c1 -W1 peer");
+assert(p.contains("PING peer (172.17.0.2)") && p.contains("1 packets received"), p);
+refused("exec h1 ping -c1 -W1 db.example", 1, "PING db.example (10.1.2.3)");
+assert_eq(docker("inspect -f '{{json .HostConfig.ExtraHosts}}' h1"), `["peer:172.17.0.2","db.example:10.1.2.3","six:::1"]` + "\n");
+assert_eq(docker("inspect -f '{{json .HostConfig.ExtraHosts}}' target"), "null\n");
+// On a user-defined network too (the embedded DNS server is asked only after /etc/hosts).
+docker("network create hn");
+docker("run -d --name h2 --network hn --add-host gw:172.17.0.1 busybox sleep 600");
+assert(docker("exec h2 cat /etc/hosts").contains("ff02::2\tip6-allrouters\n172.17.0.1\tgw\n"), "h2 hosts");
+assert(docker("exec h2 ping -c1 -W1 gw").contains("PING gw (172.17.0.1)"), "gw");
+// host-gateway is the default bridge's gateway.
+docker("run -d --name h3 --add-host host.docker.internal:host-gateway busybox sleep 600");
+assert(docker("exec h3 cat /etc/hosts").contains("172.17.0.1\thost.docker.internal\n"), "host-gateway");
+assert_eq(docker("inspect -f '{{json .HostConfig.ExtraHosts}}' h3"), `["host.docker.internal:host-gateway"]` + "\n");
+// A container sharing h1's namespace sees h1's lines; its own are refused (runconfig).
+docker("run -d --name h4 --network container:h1 busybox sleep 600");
+assert_eq(docker("exec h4 cat /etc/hosts"), hosts);
+refused("run -d --network container:h1 --add-host x:1.2.3.4 busybox sleep 600", 125, "docker: Error response from daemon: conflicting options: custom host-to-IP mapping and the network mode.");
+refused("run -d --network container:h1 --dns 1.2.3.4 busybox sleep 600", 125, "docker: Error response from daemon: conflicting options: dns and the network mode.");
+// On the host's network Docker writes the container's own file once there are extra hosts.
+docker("run -d --name h5 --network host --add-host hh:10.4.4.4 busybox sleep 600");
+assert_eq(docker("exec h5 cat /etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n10.4.4.4\thh\n");
+let before = docker("ps -aq");
+refused("run -d --add-host x busybox", 125, "invalid argument \"x\" for \"--add-host\" flag: bad format for add-host: \"x\"\nSee 'docker run --help'.");
+refused("run -d --add-host :1.2.3.4 busybox", 125, "bad format for add-host: \":1.2.3.4\"");
+refused("create --add-host db:10.1.2 busybox", 125, "invalid argument \"db:10.1.2\" for \"--add-host\" flag: invalid IP address in add-host: \"10.1.2\"\nSee 'docker create --help'.");
+assert_eq(docker("ps -aq"), before);
+"#,
+    );
+}
+
+/// `--dns`, `--dns-search`, `--dns-option`: /etc/resolv.conf as libnetwork 20.10 writes it
+/// (the servers themselves on the default bridge; the embedded server and `ndots:0` on
+/// user-defined networks), `HostConfig.Dns*`, the CLI's refusals.
+#[test]
+fn dns_flags_write_resolv_conf() {
+    check(
+        r#"
+docker("run -d --name d1 --dns 10.9.9.9 --dns=10.9.9.8 --dns-search example.org --dns-search corp.example. --dns-option rotate --dns-opt timeout:2 busybox sleep 600");
+assert_eq(docker("exec d1 cat /etc/resolv.conf"), "search example.org corp.example\nnameserver 10.9.9.9\nnameserver 10.9.9.8\noptions rotate timeout:2\n");
+assert_eq(docker("inspect -f '{{json .HostConfig.Dns}} {{json .HostConfig.DnsSearch}} {{json .HostConfig.DnsOptions}}' d1"),
+    `["10.9.9.9","10.9.9.8"] ["example.org","corp.example"] ["rotate","timeout:2"]` + "\n");
+docker("run -d --name d0 busybox sleep 600");
+assert_eq(docker("inspect -f '{{json .HostConfig.Dns}} {{json .HostConfig.DnsSearch}} {{json .HostConfig.DnsOptions}}' d0"), "[] [] []\n");
+// User-defined network: the embedded server stays the only nameserver; ndots:0 follows the
+// user's options unless they set ndots.
+docker("network create dn");
+docker("run -d --name d2 --network dn --dns 10.9.9.9 --dns-search example.org --dns-option rotate busybox sleep 600");
+assert_eq(docker("exec d2 cat /etc/resolv.conf"), "search example.org\nnameserver 127.0.0.11\noptions rotate ndots:0\n");
+docker("run -d --name d3 --network dn --dns-search corp.example --dns-option ndots:2 busybox sleep 600");
+assert_eq(docker("exec d3 cat /etc/resolv.conf"), "search corp.example\nnameserver 127.0.0.11\noptions ndots:2\n");
+docker("run -d --name d4 --network dn busybox sleep 600");
+assert_eq(docker("exec d4 cat /etc/resolv.conf"), "nameserver 127.0.0.11\noptions ndots:0\n");
+let before = docker("ps -aq");
+refused("run -d --dns nope busybox", 125, "invalid argument \"nope\" for \"--dns\" flag: nope is not an ip address\nSee 'docker run --help'.");
+refused("run -d --dns-search -bad.example busybox", 125, "invalid argument \"-bad.example\" for \"--dns-search\" flag: -bad.example is not a valid domain");
+refused("run -d --dns-search 123 busybox", 125, "123 is not a valid domain");
+assert_eq(docker("ps -aq"), before);
+"#,
+    );
+}
+
+/// `network create --ip-range --aux-address --label -o`: where addresses come from, what is
+/// never handed out, `IPAM.Config`, `Labels`, `Options`, `network ls --filter label=`, and the
+/// CLI's IPAM refusals in its words.
+#[test]
+fn network_create_ipam_and_metadata_flags() {
+    check(
+        r#"
+docker("network create --subnet 10.50.0.0/16 --gateway 10.50.0.1 --ip-range 10.50.3.0/24 --aux-address res1=10.50.3.0 --aux-address res2=10.50.3.2 --label team=red --label tier=back -o foo=bar rn");
+assert_eq(docker("network inspect -f '{{json .IPAM.Config}}' rn"),
+    `[{"Subnet":"10.50.0.0/16","IPRange":"10.50.3.0/24","Gateway":"10.50.0.1","AuxiliaryAddresses":{"res1":"10.50.3.0","res2":"10.50.3.2"}}]` + "\n");
+assert_eq(docker("network inspect -f '{{json .Labels}} {{json .Options}}' rn"), `{"team":"red","tier":"back"} {"foo":"bar"}` + "\n");
+// Addresses come from the range only, never an auxiliary one.
+docker("run -d --name r1 --network rn busybox sleep 600");
+docker("run -d --name r2 --network rn busybox sleep 600");
+assert_eq(docker("inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}/{{.IPPrefixLen}}{{end}}' r1"), "10.50.3.1/16\n");
+assert_eq(docker("inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' r2"), "10.50.3.3\n");
+assert(docker("exec r1 ip a").contains("inet 10.50.3.1/16"), "kernel address");
+assert(docker("exec r1 ping -c1 -W1 r2").contains("1 packets received"), "r1 -> r2");
+// A fixed address may be anywhere in the subnet; an auxiliary one is held.
+docker("run -d --name r3 --network rn --ip 10.50.9.9 busybox sleep 600");
+refused("run -d --name r4 --network rn --ip 10.50.3.2 busybox sleep 600", 125, "Address already in use");
+// Without a gateway, the gateway is the range's first free address (libnetwork asks the
+// sub-pool for it).
+docker("network create --subnet 10.51.0.0/24 --ip-range 10.51.0.128/25 rg");
+assert_eq(docker("network inspect -f '{{json .IPAM.Config}}' rg"), `[{"Subnet":"10.51.0.0/24","IPRange":"10.51.0.128/25"}]` + "\n");
+docker("run -d --name g1 --network rg busybox sleep 600");
+assert(docker("exec g1 ip route").contains("default via 10.51.0.128"), "gateway from the range");
+assert(docker("exec g1 ip a").contains("inet 10.51.0.129/24"), "first address after the gateway");
+// Labels filter.
+assert_eq(docker("network ls -q --filter label=team"), docker("network inspect -f '{{.Id}}' rn").sub_string(0, 12) + "\n");
+assert_eq(docker("network ls -q --filter label=team=red --filter label=tier"), docker("network inspect -f '{{.Id}}' rn").sub_string(0, 12) + "\n");
+assert_eq(docker("network ls -q --filter label=team=blue"), "");
+assert_eq(docker("network inspect -f '{{json .Labels}} {{json .Options}}' rg"), "{} {}\n");
+// The CLI's refusals, nothing built.
+let before = docker("network ls -q");
+refused("network create --ip-range 10.52.0.0/24 x1", 1, "every ip-range or gateway must have a corresponding subnet");
+refused("network create --subnet 10.52.0.0/24 --ip-range 10.53.0.0/24 x1", 1, "no matching subnet for range 10.53.0.0/24");
+refused("network create --subnet 10.52.0.0/24 --ip-range 10.52.0.0/25 --ip-range 10.52.0.128/25 x1", 1, "every ip-range or gateway must have a corresponding subnet");
+refused("network create --subnet 10.52.0.0/24 --aux-address a=10.53.0.1 x1", 1, "no matching subnet for aux-address 10.53.0.1");
+refused("network create --aux-address a=10.53.0.1 x1", 1, "no matching subnet for aux-address 10.53.0.1");
+refused("network create --subnet 10.52.0.0/24 --subnet 10.54.0.0/24 x1", 1, "netsh holds one subnet per network");
+refused("network create --label nokey x1", 125, "invalid argument \"nokey\" for \"--label\" flag: bad attribute format: nokey\nSee 'docker network create --help'.");
+assert_eq(docker("network ls -q"), before);
+"#,
+    );
+}
+
+/// The bridge driver's options, checked in the kernel: `com.docker.network.bridge.name` (the
+/// bridge's device), `com.docker.network.driver.mtu` (bridge and both veth ends),
+/// `com.docker.network.bridge.enable_icc=false` (containers cannot reach each other, the
+/// gateway still answers: a drop rule in the firewall), `enable_ip_masquerade=false` (no
+/// masquerading: replies from beyond the host never come back); Docker's refusals.
+#[test]
+fn bridge_driver_options_for_real() {
+    check(
+        r#"
+docker("network create -o com.docker.network.bridge.name=labbr0 -o com.docker.network.driver.mtu=1400 --subnet 10.61.0.0/24 mt");
+assert_eq(docker("network inspect -f '{{json .Options}}' mt"), `{"com.docker.network.bridge.name":"labbr0","com.docker.network.driver.mtu":"1400"}` + "\n");
+let br = ip("link show labbr0");
+assert(br.contains("labbr0: <") && br.contains(" mtu 1400 "), br);
+assert(ip("addr show labbr0").contains("inet 10.61.0.1/24"), "gateway on the named bridge");
+docker("run -d --name m1 --network mt busybox sleep 600");
+docker("run -d --name m2 --network mt busybox sleep 600");
+assert(docker("exec m1 ip link show eth0").contains(" mtu 1400 "), "container end");
+let ports = ip("link show").split("\n").filter(|l| l.contains("master labbr0"));
+assert_eq(ports.len(), 2, `${ports}`);
+assert_eq(ports.filter(|l| l.contains(" mtu 1400 ")).len(), 2, `${ports}`);
+// 1372 bytes of ICMP payload fill a 1400-byte packet exactly; one byte more does not fit
+// unfragmented (busybox ping sets no DF, so only the kernel's state says it; the pings pass).
+assert(docker("exec m1 ping -c1 -W1 -s 1372 m2").contains("1 packets received"), "full-size packet");
+// enable_icc=false: a real drop rule; member to member fails, the gateway answers.
+docker("network create -o com.docker.network.bridge.enable_icc=false --subnet 10.62.0.0/24 quiet");
+docker("run -d --name q1 --network quiet busybox sleep 600");
+docker("run -d --name q2 --network quiet busybox sleep 600");
+assert(docker("exec q1 ping -c1 -W1 10.62.0.1").contains("1 packets received"), "gateway");
+refused("exec q1 ping -c1 -W1 q2", 1, "1 packets transmitted, 0 packets received");
+refused("exec q2 ping -c1 -W1 10.62.0.2", 1, "0 packets received");
+assert(docker("exec m1 ping -c1 -W1 m2").contains("1 packets received"), "icc on by default");
+let quiet_br = "br-" + docker("network inspect -f '{{.Id}}' quiet").sub_string(0, 12);
+let drops = nft_rules().filter(|r| r.starts_with("fwd-" + quiet_br + ": ") && r.contains("no traffic between containers of network quiet (enable_icc=false)"));
+assert_eq(drops.len(), 1, `${nft_rules()}`);
+// enable_ip_masquerade=false: what leaves keeps its container address, so the namespace
+// beyond the host's uplink (no route back to 10.64.0.0/24) never answers; masqueraded, it does.
+outside();
+docker("network create -o com.docker.network.bridge.enable_ip_masquerade=false --subnet 10.64.0.0/24 nomasq");
+docker("run -d --name x1 --network nomasq busybox sleep 600");
+refused("exec x1 ping -c1 -W1 192.0.2.254", 1, "0 packets received");
+assert(docker("exec x1 ping -c1 -W1 10.64.0.1").contains("1 packets received"), "nomasq gateway");
+assert(docker("exec m1 ping -c1 -W1 192.0.2.254").contains("1 packets received"), "masqueraded");
+let nomasq_br = "br-" + docker("network inspect -f '{{.Id}}' nomasq").sub_string(0, 12);
+assert_eq(nft_rules().filter(|r| r.starts_with("nat-" + nomasq_br)).len(), 0, `${nft_rules()}`);
+// Docker's refusals of bad values, and a bridge name already taken; nothing built.
+let nets = docker("network ls -q");
+let links = ip("link show");
+refused("network create -o com.docker.network.driver.mtu=abc x1", 1, "Error response from daemon: failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing \"abc\": invalid syntax)");
+refused("network create -o com.docker.network.driver.mtu=-5 x1", 1, "Error response from daemon: invalid MTU number: -5");
+refused("network create -o com.docker.network.driver.mtu=70000 x1", 1, "the kernel takes 68 to 65535 bytes");
+refused("network create -o com.docker.network.bridge.enable_icc=maybe x1", 1, "Error response from daemon: failed to parse com.docker.network.bridge.enable_icc value: maybe (strconv.ParseBool: parsing \"maybe\": invalid syntax)");
+let mt_id = docker("network inspect -f '{{.Id}}' mt");
+mt_id.trim();
+refused("network create -o com.docker.network.bridge.name=labbr0 x1", 1, "conflicts with network " + mt_id + " (labbr0): networks have same bridge name");
+refused("network create -o com.docker.network.bridge.name=eth0 x1", 1, "the lab host already has an interface named \"eth0\"");
+refused("network create -o com.docker.network.bridge.name=much-too-long-name x1", 1, "at most 15 bytes");
+assert_eq(docker("network ls -q"), nets);
+assert_eq(ip("link show"), links);
+"#,
+    );
+}
+
+/// On a user-defined network the embedded DNS server forwards names it does not know to the
+/// container's `--dns` servers, from inside the container's namespace (libnetwork's extDNS):
+/// a DNS responder in another container of the lab (perl, from the machine) answers each
+/// question with the address it came from, which must be the asking container's own. Without
+/// `--dns` such names stay NXDOMAIN (the host's resolvers are outside the sealed lab).
+#[test]
+fn embedded_dns_forwards_to_dns_servers_inside_the_lab() {
+    if !std::path::Path::new("/usr/bin/perl").exists() {
+        eprintln!("skipped: the DNS responder runs /usr/bin/perl, which this machine lacks");
+        return;
+    }
+    check(
+        r#"
+let responder = `use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "10.63.0.53", LocalPort => 53, Proto => "udp") or die "bind: $!"; while (1) { my $q; $s->recv($q, 512) or next; my $ip = $s->peerhost; my $i = 12; $i += ord(substr($q, $i, 1)) + 1 while ord(substr($q, $i, 1)); my $qt = unpack("n", substr($q, $i + 1, 2)); my $qs = substr($q, 12, $i + 5 - 12); my $an = $qt == 1 ? pack("nnnNnC4", 0xc00c, 1, 1, 60, 4, split(/\./, $ip)) : ""; $s->send(pack("nnnnnn", unpack("n", $q), 0x8180, 1, ($qt == 1 ? 1 : 0), 0, 0) . $qs . $an); }`;
+docker("network create --subnet 10.63.0.0/24 dn");
+docker("run -d --name resolver --network dn --ip 10.63.0.53 perl perl -e '" + responder + "'");
+docker("run -d --name client --network dn --dns 10.63.0.53 busybox sleep 600");
+docker("run -d --name plain --network dn busybox sleep 600");
+// (search and options lines come from the machine's resolv.conf when only --dns is given)
+let rc = docker("exec client cat /etc/resolv.conf");
+assert(rc.contains("nameserver 127.0.0.11\n") && !rc.contains("10.63.0.53") && rc.contains("ndots:0"), rc);
+// The responder may still be starting: ask until it answers (at most ~5 s).
+let answer = "";
+for i in 0..20 {
+    try { answer = docker("exec client nslookup ext.example"); } catch (e) { answer = e; }
+    if answer.contains("Address: 10.63.0.2") { break; }
+    sleep(0.25);
+}
+assert(answer.contains("Name:\text.example\nAddress: 10.63.0.2"), answer);
+let p = docker("exec client ping -c1 -W1 ext.example");
+assert(p.contains("PING ext.example (10.63.0.2)") && p.contains("1 packets received"), p);
+// Names the network knows are answered by the embedded server itself.
+assert(docker("exec client ping -c1 -W1 plain").contains("PING plain (10.63.0.3)"), "local name");
+// Without --dns nothing is forwarded.
+refused("exec plain ping -c1 -W1 ext.example", 1, "ping: bad address 'ext.example'");
 "#,
     );
 }

@@ -3,103 +3,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::io::Write;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::pty::openpty;
-
-/// Reads from the terminal until `want` shows up (or fails after a generous deadline that
-/// only bounds a hang).
-fn read_until(master: &mut std::fs::File, seen: &mut String, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut buf = [0u8; 4096];
-    while !seen.contains(want) {
-        assert!(
-            Instant::now() < deadline,
-            "the REPL never printed {want:?}; it printed:\n{seen}"
-        );
-        match master.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                // Wait for output (or the deadline check above, every 100 ms).
-                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-                poll(&mut fds, PollTimeout::from(100u16)).expect("poll the terminal");
-            }
-            Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => break,
-            Err(e) => panic!("reading the terminal: {e}"),
-        }
-    }
-}
-
-/// A REPL on a fresh pseudo-terminal, its history in a temporary state directory; returns
-/// once the first prompt is shown.
-struct Repl {
-    child: std::process::Child,
-    master: std::fs::File,
-    seen: String,
-    state: tempfile::TempDir,
-}
-
-fn start_repl(flags: &[&str]) -> Repl {
-    start_repl_on(flags, "dumb")
-}
-
-/// A REPL on a terminal of type `term` (`dumb` turns line editing off; completion needs a
-/// real one).
-fn start_repl_on(flags: &[&str], term: &str) -> Repl {
-    let pty = openpty(None, None).expect("openpty");
-    // openpty leaves both ends inheritable: netsh must not hold the master too, or when a
-    // test fails and drops its end, netsh never sees the terminal close and waits for input
-    // forever.
-    nix::fcntl::fcntl(
-        &pty.master,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    )
-    .expect("close-on-exec");
-    let slave: OwnedFd = pty.slave;
-    let mut cmd = common::netsh()
-        .args(["--color", "never"])
-        .args(flags)
-        .command();
-    let state = tempfile::tempdir_in(common::public_dir()).expect("state dir");
-    cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
-        .stdout(Stdio::from(slave.try_clone().expect("dup")))
-        .stderr(Stdio::from(slave))
-        .env("XDG_STATE_HOME", state.path())
-        .env("TERM", term);
-    // The pseudo-terminal becomes netsh's controlling terminal, as a shell's is, so a typed
-    // Ctrl-C reaches it as SIGINT.
-    // SAFETY: setsid and ioctl are async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()?;
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().expect("spawn netsh");
-    let mut master = std::fs::File::from(pty.master);
-    nix::fcntl::fcntl(
-        &master,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .expect("nonblocking");
-    let mut seen = String::new();
-    read_until(&mut master, &mut seen, "netsh> ");
-    Repl {
-        child,
-        master,
-        seen,
-        state,
-    }
-}
+use common::pty::{descendants, leave, read_until, run, say, start_repl, start_repl_on, Repl};
 
 #[test]
 fn a_session_keeps_its_lab_and_scope() {
@@ -174,21 +80,6 @@ fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
     master.write_all(&[4]).expect("Ctrl-D");
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status:?}\n{seen}");
-}
-
-/// Types `line` and Enter, then reads until `want` appears.
-fn say(repl: &mut Repl, line: &str, want: &str) {
-    repl.master.write_all(line.as_bytes()).expect("type");
-    repl.master.write_all(b"\r").expect("enter");
-    read_until(&mut repl.master, &mut repl.seen, want);
-}
-
-/// Types Ctrl-D and checks that netsh leaves with success.
-fn leave(mut repl: Repl) -> Repl {
-    repl.master.write_all(&[4]).expect("Ctrl-D");
-    let status = repl.child.wait().expect("wait");
-    assert!(status.success(), "{status:?}\n{}", repl.seen);
-    repl
 }
 
 #[test]
@@ -425,5 +316,172 @@ fn command_lines_go_to_their_binding() {
         "let n = netns(\"n\"); n.up(\"lo\"); ping(n, \"127.0.0.1\").ok",
         "true",
     );
+    leave(r);
+}
+
+/// `:reset` starts a fresh lab: a new lab host, so a new Docker engine (new network IDs,
+/// address pools at their start) and nothing of the old lab left — no namespace, no
+/// container, no process.
+#[test]
+fn reset_starts_a_fresh_lab() {
+    let mut r = start_repl(&[]);
+    let netsh = r.child.id();
+    run(&mut r, "docker network ls -q");
+    let old_ids: Vec<String> = r
+        .seen
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() == 12 && l.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(String::from)
+        .collect();
+    assert_eq!(old_ids.len(), 3, "{}", r.seen);
+    run(
+        &mut r,
+        "docker run -d --name c1 busybox /bin/sh -c \"sleep 3600\"",
+    );
+    run(&mut r, "docker exec -d c1 sleep 1000");
+    // A variable holding the old lab's container does not keep that lab alive.
+    run(&mut r, "let c0 = run(\"c0\"); exec(c0, \"true\").code");
+    run(&mut r, "docker network create n1");
+    run(&mut r, "ip netns add ns1");
+    r.seen.clear();
+    say(
+        &mut r,
+        "[namespaces(), containers()]",
+        "[[\"ns1\"], [\"c1\", \"c0\"]]",
+    );
+    assert!(!descendants(netsh).is_empty(), "c1 runs programs");
+
+    run(&mut r, ":reset");
+    assert!(r.seen.contains("a fresh lab"), "{}", r.seen);
+    // The old lab's container, its init and its programs are gone.
+    common::wait_until(
+        "the old lab's processes end",
+        std::time::Duration::from_secs(60),
+        || descendants(netsh).is_empty(),
+    );
+    r.seen.clear();
+    say(&mut r, "[namespaces(), containers()]", "[[], []]");
+    run(&mut r, "docker network ls");
+    let table = r.seen.replace("\r\n", "\n");
+    for row in [
+        "   bridge    bridge    local\n",
+        "   host      host      local\n",
+        "   none      null      local\n",
+    ] {
+        assert!(table.contains(row), "{table}");
+    }
+    assert!(!table.contains(" n1 "), "{table}");
+    for old in &old_ids {
+        assert!(!table.contains(old.as_str()), "{old} is back:\n{table}");
+    }
+    // The pools start again: the first container gets 172.17.0.2, the first network
+    // 172.18.0.0/16 (in the old lab, n1 had taken it).
+    run(
+        &mut r,
+        "docker run -d --name c2 busybox /bin/sh -c \"sleep 3600\"",
+    );
+    run(
+        &mut r,
+        "docker inspect -f '{{.NetworkSettings.IPAddress}}' c2",
+    );
+    assert!(r.seen.contains("\r\n172.17.0.2\r\n"), "{}", r.seen);
+    run(&mut r, "docker network create n2");
+    run(&mut r, "docker network inspect n2");
+    assert!(
+        r.seen.contains("\"Subnet\": \"172.18.0.0/16\""),
+        "{}",
+        r.seen
+    );
+    run(&mut r, "docker exec c2 ping -c 1 172.17.0.1");
+    assert!(r.seen.contains("1 packets received"), "{}", r.seen);
+    leave(r);
+}
+
+/// A ping typed as a command line shows each reply as it comes; Ctrl-C ends it with its
+/// statistics, as iputils and busybox print them, and the prompt comes back with the lab.
+#[test]
+fn ctrl_c_ends_a_command_line_ping_with_its_statistics() {
+    let mut r = start_repl(&[]);
+    run(
+        &mut r,
+        "docker run -d --name c1 busybox /bin/sh -c \"sleep 3600\"",
+    );
+    // The lab's own ping (iputils) from the lab host, 20 requests.
+    r.seen.clear();
+    say(&mut r, "ping -c 20 172.17.0.2", "icmp_seq=2 ");
+    r.master.write_all(&[3]).expect("Ctrl-C");
+    read_until(&mut r.master, &mut r.seen, "netsh> ");
+    assert!(
+        r.seen
+            .contains("^C\r\n--- 172.17.0.2 ping statistics ---\r\n"),
+        "{}",
+        r.seen
+    );
+    assert!(r.seen.contains("rtt min/avg/max/mdev = "), "{}", r.seen);
+    assert!(!r.seen.contains("interrupted"), "{}", r.seen);
+    // busybox's ping in the container, 20 requests.
+    r.seen.clear();
+    say(&mut r, "docker exec c1 ping -c 20 172.17.0.1", "seq=1 ");
+    r.master.write_all(&[3]).expect("Ctrl-C");
+    read_until(&mut r.master, &mut r.seen, "netsh> ");
+    assert!(
+        r.seen
+            .contains("\r\n--- 172.17.0.1 ping statistics ---\r\n"),
+        "{}",
+        r.seen
+    );
+    assert!(r.seen.contains("round-trip min/avg/max = "), "{}", r.seen);
+    run(&mut r, "docker_status()");
+    assert!(r.seen.contains("\r\n0\r\n"), "{}", r.seen);
+    // The lab is all there.
+    say(&mut r, "containers()", "[\"c1\"]");
+    run(&mut r, "docker exec c1 ping -c 1 172.17.0.1");
+    assert!(r.seen.contains("1 packets received"), "{}", r.seen);
+    leave(r);
+}
+
+/// The tutorial's shell commands that are not the lab's get a hint, not Rhai's complaint;
+/// Rhai that uses those words stays Rhai.
+#[test]
+fn shell_commands_outside_the_lab_get_a_hint() {
+    let mut r = start_repl(&[]);
+    say(
+        &mut r,
+        "ifconfig",
+        "ifconfig is not part of the lab: `ip a` shows",
+    );
+    say(
+        &mut r,
+        "yum -y install bridge-utils",
+        "nothing to install: brctl is built into the lab",
+    );
+    say(&mut r, "apt-get install nginx", "nothing to install");
+    assert!(!r.seen.contains("unknown variable"), "{}", r.seen);
+    say(&mut r, "let ifconfig = 41; ifconfig + 1", "42");
+    leave(r);
+}
+
+/// A block pasted from the tutorial (bracketed paste makes it one entry of several lines)
+/// runs line by line, as a shell runs it: `#` comments and blank lines left out, a `\`
+/// continuation joined.
+#[test]
+fn a_pasted_block_runs_line_by_line() {
+    let mut r = start_repl_on(&[], "xterm");
+    // The line editor turns bracketed paste on each time it starts reading a line.
+    const READING: &str = "\x1b[?2004h";
+    read_until(&mut r.master, &mut r.seen, READING);
+    r.seen.clear();
+    let block = "#ns1 created\nip netns add ns1\n#ns2 created\nip netns add ns2\n\n#check list\nip netns \\\nlist\n";
+    r.master
+        .write_all(format!("\x1b[200~{block}\x1b[201~").as_bytes())
+        .expect("paste");
+    r.master.write_all(b"\r").expect("enter");
+    read_until(&mut r.master, &mut r.seen, "ns2\r\nns1\r\n");
+    read_until(&mut r.master, &mut r.seen, READING);
+    assert!(!r.seen.contains("error"), "{}", r.seen);
+    r.seen.clear();
+    r.master.write_all(b"namespaces()\r").expect("type");
+    read_until(&mut r.master, &mut r.seen, "[\"ns2\", \"ns1\"]");
     leave(r);
 }

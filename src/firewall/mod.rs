@@ -20,12 +20,13 @@
 //!
 //! - `fwd-<bridge>` is Docker's two-stage isolation for one network (DOCKER-ISOLATION-STAGE-1
 //!   `-i B ! -o B -j STAGE-2`, STAGE-2 `-o B -j DROP` for every other bridge): traffic that
-//!   stays on the bridge is accepted, traffic to any other Docker bridge (`@bridges`) is
-//!   dropped. An internal network instead drops whatever leaves for another subnet
+//!   stays on the bridge is accepted (dropped on a network with
+//!   `com.docker.network.bridge.enable_icc=false`, Docker's `-i B -o B -j DROP`), traffic to
+//!   any other Docker bridge (`@bridges`) is dropped. An internal network instead drops whatever leaves for another subnet
 //!   (`-i B ! -d SUBNET -j DROP`), and `to-<bridge>` drops whatever enters from another
 //!   subnet (`-o B ! -s SUBNET -j DROP`).
 //! - `nat-<bridge>` masquerades what leaves a non-internal network (`-s SUBNET ! -o B -j
-//!   MASQUERADE`).
+//!   MASQUERADE`), unless its `com.docker.network.bridge.enable_ip_masquerade` is false.
 //! - `publish` is Docker's nat `DOCKER` chain: traffic from any Docker bridge returns
 //!   (`-i B -j RETURN`) — it reaches the userland proxy listening on the host instead, which is
 //!   how a container reaches a published port through its gateway or another network's
@@ -183,6 +184,10 @@ pub fn derive_in(d: &Docker, scope: Scope) -> Firewall {
                 br,
                 subnet,
                 n.internal,
+                Policy {
+                    icc: n.driver.inter_container(n),
+                    masquerade: n.driver.masquerade(n),
+                },
             );
         }
     }
@@ -282,14 +287,43 @@ fn comment_label(name: &str, id: &str) -> String {
     }
 }
 
+/// What a bridge network's driver options ask of the firewall.
+struct Policy {
+    /// `com.docker.network.bridge.enable_icc`: false drops traffic that stays on the bridge
+    /// instead of accepting it (Docker's `-i B -o B -j DROP`): containers on it cannot reach
+    /// each other, while the gateway (the host itself) still answers them.
+    icc: bool,
+    /// `com.docker.network.bridge.enable_ip_masquerade`: false leaves out the `nat-` chain,
+    /// so what leaves the network keeps its container address (as Docker then adds no
+    /// MASQUERADE rule).
+    masquerade: bool,
+}
+
 /// One bridge network's chains and elements.
-fn network(fw: &mut Firewall, name: &str, br: &str, subnet: Ipv4Net, internal: bool) {
+fn network(
+    fw: &mut Firewall,
+    name: &str,
+    br: &str,
+    subnet: Ipv4Net,
+    internal: bool,
+    policy: Policy,
+) {
     let fwd = format!("fwd-{br}");
-    let mut rules = vec![rule(
-        vec![Match::OifName(br.into())],
-        Action::Accept,
-        Some(format!("within network {name}")),
-    )];
+    let mut rules = vec![if policy.icc {
+        rule(
+            vec![Match::OifName(br.into())],
+            Action::Accept,
+            Some(format!("within network {name}")),
+        )
+    } else {
+        rule(
+            vec![Match::OifName(br.into())],
+            Action::Drop,
+            Some(format!(
+                "no traffic between containers of network {name} (enable_icc=false)"
+            )),
+        )
+    }];
     fw.element(BRIDGES, Key::IfName(br.into()), None);
     fw.element(FORWARD_FROM, Key::IfName(br.into()), Some(fwd.clone()));
     if internal {
@@ -314,6 +348,10 @@ fn network(fw: &mut Firewall, name: &str, br: &str, subnet: Ipv4Net, internal: b
             Action::Drop,
             Some(format!("isolate network {name}")),
         ));
+        if !policy.masquerade {
+            fw.chains.insert(fwd, rules);
+            return;
+        }
         let nat = format!("nat-{br}");
         fw.chains.insert(
             nat.clone(),

@@ -45,6 +45,17 @@ pub struct RunArgs {
     /// `--expose PORT[/PROTO]`.
     pub expose: Vec<String>,
     pub rm: bool,
+    /// `-e/--env KEY=VALUE`, or `KEY` with its value from netsh's own environment (`KEY`
+    /// alone when that has none: Docker then leaves it out).
+    pub env: Vec<String>,
+    /// `--add-host NAME:IP`.
+    pub add_hosts: Vec<String>,
+    /// `--dns IP` (as Go prints the address).
+    pub dns: Vec<String>,
+    /// `--dns-search DOMAIN`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option OPT` (`--dns-opt`).
+    pub dns_options: Vec<String>,
     pub image: String,
     /// The container's command (empty: the image's default).
     pub cmd: Vec<String>,
@@ -67,6 +78,14 @@ pub enum Command {
         subnet: Option<String>,
         gateway: Option<String>,
         internal: bool,
+        /// `--ip-range CIDR`.
+        ip_range: Option<String>,
+        /// `--aux-address NAME=IP`, in the order given.
+        aux: Vec<(String, String)>,
+        /// `--label KEY=VALUE`, in the order given.
+        labels: Vec<(String, String)>,
+        /// `-o/--opt KEY=VALUE`, in the order given.
+        options: Vec<(String, String)>,
     },
     NetworkInspect {
         names: Vec<String>,
@@ -128,6 +147,8 @@ pub enum Command {
         detach: bool,
         container: String,
         argv: Vec<String>,
+        /// `-e/--env`, as for `run`.
+        env: Vec<String>,
     },
     Inspect {
         format: Option<String>,
@@ -216,6 +237,16 @@ const RUN_FLAGS: &[Flag] = &[
     f("expose", None, true),
     f("rm", None, false),
     f("hostname", Some('h'), true),
+    f("env", Some('e'), true),
+    f("add-host", None, true),
+    f("dns", None, true),
+    f("dns-search", None, true),
+    Flag {
+        long: "dns-option",
+        also: &["dns-opt"],
+        short: None,
+        value: true,
+    },
 ];
 
 const SPECS: &[Spec] = &[
@@ -242,6 +273,10 @@ const SPECS: &[Spec] = &[
             f("gateway", None, true),
             f("internal", None, false),
             f("ipv6", None, false),
+            f("ip-range", None, true),
+            f("aux-address", None, true),
+            f("label", None, true),
+            f("opt", Some('o'), true),
         ],
         arity: Arity::Exact(1),
         stop_at_arg: false,
@@ -371,6 +406,7 @@ const SPECS: &[Spec] = &[
             f("detach", Some('d'), false),
             f("interactive", Some('i'), false),
             f("tty", Some('t'), false),
+            f("env", Some('e'), true),
         ],
         arity: Arity::Min(2),
         stop_at_arg: true,
@@ -547,7 +583,7 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
                 .find(|fl| fl.long == name || fl.also.contains(&name))
                 .ok_or_else(|| flag_error(spec, format!("unknown flag: --{name}")))?;
             let value = if flag.value {
-                match inline {
+                let v = match inline {
                     Some(v) => v,
                     None if i < words.len() => {
                         i += 1;
@@ -559,7 +595,8 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
                             format!("flag needs an argument: --{name}"),
                         ))
                     }
-                }
+                };
+                validate(spec, flag, v)?
             } else {
                 match inline {
                     Some(v) => parse_bool(spec, name, &v)?,
@@ -598,6 +635,7 @@ fn parse_flags(spec: &Spec, words: &[String]) -> Result<Parsed, CliError> {
                         format!("flag needs an argument: '{c}' in -{c}"),
                     ));
                 };
+                let value = validate(spec, flag, value)?;
                 out.flags.push((flag.long, value));
                 break;
             }
@@ -674,6 +712,44 @@ fn filters(spec: &Spec, p: &Parsed) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
+/// The subcommands the front takes, as typed after `docker` (`run`, `network ls` …), in
+/// the order of its table; for completion and help.
+pub fn subcommands() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().map(|s| s.path)
+}
+
+/// The flags of subcommand `path` (`run`, `network create` …) as they can be typed:
+/// `--name`, its other long names (`--net`), and its short form (`-d`); and `--help`,
+/// which every subcommand takes. Empty for an unknown subcommand.
+pub fn flag_words(path: &str) -> Vec<String> {
+    SPECS
+        .iter()
+        .filter(|s| s.path == path)
+        .flat_map(|s| {
+            s.flags
+                .iter()
+                .flat_map(|f| {
+                    std::iter::once(format!("--{}", f.long))
+                        .chain(f.also.iter().map(|a| format!("--{a}")))
+                        .chain(f.short.map(|c| format!("-{c}")))
+                })
+                .chain(std::iter::once("--help".to_string()))
+        })
+        .collect()
+}
+
+/// `KEY=VALUE` words as the CLI's `MapOpts` and `ConvertKVStringsToMap` read them: a word
+/// without `=` is a key with an empty value.
+fn key_values(words: &[String]) -> Vec<(String, String)> {
+    words
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (w.clone(), String::new()),
+        })
+        .collect()
+}
+
 /// A flag holding a whole number of seconds (pflag's `int`): absent, or its value; a
 /// malformed one in pflag's words (`strconv.ParseInt`), status 125.
 fn int_flag(spec: &Spec, p: &Parsed, long: &str, shown: &str) -> Result<Option<u64>, CliError> {
@@ -687,6 +763,102 @@ fn int_flag(spec: &Spec, p: &Parsed, long: &str, shown: &str) -> Result<Option<u
             })
         })
         .transpose()
+}
+
+/// A flag's value as the CLI's option validators take it (they run as pflag sets the
+/// value, so a bad one stops the parse there): the value to keep, or the CLI's flag error
+/// `invalid argument "V" for "-e, --env" flag: …` (status 125).
+///
+/// - `env` (`opts.ValidateEnv`): an empty name is refused (`invalid environment variable:
+///   V`); `KEY` alone takes `KEY=VALUE` from netsh's own environment when it has `KEY`.
+/// - `add-host` (`opts.ValidateExtraHost`): `NAME:IP` split at the first `:` (so IPv6
+///   works), a name and an address (or `host-gateway`) needed.
+/// - `dns` (`opts.ValidateIPAddress`): an IP address, kept as Go prints it.
+/// - `dns-search` (`opts.ValidateDNSSearch`): `.` or a domain name.
+/// - `label` (`opts.ValidateLabel`, 20.10): `KEY=VALUE`.
+fn validate(spec: &Spec, flag: &Flag, value: String) -> Result<String, CliError> {
+    let refuse = |why: String| {
+        let name = match flag.short {
+            Some(c) => format!("-{c}, --{}", flag.long),
+            None => format!("--{}", flag.long),
+        };
+        flag_error(
+            spec,
+            format!(
+                "invalid argument {} for \"{name}\" flag: {why}",
+                go_quote(&value)
+            ),
+        )
+    };
+    match flag.long {
+        "env" => {
+            let key = value.split('=').next().unwrap_or_default();
+            if key.is_empty() {
+                return Err(refuse(format!("invalid environment variable: {value}")));
+            }
+            if !value.contains('=') {
+                if let Some(v) = std::env::var_os(&value) {
+                    return Ok(format!("{value}={}", v.to_string_lossy()));
+                }
+            }
+            Ok(value)
+        }
+        "add-host" => {
+            let Some((name, ip)) = value.split_once(':').filter(|(n, _)| !n.is_empty()) else {
+                return Err(refuse(format!(
+                    "bad format for add-host: {}",
+                    go_quote(&value)
+                )));
+            };
+            let _ = name;
+            if ip != "host-gateway" && ip.trim().parse::<std::net::IpAddr>().is_err() {
+                return Err(refuse(format!(
+                    "invalid IP address in add-host: {}",
+                    go_quote(ip)
+                )));
+            }
+            Ok(value)
+        }
+        "dns" => match value.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(ip.to_string()),
+            Err(_) => Err(refuse(format!("{value} is not an ip address"))),
+        },
+        "dns-search" => {
+            let v = value.trim_matches(' ');
+            if v == "." {
+                return Ok(v.to_string());
+            }
+            valid_domain(v)
+                .map(str::to_string)
+                .ok_or_else(|| refuse(format!("{v} is not a valid domain")))
+        }
+        "label" if !value.contains('=') => Err(refuse(format!("bad attribute format: {value}"))),
+        _ => Ok(value),
+    }
+}
+
+/// The docker CLI's `validateDomain`: at least one letter, dot-separated labels of letters,
+/// digits and inner dashes, one final dot and trailing whitespace allowed; the name without
+/// them, shorter than 255 bytes.
+fn valid_domain(v: &str) -> Option<&str> {
+    if !v.chars().any(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let name = v.trim_end();
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    (name.split('.').all(label_ok) && name.len() < 255).then_some(name)
+}
+
+/// A string as Go's `%q` prints it (for the printable ASCII the CLI's messages show, Rust's
+/// `{:?}` agrees).
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
 }
 
 /// Splits a command line as a shell does (quotes, backslash escapes).
@@ -770,13 +942,38 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             filters: filters(spec, &p)?,
             format: p.one("format"),
         },
-        "network create" => Command::NetworkCreate {
-            name: args[0].clone(),
-            driver: p.one("driver"),
-            subnet: p.one("subnet"),
-            gateway: p.one("gateway"),
-            internal: p.bool("internal"),
-        },
+        "network create" => {
+            // The CLI's `getIpamConfig`: every range and gateway needs a subnet of its own.
+            let (subnets, ranges, gateways) =
+                (p.all("subnet"), p.all("ip-range"), p.all("gateway"));
+            if subnets.len() < ranges.len() || subnets.len() < gateways.len() {
+                return Err(CliError::new(
+                    1,
+                    "every ip-range or gateway must have a corresponding subnet",
+                ));
+            }
+            if subnets.len() > 1 {
+                return Err(CliError::new(
+                    1,
+                    format!(
+                        "netsh holds one subnet per network; --subnet was given {} times ({})",
+                        subnets.len(),
+                        subnets.join(", ")
+                    ),
+                ));
+            }
+            Command::NetworkCreate {
+                name: args[0].clone(),
+                driver: p.one("driver"),
+                subnet: p.one("subnet"),
+                gateway: p.one("gateway"),
+                internal: p.bool("internal"),
+                ip_range: p.one("ip-range"),
+                aux: key_values(&p.all("aux-address")),
+                labels: key_values(&p.all("label")),
+                options: key_values(&p.all("opt")),
+            }
+        }
         "network inspect" => Command::NetworkInspect {
             names: args,
             format: p.one("format"),
@@ -809,6 +1006,11 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
                 publish_all: p.bool("publish-all"),
                 expose: p.all("expose"),
                 rm: p.bool("rm"),
+                env: p.all("env"),
+                add_hosts: p.all("add-host"),
+                dns: p.all("dns"),
+                dns_search: p.all("dns-search"),
+                dns_options: p.all("dns-option"),
                 image: args[0].clone(),
                 cmd: args[1..].to_vec(),
             };
@@ -852,6 +1054,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             detach: p.bool("detach"),
             container: args[0].clone(),
             argv: args[1..].to_vec(),
+            env: p.all("env"),
         },
         "inspect" => {
             let kind = p.one("type");
@@ -909,7 +1112,11 @@ mod tests {
                 driver: Some("bridge".into()),
                 subnet: None,
                 gateway: None,
-                internal: false
+                internal: false,
+                ip_range: None,
+                aux: vec![],
+                labels: vec![],
+                options: vec![],
             }
         );
         let Command::Run(r) = ok(
@@ -935,7 +1142,8 @@ mod tests {
             Command::Exec {
                 detach: false,
                 container: "bb".into(),
-                argv: vec!["ping".into(), "172.18.0.3".into(), "-c".into(), "3".into()]
+                argv: vec!["ping".into(), "172.18.0.3".into(), "-c".into(), "3".into()],
+                env: vec![],
             }
         );
         assert_eq!(

@@ -11,7 +11,7 @@ use super::docker::{CliError, Command, RunArgs};
 use super::gotmpl;
 use crate::lab::lifecycle::image_argv;
 use crate::lab::{Lab, LabError};
-use crate::model::docker::{AttachSpec, NetworkSpec, RunExtras, State};
+use crate::model::docker::{AttachSpec, DnsConfig, NetworkSpec, RunExtras, State};
 use crate::render;
 use crate::render::inspect;
 
@@ -138,12 +138,20 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             subnet,
             gateway,
             internal,
+            ip_range,
+            aux,
+            labels,
+            options,
         } => {
             let spec = NetworkSpec {
                 driver: driver.clone(),
                 subnet: subnet.clone(),
                 gateway: gateway.clone(),
                 internal: *internal,
+                ip_range: ip_range.clone(),
+                aux: aux.clone(),
+                labels: labels.clone(),
+                options: options.clone(),
             };
             let n = lab.create_network(name, &spec).map_err(daemon)?;
             Ok(format!("{}\n", n.id))
@@ -256,6 +264,7 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
             detach,
             container,
             argv,
+            env,
         } => {
             let image = lab
                 .docker()
@@ -264,7 +273,8 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
                 .image
                 .clone();
             // A container that does not run: `Container <id> is not running`.
-            let who = lab.container_who(container).map_err(daemon)?;
+            let mut who = lab.container_who(container).map_err(daemon)?;
+            who.env = env.clone();
             let prog = argv[0].clone();
             let refused = |e: LabError| not_started(&e, &prog, true).unwrap_or_else(|| daemon(e));
             let argv = &image_argv(&image, argv);
@@ -448,14 +458,15 @@ fn inspect_output(
 }
 
 /// `network ls --filter`: the daemon's filters (`name` substring, `id` prefix, `driver`,
-/// `type=custom|builtin`); the same key given twice is an OR, different keys an AND.
+/// `type=custom|builtin`, `label=KEY` — the network has that label — or `label=KEY=VALUE`
+/// — with that value); the same key given twice is an OR, different keys an AND.
 fn filter_networks<'a>(
     all: &'a [crate::model::docker::Network],
     filters: &[(String, String)],
 ) -> Result<Vec<&'a crate::model::docker::Network>, Failure> {
     for (k, v) in filters {
         match k.as_str() {
-            "name" | "id" | "driver" => {}
+            "name" | "id" | "driver" | "label" => {}
             "type" if v == "custom" || v == "builtin" => {}
             "type" => return Err(invalid_filter(format!(": 'type'='{v}'"))),
             other => return Err(invalid_filter(format!(" '{other}'"))),
@@ -468,6 +479,10 @@ fn filter_networks<'a>(
                 "name" => n.name.contains(v),
                 "id" => n.id.starts_with(v),
                 "driver" => n.driver.name() == v,
+                "label" => n.labels.iter().any(|(k, val)| match v.split_once('=') {
+                    Some((key, want)) => k == key && val == want,
+                    None => k == v,
+                }),
                 _ => (v == "builtin") == n.predefined(),
             })
         })
@@ -588,6 +603,13 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         cmd: r.cmd.clone(),
         create_only,
         hostname: r.hostname.clone(),
+        env: r.env.clone(),
+        extra_hosts: r.add_hosts.clone(),
+        dns: DnsConfig {
+            servers: r.dns.clone(),
+            search: r.dns_search.clone(),
+            options: r.dns_options.clone(),
+        },
     };
     let c = lab
         .run_container(&name, &network, &attach, &extras)

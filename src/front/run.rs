@@ -11,7 +11,7 @@ use super::tools::{parse_brctl, parse_ping, Brctl};
 use super::{words, Failure, Outcome};
 use crate::kernel::{Errno, LinkInfo, HOST};
 use crate::lab::{Lab, LabError};
-use crate::probe::ping::PingOptions;
+use crate::probe::ping::{Event, PingOptions};
 use crate::render;
 
 /// Where a line runs: the lab, the namespace it addresses (the lab host, or the one `ip
@@ -41,8 +41,9 @@ impl<'a> Env<'a> {
     }
 }
 
-/// How long `ping` without `-c` runs: iputils runs until interrupted, which a script cannot
-/// do, so the lab's front stops after this many requests.
+/// How long `ping` without `-c` runs in a script: iputils runs until interrupted, which a
+/// script cannot do, so the lab's front stops after this many requests (on the REPL's
+/// terminal it runs until Ctrl-C).
 pub const PING_DEFAULT_COUNT: u32 = 4;
 /// iputils' wait for replies after the last request when no `-W` is given (`MAXWAIT`).
 const PING_DEFAULT_WAIT: Duration = Duration::from_secs(10);
@@ -469,8 +470,9 @@ fn ports(env: &Env<'_>, links: &[LinkInfo], bridge: &str, ifaces: &[String], add
 /// came, 1 when none did (the output is then carried by the failure), 2 for what ping
 /// refuses (`ping: nosuch: Name or service not known`, `ping: connect: Network is
 /// unreachable`). Without `-c` it stops after [`PING_DEFAULT_COUNT`] requests (a script
-/// cannot interrupt it); without `-W` it waits up to 10 s for the last replies, as iputils
-/// does — it returns as soon as every request is answered.
+/// cannot interrupt it) — on the REPL's terminal it runs until Ctrl-C, as iputils does,
+/// each line shown as it comes (see `crate::live`); without `-W` it waits up to 10 s for
+/// the last replies, as iputils does — it returns as soon as every request is answered.
 pub fn ping(env: &Env<'_>, line: &str) -> Outcome {
     ping_words(env, &words(line)?)
 }
@@ -489,8 +491,12 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
                 })?
         }
     };
+    // On the REPL's terminal (see crate::live) ping runs as iputils does, until Ctrl-C, and
+    // prints each line as it comes.
+    let live = crate::live::on();
+    let unbounded = if live { u32::MAX } else { PING_DEFAULT_COUNT };
     let opts = PingOptions {
-        count: p.count.unwrap_or(PING_DEFAULT_COUNT),
+        count: p.count.unwrap_or(unbounded),
         timeout: p.wait.unwrap_or(PING_DEFAULT_WAIT),
         interval: p.interval,
     };
@@ -498,10 +504,38 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
         Some(left) => crate::probe::ping::fit(&opts, left),
         None => (opts, false),
     };
+    let asked = render::ping::Asked {
+        target: &p.target,
+        quiet: p.quiet,
+        interval: opts.interval,
+    };
+    // iputils prints its header once its socket is connected (a first request that cannot
+    // leave is `ping: connect: …` instead), then each reply or ICMP error.
+    let mut headed = false;
+    let mut show = |event: Event<'_>| {
+        let line = match event {
+            Event::Sent if headed => return,
+            Event::Sent => {
+                headed = true;
+                render::ping::header(&asked, ip)
+            }
+            _ if asked.quiet => return,
+            Event::Reply(r) => render::ping::reply_line(&asked, ip, r),
+            Event::Problem(seq, message) => render::ping::problem_line(seq, message),
+        };
+        crate::live::stdout(line.as_bytes());
+    };
+    let observe: &mut dyn FnMut(Event<'_>) = if live { &mut show } else { &mut |_| {} };
     let report = lab
-        .ping(&env.ns, &ip.to_string(), &opts)
+        .ping_observed(&env.ns, &ip.to_string(), &opts, observe)
         .map_err(|e| Failure::new(2, format!("netsh: {e}")))?;
-    if cut {
+    // Ctrl-C ends a streaming ping as it ends iputils' (statistics, then the prompt): it
+    // was the ping's, not the entry's.
+    let interrupted = live && crate::interrupt::requested();
+    if interrupted {
+        crate::interrupt::clear();
+    }
+    if cut && !interrupted {
         return Err(Failure {
             deadline: true,
             ..Failure::new(1, "")
@@ -519,11 +553,9 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
             return Err(Failure::new(2, format!("ping: connect: {err}")));
         }
     }
-    let asked = render::ping::Asked {
-        target: &p.target,
-        quiet: p.quiet,
-        interval: opts.interval,
-    };
+    if live && crate::live::shown() {
+        crate::live::stdout(render::ping::statistics(&asked, &report).as_bytes());
+    }
     let out = render::ping::output(&asked, &report);
     if report.received > 0 {
         Ok(out)

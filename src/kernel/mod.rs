@@ -283,6 +283,7 @@ impl Kernel {
                 let mac = mac_bytes(mac)?;
                 rtnl::set_mac(h, dev, mac).await
             }
+            Op::SetMtu { dev, mtu, .. } => rtnl::set_mtu(h, dev, *mtu).await,
             Op::DelLink { dev, .. } => rtnl::del_link(h, Self::index(h, op, dev).await?).await,
             Op::MoveLink { dev, to, .. } => {
                 let to = self.ns(to)?;
@@ -325,7 +326,10 @@ impl Kernel {
         res.map_err(|e| match (op, rtnl::errno_of(&e)) {
             // The setters name their device; the kernel's ENODEV says it was not there.
             (
-                Op::SetMac { dev, .. } | Op::SetUp { dev, .. } | Op::SetMaster { dev, .. },
+                Op::SetMac { dev, .. }
+                | Op::SetMtu { dev, .. }
+                | Op::SetUp { dev, .. }
+                | Op::SetMaster { dev, .. },
                 Some(Errno::ENODEV),
             ) => no_device(op, dev),
             _ => KernelError::rtnl(op, e),

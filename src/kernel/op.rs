@@ -46,6 +46,12 @@ pub enum Op {
         dev: String,
         mac: String,
     },
+    /// `ip link set dev DEV mtu N`.
+    SetMtu {
+        ns: String,
+        dev: String,
+        mtu: u32,
+    },
     DelLink {
         ns: String,
         dev: String,
@@ -153,6 +159,7 @@ impl Op {
             | Op::AddVeth { ns, .. }
             | Op::AddBridge { ns, .. }
             | Op::SetMac { ns, .. }
+            | Op::SetMtu { ns, .. }
             | Op::DelLink { ns, .. }
             | Op::MoveLink { ns, .. }
             | Op::SetUp { ns, .. }
@@ -272,6 +279,9 @@ impl fmt::Display for Op {
             }
             Op::SetMac { ns, dev, mac } => {
                 write!(f, "{} link set dev {} address {}", Ip(ns), Q(dev), Q(mac))
+            }
+            Op::SetMtu { ns, dev, mtu } => {
+                write!(f, "{} link set dev {} mtu {mtu}", Ip(ns), Q(dev))
             }
             Op::DelLink { ns, dev } => write!(f, "{} link del {}", Ip(ns), Q(dev)),
             Op::MoveLink { ns, dev, to } => {

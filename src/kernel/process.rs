@@ -76,6 +76,9 @@ pub struct ExecSpec<'a> {
     /// Bytes for the program's standard input; `None` gives it `/dev/null`
     /// (ignored by [`spawn_background`], whose input is always `/dev/null`).
     pub stdin: Option<&'a [u8]>,
+    /// The program's whole environment (`KEY=VALUE` each, a container's as Docker gives
+    /// it); `None` passes on netsh's own.
+    pub env: Option<&'a [String]>,
 }
 
 /// What a container's init is made from.
@@ -538,6 +541,10 @@ const OUTPUT_LIMIT: usize = 16 << 20;
 /// process that left the group (`setsid`) can keep a pipe open longer; it is abandoned.
 const KILL_GRACE: Duration = Duration::from_millis(250);
 
+/// How long a program has to end after the Ctrl-C it was sent (see `collect`) before its
+/// group is killed.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
 /// How often to look for the program's exit once it has closed its output (a closed pipe
 /// gives `poll` nothing more to wait on).
 const REAP_INTERVAL: Duration = Duration::from_millis(5);
@@ -551,7 +558,9 @@ const READ_BURST: usize = 1 << 20;
 /// Stdout and stderr are captured (up to 16 MiB each, decoded lossily as UTF-8); both are
 /// read as they come, and stdin is written as the program accepts it, so a program that
 /// prints a lot before reading cannot deadlock against netsh. The program runs in a process
-/// group of its own; when the timeout passes, the whole group gets `SIGKILL`.
+/// group of its own; when the timeout passes, the whole group gets `SIGKILL`. While the REPL
+/// streams a command line (`crate::live`), its output is also written to the terminal as it
+/// comes, and Ctrl-C sends the group `SIGINT` (`SIGKILL` 10 s later if it is still there).
 ///
 /// Must be called from a long-lived thread (see the module documentation). Relies on
 /// `SIGPIPE` being ignored, as Rust's runtime arranges, when the program stops reading its
@@ -729,6 +738,7 @@ fn prepare(spec: &ExecSpec<'_>, detach: bool) -> io::Result<Prepared> {
             program,
             &spec.argv[1..],
             &std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
+            spec.env,
         ),
     };
     // The program is exec'd by the setup itself (see `ProgramSearch`); std's own exec is
@@ -882,13 +892,18 @@ struct ChildSetup {
     program: ProgramSearch,
 }
 
-/// The program's possible paths and its arguments, ready for `execv` in the child.
+/// The program's possible paths, its arguments and (when given) its environment, ready
+/// for `execv`/`execve` in the child.
 struct ProgramSearch {
     candidates: Vec<CString>,
     /// Keeps the strings `argv` points into alive.
     _args: Vec<CString>,
     /// Null-terminated.
     argv: Vec<*const libc::c_char>,
+    /// Keeps the strings `envp` points into alive.
+    _env: Vec<CString>,
+    /// Null-terminated; `None`: the environment netsh has.
+    envp: Option<Vec<*const libc::c_char>>,
 }
 
 // SAFETY: the pointers point into `_args`, owned by the same value and never changed; the
@@ -899,7 +914,12 @@ unsafe impl Sync for ProgramSearch {}
 impl ProgramSearch {
     /// `program` as `execvp` would look for it along `path` (a name with a `/` is used as
     /// it is; an empty `PATH` entry means the current folder).
-    fn new(program: &str, args: &[String], path: &std::ffi::OsStr) -> ProgramSearch {
+    fn new(
+        program: &str,
+        args: &[String],
+        path: &std::ffi::OsStr,
+        env: Option<&[String]>,
+    ) -> ProgramSearch {
         let candidates = if program.contains('/') {
             vec![rootfs::cstring(program)]
         } else {
@@ -920,10 +940,22 @@ impl ProgramSearch {
             .collect();
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        let env_strings: Vec<CString> = env
+            .unwrap_or_default()
+            .iter()
+            .map(|e| rootfs::cstring(e.as_str()))
+            .collect();
+        let envp = env.map(|_| {
+            let mut p: Vec<*const libc::c_char> = env_strings.iter().map(|e| e.as_ptr()).collect();
+            p.push(std::ptr::null());
+            p
+        });
         ProgramSearch {
             candidates,
             _args: args,
             argv,
+            _env: env_strings,
+            envp,
         }
     }
 
@@ -935,7 +967,12 @@ impl ProgramSearch {
         let mut other = None;
         for path in &self.candidates {
             // SAFETY: null-terminated arrays of valid C strings; execv returns only on failure.
-            unsafe { libc::execv(path.as_ptr(), self.argv.as_ptr()) };
+            unsafe {
+                match &self.envp {
+                    Some(envp) => libc::execve(path.as_ptr(), self.argv.as_ptr(), envp.as_ptr()),
+                    None => libc::execv(path.as_ptr(), self.argv.as_ptr()),
+                }
+            };
             match Errno::last() {
                 Errno::ENOENT | Errno::ENOTDIR => {}
                 Errno::EACCES => {
@@ -1020,6 +1057,11 @@ impl ChildSetup {
                     // SAFETY: a raw write on the report pipe, closed just below.
                     unsafe { send(self.report, &[MSG_PID, p[0], p[1], p[2], p[3]]) };
                 }
+                // SIGINT sent to the program's group (Ctrl-C on the REPL's terminal) is
+                // the program's to handle; the relay waits on and reports how it ended.
+                // Set before the spawn completes (below), so no SIGINT can come earlier.
+                // SAFETY: sigaction with SIG_IGN is async-signal-safe.
+                unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
                 // The relay never execs: drop every descriptor beyond stdio (the spawn's
                 // close-on-exec status pipe among them) so netsh sees a successful start.
                 // SAFETY: closes only this process's descriptors.
@@ -1062,14 +1104,17 @@ struct Sink {
     data: Vec<u8>,
     /// Bytes past `OUTPUT_LIMIT` were dropped.
     cut: bool,
+    /// Where what is read goes at once as well (the REPL's terminal, see `crate::live`).
+    echo: Option<fn(&[u8])>,
 }
 
 impl Sink {
-    fn new(pipe: Option<impl Into<OwnedFd>>) -> io::Result<Sink> {
+    fn new(pipe: Option<impl Into<OwnedFd>>, echo: Option<fn(&[u8])>) -> io::Result<Sink> {
         Ok(Sink {
             pipe: pipe.map(nonblocking).transpose()?,
             data: Vec::new(),
             cut: false,
+            echo,
         })
     }
 
@@ -1080,6 +1125,9 @@ impl Sink {
             match pipe.read(chunk) {
                 Ok(0) => self.pipe = None,
                 Ok(n) => {
+                    if let Some(echo) = self.echo {
+                        echo(&chunk[..n]);
+                    }
                     let room = OUTPUT_LIMIT.saturating_sub(self.data.len());
                     self.data.extend_from_slice(&chunk[..n.min(room)]);
                     self.cut |= n > room;
@@ -1115,11 +1163,20 @@ fn nonblocking(fd: impl Into<OwnedFd>) -> io::Result<File> {
 fn collect(child: &mut Child, input: &[u8], deadline: Instant) -> io::Result<ExecOutput> {
     let mut stdin = child.stdin.take().map(nonblocking).transpose()?;
     let mut written = 0;
-    let mut out = Sink::new(child.stdout.take())?;
-    let mut err = Sink::new(child.stderr.take())?;
+    // On the REPL's terminal, output shows as it comes and Ctrl-C is the program's.
+    let live = crate::live::on();
+    let mut out = Sink::new(
+        child.stdout.take(),
+        live.then_some(crate::live::stdout as fn(&[u8])),
+    )?;
+    let mut err = Sink::new(
+        child.stderr.take(),
+        live.then_some(crate::live::stderr as fn(&[u8])),
+    )?;
     let mut chunk = vec![0u8; 64 * 1024];
     let mut status: Option<ExitStatus> = None;
     let mut killed_at: Option<Instant> = None;
+    let mut interrupted_at: Option<Instant> = None;
     loop {
         if written == input.len() {
             // All given: closing the pipe is the program's end of file.
@@ -1139,8 +1196,20 @@ fn collect(child: &mut Child, input: &[u8], deadline: Instant) -> io::Result<Exe
         let now = Instant::now();
         // Past the deadline, the program still runs, or something it started still holds
         // its output: kill the whole group, then drain what is left for a moment.
-        // Ctrl-C in the REPL (see crate::interrupt) stops it as the deadline would.
-        if killed_at.is_none() && (now >= deadline || crate::interrupt::requested()) {
+        // Ctrl-C on the REPL's terminal while the program streams to it (a command line)
+        // goes to the program's group as SIGINT, as a shell's terminal sends it to its
+        // foreground job: `ping` prints its statistics and ends. The Ctrl-C is then the
+        // program's, not the entry's. A program that ignores it is killed after a while.
+        if live && status.is_none() && crate::interrupt::requested() {
+            crate::interrupt::clear();
+            interrupt_group(child);
+            interrupted_at.get_or_insert(now);
+        }
+        let ignored = interrupted_at.is_some_and(|at| now >= at + INTERRUPT_GRACE);
+        // Otherwise Ctrl-C in the REPL (see crate::interrupt) stops it as the deadline would.
+        if killed_at.is_none()
+            && (now >= deadline || ignored || (!live && crate::interrupt::requested()))
+        {
             kill_group(child);
             killed_at = Some(now);
         }
@@ -1239,6 +1308,13 @@ fn poll_timeout(wait: Duration) -> PollTimeout {
     PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
 }
 
+/// SIGINT to the program's process group, as a terminal sends it to its foreground job (the
+/// relay ignores it and reports how the program ended).
+fn interrupt_group(child: &Child) {
+    let pgid = Pid::from_raw(child.id() as libc::pid_t);
+    let _ = killpg(pgid, Signal::SIGINT);
+}
+
 /// SIGKILL to the program's process group (it leads one, see `prepare`), falling back to the
 /// program alone should the group be gone.
 fn kill_group(child: &mut Child) {
@@ -1313,6 +1389,7 @@ mod tests {
             argv,
             timeout: Duration::from_secs(20),
             stdin: None,
+            env: None,
         }
     }
 

@@ -158,6 +158,12 @@ pub async fn set_mac(h: &Handle, dev: &str, mac: [u8; 6]) -> Result<()> {
     h.link().set(msg).execute().await
 }
 
+/// `ip link set dev DEV mtu N` (by name, like the other setters).
+pub async fn set_mtu(h: &Handle, dev: &str, mtu: u32) -> Result<()> {
+    let msg = LinkUnspec::new_with_name(dev).mtu(mtu).build();
+    h.link().set(msg).execute().await
+}
+
 /// `aa:bb:cc:dd:ee:ff` as bytes.
 pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];

@@ -106,7 +106,7 @@ impl Lab {
     /// link aliases). The first time `c` has an embedded DNS server this only records it;
     /// the server starts when something needs it.
     fn serve_dns(&self, c: &Container) -> Result<()> {
-        let (ns, networks, embedded) = {
+        let (ns, networks, embedded, external) = {
             let d = self.docker.borrow();
             let c = d.container(&c.id)?;
             if c.mode != NetMode::Own {
@@ -120,7 +120,12 @@ impl Lab {
                     Some((e.network_id.clone(), n.name.clone(), link_aliases(&e.links)))
                 })
                 .collect();
-            (sandbox_ns(c), networks, d.has_embedded_dns(c))
+            (
+                sandbox_ns(c),
+                networks,
+                d.has_embedded_dns(c),
+                d.external_dns(c),
+            )
         };
         let sandbox = Sandbox {
             networks: networks
@@ -131,6 +136,7 @@ impl Lab {
                     links,
                 })
                 .collect(),
+            external,
         };
         let mut servers = self.running.dns_servers.borrow_mut();
         match servers.get(&ns) {

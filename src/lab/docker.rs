@@ -224,6 +224,14 @@ impl Lab {
                 Ok(true) => {
                     forget(&n.id);
                     n = create()?;
+                    if n.bridge.as_ref() == Some(&br) {
+                        // Not drawn but asked for (`com.docker.network.bridge.name`).
+                        forget(&n.id);
+                        return Err(LabError::Invalid(format!(
+                            "cannot create network \"{name}\": the lab host already has an \
+                             interface named \"{br}\" (com.docker.network.bridge.name)"
+                        )));
+                    }
                 }
                 Err(e) => {
                     forget(&n.id);

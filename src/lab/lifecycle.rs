@@ -51,7 +51,7 @@ impl MainProgram {
     /// Kills what is left of the program's process group, reaps the relay, and waits
     /// (briefly: a process that left the group may hold the output open for good) until
     /// the log holds everything the program printed. Returns the exit code.
-    fn end(mut self) -> i32 {
+    pub(super) fn end(mut self) -> i32 {
         process::signal_group(&self.relay, Signal::SIGKILL);
         let code = match self.relay.wait() {
             Ok(status) => status.code().unwrap_or(137),

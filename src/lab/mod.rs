@@ -146,6 +146,22 @@ struct Running {
     proxies: RefCell<HashMap<String, crate::services::proxy::Proxies>>,
 }
 
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A lab dropped while netsh goes on (the REPL's `:reset`) ends its background
+        // programs' relays and reaps them, as netsh's end would; the programs die with
+        // their inits, dropped after this.
+        for relay in self.background.get_mut().iter_mut() {
+            let _ = relay.kill();
+            let _ = relay.wait();
+        }
+        // Containers' main programs too (their process groups, reaped).
+        for (_, main) in self.mains.get_mut().drain() {
+            main.end();
+        }
+    }
+}
+
 /// How a namespace is named in messages, when no lab is at hand to tell a container's
 /// namespace from a user's (see [`Lab::describe_ns`]).
 pub fn describe_ns(ns: &str) -> String {
@@ -877,6 +893,17 @@ impl Lab {
 
     /// Real ICMP echo requests from inside `ns` to `target`.
     pub fn ping(&self, ns: &str, target: &str, opts: &PingOptions) -> Result<PingReport> {
+        self.ping_observed(ns, target, opts, &mut |_| {})
+    }
+
+    /// Like [`Lab::ping`], telling `observe` of each request and answer as it happens.
+    pub fn ping_observed(
+        &self,
+        ns: &str,
+        target: &str,
+        opts: &PingOptions,
+        observe: &mut dyn FnMut(ping::Event<'_>),
+    ) -> Result<PingReport> {
         self.settle_removals()?;
         self.check_ns(ns)?;
         let ip: IpAddr = target
@@ -885,7 +912,7 @@ impl Lab {
             .map_err(|_| LabError::Invalid(format!("ping: bad address '{target}'")))?;
         let report = self
             .kernel
-            .with_fd(ns, |fd| ping::ping(fd, ip, opts))?
+            .with_fd(ns, |fd| ping::ping_observed(fd, ip, opts, observe))?
             .map_err(|e| {
                 LabError::Invalid(format!(
                     "ping from {}: cannot open an ICMP socket: {}",

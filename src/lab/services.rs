@@ -210,8 +210,10 @@ impl Lab {
 
     /// What a program started in `who` sees: hostname, /etc/hosts, /etc/resolv.conf — for a
     /// container its own, as `docker exec` shows them; otherwise the machine's, as
-    /// `ip netns exec` leaves them.
-    fn exec_context(&self, who: &Who) -> Result<(String, String, String)> {
+    /// `ip netns exec` leaves them — and its environment: a container's as Docker builds it
+    /// (`Docker::process_env`, with `who.env` from `exec -e`), `None` elsewhere (netsh's
+    /// own is inherited).
+    fn exec_context(&self, who: &Who) -> Result<(String, String, String, Option<Vec<String>>)> {
         let machine = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
         let host_resolv = machine("/etc/resolv.conf");
         if let Resolver::Container(key) = &who.resolver {
@@ -219,14 +221,28 @@ impl Lab {
             let c = d.container(key)?;
             let owner = d.namespace_owner(c);
             if owner.mode != crate::model::docker::NetMode::Host {
+                let hostname = owner.hostname().to_string();
+                let env = d.process_env(c, &hostname, &who.env);
                 return Ok((
-                    owner.hostname().to_string(),
+                    hostname,
                     d.hosts_file(c),
                     d.resolv_conf(c, &host_resolv),
+                    Some(env),
                 ));
             }
+            // The host's namespace: the machine's files, unless `--add-host` or `--dns*`
+            // made the container its own (libnetwork builds them then, as elsewhere).
+            let hostname = machine_hostname();
+            let env = d.process_env(c, &hostname, &who.env);
+            let hosts = if owner.extra_hosts.is_empty() {
+                machine("/etc/hosts")
+            } else {
+                d.hosts_file(c)
+            };
+            let resolv = d.resolv_conf(c, &host_resolv);
+            return Ok((hostname, hosts, resolv, Some(env)));
         }
-        Ok((machine_hostname(), machine("/etc/hosts"), host_resolv))
+        Ok((machine_hostname(), machine("/etc/hosts"), host_resolv, None))
     }
 
     /// Runs `start` with the spec of a program in the namespace of `who`: its init (made on
@@ -241,7 +257,7 @@ impl Lab {
         self.settle_removals()?;
         // The program may look names up: the container's DNS server answers from the start.
         self.ensure_dns(&who.ns);
-        let (hostname, hosts, resolv) = self.exec_context(who)?;
+        let (hostname, hosts, resolv, env) = self.exec_context(who)?;
         let files: process::ContainerFiles = [
             hosts.into_bytes(),
             resolv.into_bytes(),
@@ -258,6 +274,7 @@ impl Lab {
             argv,
             timeout,
             stdin: None,
+            env: env.as_deref(),
         })
         .map_err(|e| LabError::Invalid(format!("exec in {}: {}", who.label, super::io_words(&e))))
     }
@@ -577,6 +594,9 @@ pub struct Who {
     /// How messages name it: `container "bb"`, `netns "ns1"`, `the host`.
     pub label: String,
     pub resolver: Resolver,
+    /// `docker exec -e KEY=VALUE`: merged over a container's environment (ignored outside
+    /// containers, whose programs keep netsh's environment, as `ip netns exec` does).
+    pub env: Vec<String>,
 }
 
 impl Lab {
@@ -592,6 +612,7 @@ impl Lab {
             label: format!("container \"{name}\""),
             name,
             resolver: Resolver::Container(id),
+            env: Vec::new(),
         })
     }
 
@@ -602,6 +623,7 @@ impl Lab {
             name: ns.to_string(),
             ns: ns.to_string(),
             resolver: Resolver::Netns,
+            env: Vec::new(),
         }
     }
 }

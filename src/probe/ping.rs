@@ -201,13 +201,28 @@ pub fn fit(opts: &PingOptions, left: Duration) -> (PingOptions, bool) {
     (cut, true)
 }
 
-/// Pings `target` from inside the network namespace `ns`.
+/// What happens during a run, as it happens (the REPL prints ping's lines as they come).
+pub enum Event<'a> {
+    /// An echo request left.
+    Sent,
+    Reply(&'a EchoReply),
+    /// An ICMP error about request `seq`, in the words of [`PingReport::error`].
+    Problem(u16, &'a str),
+}
+
+/// Pings `target` from inside the network namespace `ns`, telling `observe` of each request
+/// sent and each answer as it comes.
 ///
 /// Sends `opts.count` echo requests `opts.interval` apart, then waits at most `opts.timeout`
 /// for the replies still outstanding, returning as soon as none are. Per-packet failures
 /// (`sendto` errors, ICMP errors) end up in the report; only failing to create or configure
 /// the socket is an `Err`.
-pub fn ping(ns: BorrowedFd<'_>, target: IpAddr, opts: &PingOptions) -> io::Result<PingReport> {
+pub fn ping_observed(
+    ns: BorrowedFd<'_>,
+    target: IpAddr,
+    opts: &PingOptions,
+    observe: &mut dyn FnMut(Event<'_>),
+) -> io::Result<PingReport> {
     let (domain, protocol) = match target {
         IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
         IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
@@ -223,6 +238,7 @@ pub fn ping(ns: BorrowedFd<'_>, target: IpAddr, opts: &PingOptions) -> io::Resul
         id: next_identifier(),
         in_flight: HashMap::new(),
         report: PingReport::new(target),
+        observe,
     };
     session.run(opts);
     Ok(session.report)
@@ -247,7 +263,8 @@ fn next_identifier() -> u16 {
     base.wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-struct Session {
+struct Session<'o> {
+    observe: &'o mut dyn FnMut(Event<'_>),
     socket: Socket,
     target: IpAddr,
     dest: SockAddr,
@@ -257,7 +274,7 @@ struct Session {
     report: PingReport,
 }
 
-impl Session {
+impl Session<'_> {
     fn run(&mut self, opts: &PingOptions) {
         let start = Instant::now();
         let mut last_send = start;
@@ -287,6 +304,7 @@ impl Session {
             match self.socket.send_to(&packet, &self.dest) {
                 Ok(_) => {
                     self.in_flight.insert(seq, sent_at);
+                    (self.observe)(Event::Sent);
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -373,14 +391,17 @@ impl Session {
                     }
                     IpAddr::V6(_) => (None, packet.len()),
                 };
-                self.report.replies.push(EchoReply {
+                let reply = EchoReply {
                     seq,
                     bytes,
                     ttl,
                     rtt,
-                });
+                };
+                (self.observe)(Event::Reply(&reply));
+                self.report.replies.push(reply);
             }
             Reply::Error { seq, message } => {
+                (self.observe)(Event::Problem(seq, &message));
                 self.report.problems.push((seq, message.clone()));
                 self.note_error(message)
             }
@@ -610,6 +631,10 @@ mod tests {
     use super::*;
 
     const ID: u16 = 0xbeef;
+
+    fn ping(ns: BorrowedFd<'_>, target: IpAddr, opts: &PingOptions) -> io::Result<PingReport> {
+        ping_observed(ns, target, opts, &mut |_| {})
+    }
 
     /// A minimal IPv4 header (IHL 5, or more with `options` words) around `payload`.
     fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, options: usize, payload: &[u8]) -> Vec<u8> {

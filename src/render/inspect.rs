@@ -37,13 +37,26 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
             )
         })
         .collect();
-    // The user's configuration as given when there is one (no Gateway unless given),
-    // otherwise what IPAM allocated.
+    // The user's configuration as given when there is one (no Gateway unless given; Go's
+    // `omitempty` leaves out what was not), otherwise what IPAM allocated.
     let config = match (&n.user_config, &n.pool) {
-        (Some(u), _) => match u.gateway {
-            Some(g) => json!([{ "Subnet": u.subnet, "Gateway": g.to_string() }]),
-            None => json!([{ "Subnet": u.subnet }]),
-        },
+        (Some(u), _) => {
+            let mut entry = Map::new();
+            entry.insert("Subnet".into(), json!(u.subnet));
+            if let Some(r) = &u.ip_range {
+                entry.insert("IPRange".into(), json!(r));
+            }
+            if let Some(g) = u.gateway {
+                entry.insert("Gateway".into(), json!(g.to_string()));
+            }
+            if !u.aux.is_empty() {
+                entry.insert(
+                    "AuxiliaryAddresses".into(),
+                    sorted(u.aux.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+                );
+            }
+            json!([Value::Object(entry)])
+        }
         (None, Some(p)) => {
             json!([{ "Subnet": p.subnet.to_string(), "Gateway": p.gateway.to_string() }])
         }
@@ -54,11 +67,19 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
     } else {
         Value::Null
     };
+    // The driver's own (the default bridge's), then the options given at creation.
     let options = sorted(
         n.driver
             .inspect_options(n)
             .into_iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
+            .chain(n.options.iter().map(|(k, v)| (k.clone(), json!(v))))
+            .collect(),
+    );
+    let labels = sorted(
+        n.labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
             .collect(),
     );
     json!({
@@ -76,7 +97,7 @@ pub fn network(docker: &Docker, n: &Network) -> Value {
         "ConfigOnly": false,
         "Containers": sorted(containers),
         "Options": options,
-        "Labels": {},
+        "Labels": labels,
     })
 }
 
@@ -268,11 +289,20 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
         "HostConfig": {
             "NetworkMode": c.network_mode,
             "PortBindings": ports(docker, c, true),
+            "Dns": c.dns.servers,
+            "DnsOptions": c.dns.options,
+            "DnsSearch": c.dns.search,
+            "ExtraHosts": if c.extra_hosts.is_empty() {
+                Value::Null
+            } else {
+                json!(c.extra_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>())
+            },
             "Links": links(docker, c),
         },
         "Config": {
             "Hostname": if host_mode { String::new() } else { hostname },
             "Domainname": "",
+            "Env": c.env,
         },
         "NetworkSettings": network_settings(docker, c),
     })

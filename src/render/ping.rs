@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::probe::ping::PingReport;
+use crate::probe::ping::{EchoReply, PingReport};
 
 /// How a run was asked for: the target as typed, `-q`, and the spacing of the requests
 /// (which the `time` of the statistics counts).
@@ -55,7 +55,7 @@ fn g(v: f64) -> String {
 
 /// `destination host unreachable (reported by 10.0.0.1)` as iputils prints it:
 /// `From 10.0.0.1 icmp_seq=1 Destination Host Unreachable`.
-fn problem_line(seq: u16, message: &str) -> String {
+pub fn problem_line(seq: u16, message: &str) -> String {
     let (text, from) = match message.rsplit_once(" (reported by ") {
         Some((text, from)) => (text, from.trim_end_matches(')')),
         None => (message, "?"),
@@ -89,23 +89,37 @@ pub fn output(asked: &Asked<'_>, report: &PingReport) -> String {
             while let Some((seq, msg)) = problems.next_if(|(s, _)| *s < r.seq) {
                 out.push_str(&problem_line(*seq, msg));
             }
-            let from = if asked.target == ip.to_string() {
-                ip.to_string()
-            } else {
-                format!("{} ({ip})", asked.target)
-            };
-            let ttl = r.ttl.map(|t| format!(" ttl={t}")).unwrap_or_default();
-            out.push_str(&format!(
-                "{} bytes from {from}: icmp_seq={}{ttl} time={} ms\n",
-                r.bytes,
-                r.seq,
-                time_ms(r.rtt)
-            ));
+            out.push_str(&reply_line(asked, ip, r));
         }
         for (seq, msg) in problems {
             out.push_str(&problem_line(*seq, msg));
         }
     }
+    out.push_str(&statistics(asked, report));
+    out
+}
+
+/// `64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.045 ms` (the name first when one was
+/// typed: `64 bytes from bb1 (172.18.0.3): …`).
+pub fn reply_line(asked: &Asked<'_>, ip: IpAddr, r: &EchoReply) -> String {
+    let from = if asked.target == ip.to_string() {
+        ip.to_string()
+    } else {
+        format!("{} ({ip})", asked.target)
+    };
+    let ttl = r.ttl.map(|t| format!(" ttl={t}")).unwrap_or_default();
+    format!(
+        "{} bytes from {from}: icmp_seq={}{ttl} time={} ms\n",
+        r.bytes,
+        r.seq,
+        time_ms(r.rtt)
+    )
+}
+
+/// The statistics that end a run (from the empty line before `--- … ping statistics ---`),
+/// as iputils prints them at the end of its count or on Ctrl-C.
+pub fn statistics(asked: &Asked<'_>, report: &PingReport) -> String {
+    let mut out = String::new();
     let spacing = asked.interval.saturating_mul(report.sent.saturating_sub(1));
     let elapsed = spacing + report.replies.last().map(|r| r.rtt).unwrap_or_default();
     let errors = if report.problems.is_empty() {
@@ -148,7 +162,6 @@ pub fn output(asked: &Asked<'_>, report: &PingReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::ping::EchoReply;
 
     #[test]
     fn formats_like_iputils() {

@@ -292,70 +292,35 @@ fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
 
-const DOCKER_COMMANDS: &[&str] = &[
-    "network", "run", "create", "start", "stop", "restart", "rm", "rename", "exec", "inspect",
-    "ps", "port", "logs",
-];
-const NETWORK_COMMANDS: &[&str] = &[
-    "ls",
-    "create",
-    "inspect",
-    "connect",
-    "disconnect",
-    "rm",
-    "prune",
-];
-
+/// Words that may follow `docker …` when `done` has been typed: the front's own
+/// subcommands and flags (from its table, so completion never offers what it refuses), then
+/// live names where the command expects them.
 fn docker_words(done: &[&str], prefix: &str, src: &dyn Source) -> Vec<String> {
-    let flags: &[&str] = match done {
-        ["network", "create", ..] => &[
-            "-d",
-            "--driver",
-            "--subnet",
-            "--gateway",
-            "--ip-range",
-            "--internal",
-            "--label",
-            "--opt",
-        ],
-        ["network", "ls", ..] => &["-q", "--filter", "--format"],
-        ["network", "connect", ..] => &["--ip", "--alias"],
-        ["network", "inspect", ..] | ["inspect", ..] => &["-f", "--format"],
-        ["run" | "create", ..] => &[
-            "-d",
-            "--name",
-            "--network",
-            "--net",
-            "--link",
-            "--ip",
-            "--alias",
-            "--network-alias",
-            "-p",
-            "--publish",
-            "-P",
-            "--expose",
-            "--hostname",
-            "--add-host",
-            "--dns",
-            "--rm",
-            "-e",
-        ],
-        ["ps", ..] => &["-a", "-q", "--filter", "--format"],
-        ["rm", ..] => &["-f"],
-        ["exec", ..] => &["-d"],
-        _ => &[],
+    let path = match done {
+        ["network", sub, ..] => format!("network {sub}"),
+        [first, ..] => first.to_string(),
+        [] => String::new(),
     };
     if prefix.starts_with('-') {
-        return strings(flags);
+        return crate::front::docker::flag_words(&path);
     }
+    let paths = crate::front::docker::subcommands();
     match done {
-        [] => strings(DOCKER_COMMANDS),
-        ["network"] => strings(NETWORK_COMMANDS),
+        [] => {
+            let mut top: Vec<String> = paths
+                .map(|p| p.split(' ').next().unwrap_or(p).to_string())
+                .collect();
+            top.dedup();
+            top
+        }
+        ["network"] => paths
+            .filter_map(|p| p.strip_prefix("network ").map(str::to_string))
+            .collect(),
         ["network", "connect" | "disconnect", ..] if done.len() == 2 => src.networks(),
         ["network", ..] => [src.networks(), src.containers()].concat(),
         [.., "--network" | "--net"] => src.networks(),
         [.., "--link"] => src.containers(),
-        ["run" | "create", ..] => Vec::new(),
+        ["run" | "create" | "pull", ..] => Vec::new(),
         _ => src.containers(),
     }
 }
@@ -495,8 +460,12 @@ mod tests {
         assert_eq!(c("docker network connect "), ["bridge", "n1"]);
         assert_eq!(
             c("docker run --ne"),
-            ["--net", "--network", "--network-alias"]
+            ["--net", "--net-alias", "--network", "--network-alias"]
         );
+        // Every subcommand and flag the front takes, from its own table.
+        assert_eq!(c("docker st"), ["start", "stop"]);
+        assert_eq!(c("docker stop -"), ["--help", "--time", "-t"]);
+        assert_eq!(c("docker logs --t"), ["--tail"]);
         assert_eq!(c("docker run --network n"), ["n1"]);
         assert_eq!(c("docker rm w"), ["web"]);
         assert_eq!(c("ip netns e"), ["exec"]);

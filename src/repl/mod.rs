@@ -20,7 +20,7 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::history::DefaultHistory;
 use rustyline::{CompletionType, Config, Context, Editor, Helper, Hinter, Validator};
 
-use crate::lab::Lab;
+use crate::lab::{Lab, LabOptions};
 use crate::render::{self, overview::NamespaceView};
 use crate::script::help::{self, BINDINGS};
 use crate::script::Session;
@@ -77,9 +77,7 @@ fn repl_loop(
     names: &RefCell<Live>,
     history: Option<&Path>,
 ) -> u8 {
-    let mut entries = 0;
-    // The script of the entries that succeeded, for `:save`.
-    let mut script: Vec<String> = Vec::new();
+    let mut done = Done::default();
     loop {
         let input = match read_entry(editor, parser) {
             Ok(Some(input)) => input,
@@ -103,40 +101,112 @@ fn repl_loop(
         if let Some(path) = history {
             save_history(editor, path);
         }
-        match Command::parse(&input) {
-            Some(Command::Quit) => return 0,
-            Some(Command::Help(None)) => print!("{}", help::text()),
-            Some(Command::Help(Some(name))) => match help::about(name) {
-                Some(text) => print!("{text}"),
-                None => eprintln!("{}", no_such_binding(session, name)),
-            },
-            Some(Command::Ls) => print!("{}", overview(session)),
-            Some(Command::Reset) => {
-                if reset(session) {
-                    script.clear();
-                    entries = 0;
-                }
+        let presses = crate::interrupt::presses();
+        for entry in pasted_entries(session, &input) {
+            if let Some(code) = run_entry(session, parser, names, &mut done, &entry) {
+                return code;
             }
-            Some(Command::Save(file)) => save(file, &script),
-            Some(Command::Trace(arg)) => trace(session, arg),
-            Some(Command::Unknown(cmd)) => {
-                let known = complete::commands().map(str::to_string);
-                match help::did_you_mean(cmd, known) {
-                    Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
-                    None => eprintln!("unknown command {cmd} (:help lists the commands)"),
-                }
+            // Ctrl-C stops what is left of a pasted block too, as in a shell.
+            if crate::interrupt::presses() != presses {
+                break;
             }
+        }
+    }
+}
+
+/// The entries run so far: how many, and the script of those that succeeded (`:save`).
+#[derive(Default)]
+struct Done {
+    count: usize,
+    script: Vec<String>,
+}
+
+/// Runs one entry (a `:command`, a command line or Rhai); `Some(exit code)` to leave.
+fn run_entry(
+    session: &mut Session,
+    parser: &Engine,
+    names: &RefCell<Live>,
+    done: &mut Done,
+    input: &str,
+) -> Option<u8> {
+    match Command::parse(input) {
+        Some(Command::Quit) => return Some(0),
+        Some(Command::Help(None)) => print!("{}", help::text()),
+        Some(Command::Help(Some(name))) => match help::about(name) {
+            Some(text) => print!("{text}"),
+            None => eprintln!("{}", no_such_binding(session, name)),
+        },
+        Some(Command::Ls) => print!("{}", overview(session)),
+        Some(Command::Reset) => {
+            if reset(session, names) {
+                *done = Done::default();
+            }
+            refresh_names(names, session);
+        }
+        Some(Command::Save(file)) => save(file, &done.script),
+        Some(Command::Trace(arg)) => trace(session, arg),
+        Some(Command::Unknown(cmd)) => {
+            let known = complete::commands().map(str::to_string);
+            match help::did_you_mean(cmd, known) {
+                Some(hint) => eprintln!("unknown command {cmd} — {hint}"),
+                None => eprintln!("unknown command {cmd} (:help lists the commands)"),
+            }
+        }
+        None => match outside_the_lab(session, input) {
+            Some(hint) => eprintln!("{hint}"),
             None => {
-                entries += 1;
-                if let Some(ran) = evaluate(session, parser, entries, &input) {
-                    script.push(ran);
+                done.count += 1;
+                if let Some(ran) = evaluate(session, parser, done.count, input) {
+                    done.script.push(ran);
                 }
                 // A Ctrl-C that came as the entry ended is not for the next one.
                 crate::interrupt::clear();
                 refresh_names(names, session);
             }
-        }
+        },
     }
+    None
+}
+
+/// The entries in `input`: itself, unless it is a block pasted from a shell session —
+/// several lines, the first a command line (`ip netns add ns1`) — whose lines then run one
+/// by one, as a shell runs them: `\`-continued lines joined, blank lines and `#` comments
+/// left out.
+fn pasted_entries(session: &Session, input: &str) -> Vec<String> {
+    let first = first_line(input);
+    if !input.trim_end().contains('\n') || front_call(session, first).is_none() {
+        return vec![input.to_string()];
+    }
+    let mut entries = Vec::new();
+    let mut current = String::new();
+    for line in input.lines() {
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+        if line.ends_with('\\') {
+            continue;
+        }
+        let text = current.trim();
+        if !text.is_empty() && !text.starts_with('#') {
+            entries.push(current.clone());
+        }
+        current.clear();
+    }
+    if !current.trim().is_empty() {
+        entries.push(current);
+    }
+    entries
+}
+
+/// The first line of `input` that is neither blank nor a shell comment (`#ns1 created`, as
+/// the tutorial's blocks start; not Rhai's `#{` map).
+fn first_line(input: &str) -> &str {
+    input
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && (!l.starts_with('#') || l.starts_with("#{")))
+        .unwrap_or("")
 }
 
 /// Reads one entry: a line, and more lines after a continuation prompt while the input is
@@ -172,25 +242,51 @@ fn read_entry(
 /// it succeeded (a front line as its binding's call), for `:save`.
 fn evaluate(session: &mut Session, parser: &Engine, entry: usize, input: &str) -> Option<String> {
     let name = format!("<repl:{entry}>");
-    let (source, result) = match front_call(session, input) {
-        Some(call) => {
-            let shown = input.replace("\\\n", " ");
-            let result = session.eval_shown(&name, &call, &shown);
-            (call, result)
-        }
-        None => {
-            let source = join_continuations(parser, input);
-            let result = session.eval(&name, &source);
-            (source, result)
-        }
+    let Some(call) = front_call(session, input) else {
+        let source = join_continuations(parser, input);
+        return match session.eval(&name, &source) {
+            Ok(value) if value.is_unit() => Some(source),
+            Ok(value) => {
+                println!("{}", show::show(session, value));
+                Some(source)
+            }
+            Err(failure) => {
+                eprint!("{}", failure.rendered);
+                None
+            }
+        };
     };
-    match result {
-        Ok(value) if value.is_unit() => Some(source),
-        Ok(value) => {
-            println!("{}", show::show(session, value));
-            Some(source)
+    // A command line prints as the program would in a shell: its output as it comes (see
+    // crate::live), exactly as the program prints it, nothing for a command that prints
+    // nothing; and Ctrl-C is the program's.
+    let typed = input.replace("\\\n", " ");
+    let live = crate::live::begin();
+    let result = session.eval_shown(&name, &call, &typed);
+    let (shown, failure_shown) = (crate::live::shown(), crate::live::failure_shown());
+    let failed_with = crate::live::failure();
+    drop(live);
+    match (result, failed_with) {
+        (Ok(_), _) if shown => Some(call),
+        (Ok(value), _) if value.is_string() => {
+            let text = value.to_string();
+            print!("{text}");
+            if !text.is_empty() && !text.ends_with('\n') {
+                println!();
+            }
+            Some(call)
         }
-        Err(failure) => {
+        (Ok(value), _) if value.is_unit() => Some(call),
+        (Ok(value), _) => {
+            println!("{}", show::show(session, value));
+            Some(call)
+        }
+        (Err(_), _) if failure_shown => None,
+        // The program's own words, as a shell shows them (`Error: No such container: x`).
+        (Err(_), Some(words)) => {
+            eprintln!("{words}");
+            None
+        }
+        (Err(failure), None) => {
             eprint!("{}", failure.rendered);
             None
         }
@@ -213,6 +309,36 @@ fn front_call(session: &Session, input: &str) -> Option<String> {
         return None;
     }
     translate_front(line)
+}
+
+/// What to say for a line of a tutorial's shell session that is no command of the lab
+/// (`ifconfig`, `yum -y install bridge-utils`): what to type instead, rather than Rhai's
+/// complaint about an unknown variable. `None` for anything else, and for Rhai that uses
+/// those words.
+fn outside_the_lab(session: &Session, input: &str) -> Option<String> {
+    let line = input.trim();
+    let word = line.split_whitespace().next()?;
+    if session.variables().iter().any(|v| v == word) || session.compiles(line) {
+        return None;
+    }
+    let installs = line.split_whitespace().any(|w| w == "install");
+    Some(match word {
+        "ifconfig" => "ifconfig is not part of the lab: `ip a` shows every interface with its \
+                       addresses (`ip link` without them)"
+            .to_string(),
+        "yum" | "dnf" | "apt" | "apt-get" if line.contains("bridge-utils") => {
+            "nothing to install: brctl is built into the lab (try `brctl show`)".to_string()
+        }
+        "yum" | "dnf" | "apt" | "apt-get" if installs => format!(
+            "nothing to install: the lab runs {} lines itself, and containers run the \
+             machine's programs",
+            FRONTS.join(", ")
+        ),
+        "sudo" => "no sudo in the lab: type the command without it (the lab's commands run \
+                   as the lab's root)"
+            .to_string(),
+        _ => return None,
+    })
 }
 
 /// The front word of `line` and the rest, when the line starts with one.
@@ -301,35 +427,41 @@ fn overview(session: &Session) -> String {
     render::overview::overview(&namespaces, &lab.docker())
 }
 
-/// What `:reset` runs, after forgetting the scope (so no function of the user's can stand
-/// in for a binding): every container, user-defined network and namespace removed, and the
-/// interfaces the user made on the host.
-const RESET: &str = r#"
-for c in containers() { rm(c) }
-for n in networks() { if !["bridge", "host", "none"].contains(n) { network_rm(n) } }
-for ns in namespaces() { del_netns(ns) }
-let h = host();
-for l in h.link_names() {
-    if !["lo", "eth0", "docker0"].contains(l) && h.has_link(l) { h.del_link(l) }
-}
-"#;
-
-/// `:reset`: an empty lab and a fresh scope; false (and says why) when the lab could not be
-/// emptied.
-fn reset(session: &mut Session) -> bool {
-    session.clear_scope();
-    match session.eval("<:reset>", RESET) {
-        Ok(_) => {
-            session.clear_scope();
-            println!("a fresh lab: no namespaces, containers or networks of yours, no variables");
-            true
+/// `:reset`: a fresh lab — a new lab host namespace with its own Docker engine (new IDs,
+/// address pools at their start), built as netsh builds its first — and a fresh scope. The
+/// old lab goes whole (the kernel frees its namespaces, its programs die with their inits),
+/// so nothing of it can be left. False (and says why) when the new lab cannot be built: the
+/// old one is then kept.
+fn reset(session: &mut Session, live: &RefCell<Live>) -> bool {
+    let trace = session.lab().tracing();
+    let old_host = match crate::sandbox::new_lab_host() {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!(
+                "{} :reset cannot make a new lab host: {e}",
+                "error:".red().bold()
+            );
+            return false;
         }
-        Err(failure) => {
-            eprint!("{}", failure.rendered);
-            eprintln!(":reset could not empty the lab; what is left shows in :ls");
-            false
+    };
+    let lab = match Lab::new(LabOptions { trace }) {
+        Ok(lab) => Rc::new(lab),
+        Err(e) => {
+            if let Err(back) = crate::sandbox::return_to(&old_host) {
+                eprintln!("{} cannot return to the lab: {back}", "error:".red().bold());
+            }
+            eprintln!(
+                "{} :reset cannot build a new lab ({e}); the old one stays",
+                "error:".red().bold()
+            );
+            return false;
         }
-    }
+    };
+    live.borrow_mut().lab = Rc::clone(&lab);
+    // The old session's engine holds the old lab: it goes with it.
+    session.renew(&lab);
+    println!("a fresh lab: no namespaces, containers or networks of yours, no variables");
+    true
 }
 
 /// `:save FILE`: the entries that succeeded, as a script `netsh FILE` runs.
@@ -532,8 +664,9 @@ fn is_incomplete(parser: &Engine, input: &str) -> bool {
     if input.ends_with('\\') {
         return true;
     }
-    // A command line (`docker run … sh -c 'echo {'`) is not Rhai: Enter runs it.
-    if is_front_line(input) {
+    // A command line (`docker run … sh -c 'echo {'`), or a pasted block of them, is not
+    // Rhai: Enter runs it.
+    if is_front_line(first_line(input)) {
         return false;
     }
     let source = join_continuations(parser, input);
@@ -768,6 +901,20 @@ mod tests {
         assert!(!incomplete("ip link add veth0 type veth peer name veth1"));
         assert!(incomplete("ping(a,"));
         assert!(incomplete("docker run -d \\"));
+    }
+
+    #[test]
+    fn a_pasted_block_of_command_lines_is_complete() {
+        assert_eq!(
+            first_line("#ns1 created\n\nip netns add ns1"),
+            "ip netns add ns1"
+        );
+        assert_eq!(first_line("#{a: 1}"), "#{a: 1}");
+        assert!(!incomplete(
+            "#ns1 created\nip netns add ns1\n#check list\nip netns list\nns2"
+        ));
+        assert!(!incomplete("docker run bb sh -c 'echo {'\nip a"));
+        assert!(incomplete("#{a: 1,"));
     }
 
     #[test]

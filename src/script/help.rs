@@ -278,7 +278,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         ":ls",
         "what the lab holds: namespaces, networks, containers with their addresses",
     ),
-    (":reset", "an empty lab and a fresh scope"),
+    (
+        ":reset",
+        "a fresh lab (new Docker IDs, pools at their start) and a fresh scope",
+    ),
     (
         ":save FILE",
         "write the entries that succeeded as a script netsh FILE runs",

@@ -61,6 +61,8 @@ pub struct Session {
     lab: Rc<Lab>,
     /// The script's arguments, `ARGS` in every fresh scope.
     args: rhai::Array,
+    /// Where relative `import`s are looked up (kept for [`Session::renew`]).
+    base: Option<PathBuf>,
 }
 
 impl Session {
@@ -71,7 +73,7 @@ impl Session {
         limits.apply(&mut engine);
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
-        engine.set_module_resolver(stdlib::Resolver::new(base));
+        engine.set_module_resolver(stdlib::Resolver::new(base.clone()));
         engine.on_print(|s| println!("{s}"));
         engine.on_debug(|s, src, pos| match (src, pos.line()) {
             (Some(src), Some(line)) => eprintln!("{src}:{line}: {s}"),
@@ -90,7 +92,16 @@ impl Session {
             limits,
             lab: Rc::clone(lab),
             args: argv,
+            base,
         }
+    }
+
+    /// The same session started afresh on `lab` (the REPL's `:reset`): no variables or
+    /// functions, the same arguments, module folder and limits. The old lab is dropped with
+    /// the old engine, unless something else still holds it.
+    pub fn renew(&mut self, lab: &Rc<Lab>) {
+        let args: Vec<String> = self.args.iter().map(|a| a.to_string()).collect();
+        *self = Session::new(lab, self.base.clone(), &args, self.limits.clone());
     }
 
     /// The lab this session's bindings act on.
@@ -109,13 +120,6 @@ impl Session {
             .iter_raw()
             .map(|(n, _, v)| (n.to_string(), v.clone()))
             .collect()
-    }
-
-    /// Forgets every variable and function (the REPL's `:reset`); `ARGS` stays.
-    pub fn clear_scope(&mut self) {
-        self.scope.clear();
-        self.scope.push_constant("ARGS", self.args.clone());
-        self.functions = AST::empty();
     }
 
     /// How this session runs named tests and snapshots (see `bindings::testing`).

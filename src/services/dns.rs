@@ -7,8 +7,13 @@
 //! local in its entirety (the kernel's `local` table routes all of it to `lo`), so the bind
 //! works as soon as `lo` is up, without adding the address.
 //!
-//! Names Docker does not know it forwards to the host's resolvers. The lab has no network
-//! beyond itself, so here they are answered NXDOMAIN at once, flagged like all of Docker's
+//! Names Docker does not know it forwards to the container's external servers (libnetwork's
+//! `extDNS`), from inside the container's namespace. In the lab those are the `--dns`
+//! servers a container was given ([`Names::external`]): the question goes out over UDP from
+//! a socket made in the container's namespace, so it reaches only what the container could
+//! reach, and the first server that answers is relayed (SERVFAIL when none answers within
+//! [`FORWARD_TIMEOUT`] each). Without such servers — the host's resolvers are outside the
+//! sealed lab — those names are answered NXDOMAIN at once, flagged like all of Docker's
 //! answers: not authoritative, recursion available.
 //!
 //! Every packet goes through [`answer`], a pure function of the query bytes and the names
@@ -58,6 +63,11 @@ const TCP_MAX_MESSAGE: usize = u16::MAX as usize;
 const TCP_IDLE: Duration = Duration::from_secs(10);
 /// Connections over this many are closed on accept; the client falls back or retries.
 const TCP_MAX_CONNECTIONS: usize = 64;
+/// How long a forwarded question waits for each external server (Docker waits 4 s; the lab
+/// answers from inside itself or not at all).
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
+/// Forwarded questions in flight at once; more are answered SERVFAIL.
+const MAX_FORWARDS: usize = 64;
 
 /// Header bits (RFC 1035 §4.1.1): byte 2 holds QR, OPCODE, AA, TC, RD; byte 3 RA, Z, AD, CD,
 /// RCODE.
@@ -88,6 +98,11 @@ pub trait Names {
     fn addresses(&self, name: &str) -> Vec<Ipv4Addr>;
     /// The name a PTR query for `addr` answers (`rv1.rvn`, without the final dot), if any.
     fn pointer(&self, addr: Ipv4Addr) -> Option<String>;
+    /// The servers a question nobody here can answer is forwarded to (a container's
+    /// `--dns` servers, port 53), in order; none by default.
+    fn external(&self) -> Vec<SocketAddr> {
+        Vec::new()
+    }
 }
 
 /// One network's records, shared by the servers of every container on it: the lab edits
@@ -179,6 +194,8 @@ pub struct SandboxNetwork {
 #[derive(Clone, Debug, Default)]
 pub struct Sandbox {
     pub networks: Vec<SandboxNetwork>,
+    /// The container's external servers (`--dns`), see [`Names::external`].
+    pub external: Vec<SocketAddr>,
 }
 
 fn read(records: &NetworkRecords) -> std::sync::RwLockReadGuard<'_, Records> {
@@ -229,6 +246,10 @@ impl Names for Sandbox {
         self.networks
             .iter()
             .find_map(|n| read(&n.records).pointer(addr))
+    }
+
+    fn external(&self) -> Vec<SocketAddr> {
+        self.external.clone()
     }
 }
 
@@ -497,16 +518,18 @@ impl DnsServer {
         ns: BorrowedFd<'_>,
         view: Arc<RwLock<N>>,
     ) -> io::Result<DnsServer> {
-        // A socket belongs to the namespace it was created in, wherever it is used later.
-        let (udp, tcp) = netns::run_in(ns, bind_sockets)?;
+        // A socket belongs to the namespace it was created in, wherever it is used later:
+        // the forwarding socket too, so forwarded questions leave from the container.
+        let (udp, tcp, fwd) = netns::run_in(ns, bind_sockets)?;
         let listener = tcp.try_clone()?;
         let _entered = rt.enter();
         let udp = UdpSocket::from_std(udp)?;
         let tcp = TcpListener::from_std(tcp)?;
+        let fwd = Arc::new(tokio::sync::Mutex::new(UdpSocket::from_std(fwd)?));
         let queries = Arc::new(AtomicU64::new(0));
         let tasks = vec![
-            rt.spawn(serve_udp(udp, view.clone(), queries.clone())),
-            rt.spawn(serve_tcp(tcp, view, queries.clone())),
+            rt.spawn(serve_udp(udp, view.clone(), queries.clone(), fwd.clone())),
+            rt.spawn(serve_tcp(tcp, view, queries.clone(), fwd)),
         ];
         Ok(DnsServer {
             tasks,
@@ -542,8 +565,13 @@ fn dns_socket_addr() -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(DNS_ADDR, DNS_PORT))
 }
 
-/// Runs inside the namespace.
-fn bind_sockets() -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
+/// Runs inside the namespace: the server's UDP and TCP sockets, and the UDP socket that
+/// forwards questions (any address, a port the kernel picks).
+fn bind_sockets() -> io::Result<(
+    std::net::UdpSocket,
+    std::net::TcpListener,
+    std::net::UdpSocket,
+)> {
     let addr = dns_socket_addr().into();
     let bind_error =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot bind {DNS_ADDR}:{DNS_PORT}: {e}"));
@@ -574,14 +602,76 @@ fn bind_sockets() -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
     tcp.bind(&addr).map_err(bind_error)?;
     tcp.listen(128)?;
 
-    Ok((udp.into(), tcp.into()))
+    let fwd = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    fwd.set_nonblocking(true)?;
+
+    Ok((udp.into(), tcp.into(), fwd))
 }
 
-async fn serve_udp<N: Names>(sock: UdpSocket, view: Arc<RwLock<N>>, queries: Arc<AtomicU64>) {
+/// The forwarding socket, one question at a time (its answers are told apart by server
+/// and ID only while nothing else is in flight).
+type Forwarder = Arc<tokio::sync::Mutex<UdpSocket>>;
+
+/// Whether `response` says the name is unknown here (NXDOMAIN), so that it is to be asked
+/// of the external servers.
+fn unknown_here(response: &[u8]) -> bool {
+    response
+        .get(3)
+        .is_some_and(|b| b & 0x0f == ResponseCode::NXDomain.low())
+}
+
+/// Asks `servers` in turn, from the container's namespace, the question `query` (as the
+/// client sent it), and returns the first answer that carries the question's ID; SERVFAIL
+/// when none answers within [`FORWARD_TIMEOUT`] each (libnetwork's `forwardExtDNS`).
+async fn forward(fwd: &Forwarder, query: &[u8], servers: &[SocketAddr]) -> Option<Vec<u8>> {
+    let header = query.get(..HEADER_LEN)?;
+    let sock = fwd.lock().await;
+    let mut buf = vec![0u8; UDP_MAX_PAYLOAD];
+    for server in servers {
+        if sock.send_to(query, server).await.is_err() {
+            continue;
+        }
+        let deadline = tokio::time::Instant::now() + FORWARD_TIMEOUT;
+        loop {
+            let got = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await;
+            match got {
+                Ok(Ok((n, from))) if from == *server && n >= HEADER_LEN => {
+                    if buf[..2] == header[..2] && buf[2] & FLAG_QR != 0 {
+                        return Some(buf[..n].to_vec());
+                    }
+                }
+                Ok(Ok(_)) => {}
+                // ICMP port unreachable (the server's port is closed) or the deadline.
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+    }
+    Some(bare_reply(header, ResponseCode::ServFail))
+}
+
+/// The external servers to ask when `response` (to `query`) says the name is unknown here.
+fn forward_to<N: Names>(response: &[u8], view: &RwLock<N>) -> Vec<SocketAddr> {
+    if !unknown_here(response) {
+        return Vec::new();
+    }
+    view.read().unwrap_or_else(|e| e.into_inner()).external()
+}
+
+async fn serve_udp<N: Names + Send + Sync + 'static>(
+    sock: UdpSocket,
+    view: Arc<RwLock<N>>,
+    queries: Arc<AtomicU64>,
+    fwd: Forwarder,
+) {
+    let sock = Arc::new(sock);
+    // Forwarded questions wait for their servers here, so the next question is answered
+    // meanwhile; owned by this task, so stopping the server stops them too.
+    let mut forwards = JoinSet::new();
     // One byte more than the largest query accepted: the kernel cuts a longer datagram to the
     // buffer without saying so, so a full buffer means "too long".
     let mut buf = vec![0u8; UDP_MAX_PAYLOAD + 1];
     loop {
+        while forwards.try_join_next().is_some() {}
         let (len, peer) = match sock.recv_from(&mut buf).await {
             Ok(received) => received,
             Err(_) => {
@@ -604,6 +694,23 @@ async fn serve_udp<N: Names>(sock: UdpSocket, view: Arc<RwLock<N>>, queries: Arc
             reply(datagram, &view, Transport::Udp)
         };
         let Some(bytes) = response else { continue };
+        let servers = forward_to(&bytes, &view);
+        if !servers.is_empty() && forwards.len() < MAX_FORWARDS {
+            let (query, sock, fwd, queries) = (
+                datagram.to_vec(),
+                sock.clone(),
+                fwd.clone(),
+                queries.clone(),
+            );
+            forwards.spawn(async move {
+                if let Some(answer) = forward(&fwd, &query, &servers).await {
+                    let answer = fit_for_udp(answer, &query);
+                    queries.fetch_add(1, Ordering::Relaxed);
+                    let _ = sock.send_to(&answer, peer).await;
+                }
+            });
+            continue;
+        }
         // Counted before sending, so whoever holds the reply sees it counted. A lost reply is
         // DNS as usual over UDP: the client asks again.
         queries.fetch_add(1, Ordering::Relaxed);
@@ -615,6 +722,7 @@ async fn serve_tcp<N: Names + Send + Sync + 'static>(
     listener: TcpListener,
     view: Arc<RwLock<N>>,
     queries: Arc<AtomicU64>,
+    fwd: Forwarder,
 ) {
     // Owned by this task: when it is aborted, dropping the set aborts every connection too.
     let mut connections = JoinSet::new();
@@ -635,7 +743,12 @@ async fn serve_tcp<N: Names + Send + Sync + 'static>(
                     drop(stream);
                     continue;
                 }
-                connections.spawn(serve_connection(stream, view.clone(), queries.clone()));
+                connections.spawn(serve_connection(
+                    stream,
+                    view.clone(),
+                    queries.clone(),
+                    fwd.clone(),
+                ));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -643,11 +756,12 @@ async fn serve_tcp<N: Names + Send + Sync + 'static>(
 }
 
 /// One TCP connection: length-prefixed messages (RFC 1035 §4.2.2), answered in order, as many
-/// as the client sends (RFC 7766 §6.2.1).
+/// as the client sends (RFC 7766 §6.2.1). A name unknown here is forwarded as over UDP.
 async fn serve_connection<N: Names>(
     mut stream: TcpStream,
     view: Arc<RwLock<N>>,
     queries: Arc<AtomicU64>,
+    fwd: Forwarder,
 ) {
     // Pipelined answers are small writes in a row; Nagle would hold the second one back until
     // the client acknowledges the first, which a delayed ACK can stretch to 40 ms.
@@ -664,9 +778,15 @@ async fn serve_connection<N: Names>(
         if frame.len() < HEADER_LEN {
             return;
         }
-        let Some(bytes) = reply(&frame, &view, Transport::Tcp) else {
+        let Some(mut bytes) = reply(&frame, &view, Transport::Tcp) else {
             continue;
         };
+        let servers = forward_to(&bytes, &view);
+        if !servers.is_empty() {
+            if let Some(answer) = forward(&fwd, &frame, &servers).await {
+                bytes = answer;
+            }
+        }
         // After FORMERR the client has been told why; then close, since a peer that sends
         // what does not parse cannot be trusted to frame what follows right.
         let last = bytes
@@ -993,6 +1113,7 @@ mod tests {
         let (rvn, other) = two_networks();
         let multi = Sandbox {
             networks: vec![on("other", &other, &[]), on("rvn", &rvn, &[])],
+            ..Sandbox::default()
         };
         assert_eq!(multi.addresses("multi"), [ip("192.168.0.3")]);
         assert_eq!(multi.addresses("multi.rvn"), [ip("10.33.0.4")]);
@@ -1016,6 +1137,7 @@ mod tests {
         let br = shared(r);
         let dotted = Sandbox {
             networks: vec![on("br.net1", &br, &[])],
+            ..Sandbox::default()
         };
         assert_eq!(dotted.addresses("c1.net1"), [ip("10.9.0.2")]);
         assert_eq!(dotted.addresses("c1.net1.br.net1"), [ip("10.9.0.2")]);
@@ -1028,6 +1150,7 @@ mod tests {
 
         let rv2 = Sandbox {
             networks: vec![on("rvn", &rvn, &[])],
+            ..Sandbox::default()
         };
         assert!(rv2.addresses("o1").is_empty(), "a network rv2 is not on");
         assert!(rv2.addresses("o1.other").is_empty());
@@ -1043,9 +1166,11 @@ mod tests {
         let lkn = shared(r);
         let lk4 = Sandbox {
             networks: vec![on("lkn", &lkn, &[("dbl", "lk3"), ("gg", "ghost")])],
+            ..Sandbox::default()
         };
         let lk5 = Sandbox {
             networks: vec![on("lkn", &lkn, &[])],
+            ..Sandbox::default()
         };
         assert_eq!(
             lk4.addresses("dbl"),
@@ -1074,6 +1199,7 @@ mod tests {
         let (rvn, _) = two_networks();
         let sb = Sandbox {
             networks: vec![on("rvn", &rvn, &[])],
+            ..Sandbox::default()
         };
         let m = Message::from_vec(
             &answer(&query(21, "2.0.33.10.in-addr.arpa.", RecordType::PTR), &sb).expect("reply"),

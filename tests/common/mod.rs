@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod leftovers;
+pub mod pty;
 
 /// Rhai helpers for scripts that drive the docker front: `refused(line, status, text)`
 /// runs `docker(line)`, which must fail with that exit status and an error containing

@@ -108,11 +108,60 @@ pub struct Pool {
     pub subnet: Ipv4Net,
     pub gateway: Ipv4Addr,
     used: BTreeSet<Ipv4Addr>,
+    /// `--ip-range`: where addresses without a preference come from (libnetwork's
+    /// sub-pool); `None`: the whole subnet.
+    pub range: Option<Ipv4Net>,
+    /// `--aux-address` addresses (also in `used`), which no release frees.
+    aux: BTreeSet<Ipv4Addr>,
 }
 
 impl Pool {
     /// A pool for `subnet`; the gateway defaults to the first host address.
     pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
+        Pool::with_range(subnet, gateway, None)
+    }
+
+    /// A pool for `subnet` whose addresses without a preference come from `range`
+    /// (`--ip-range`, libnetwork's sub-pool): only the subnet's network and broadcast
+    /// addresses are held, so the range's own first and last addresses are handed out too
+    /// (Docker 20.10 gives a container `10.243.3.0` from range 10.243.3.0/24 in a /16).
+    /// Without a `gateway` the gateway is the range's first free address, as libnetwork
+    /// asks the sub-pool for it; a fixed address (`--ip`) may be anywhere in the subnet.
+    /// A range wider than the subnet is the subnet.
+    ///
+    /// Errors: as [`Pool::new`]; a range with no free address gives the gateway's
+    /// `No available addresses on this pool`.
+    pub fn with_range(
+        subnet: Ipv4Net,
+        gateway: Option<Ipv4Addr>,
+        range: Option<Ipv4Net>,
+    ) -> Result<Pool, DockerError> {
+        let range = range.filter(|r| r.prefix_len() > subnet.trunc().prefix_len());
+        let Some(range) = range else {
+            return Pool::plain(subnet, gateway);
+        };
+        let mut pool = Pool::plain(subnet, gateway.or(Some(first_host(&subnet))))?;
+        pool.range = Some(range);
+        if gateway.is_none() {
+            let first = pool.free_in(&range).ok_or(DockerError::GatewayAllocation {
+                gateway: String::new(),
+                why: "No available addresses on this pool",
+            })?;
+            pool.gateway = first;
+        }
+        Ok(pool)
+    }
+
+    /// The lowest address of `within` that is a host of the subnet and held by nobody.
+    fn free_in(&self, within: &Ipv4Net) -> Option<Ipv4Addr> {
+        let lo = u32::from(within.network()).max(u32::from(first_host(&self.subnet)));
+        let hi = u32::from(within.broadcast()).min(u32::from(self.subnet.broadcast()) - 1);
+        (lo..=hi)
+            .map(Ipv4Addr::from)
+            .find(|ip| *ip != self.gateway && !self.used.contains(ip))
+    }
+
+    fn plain(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
         check_usable(&subnet)?;
         let subnet = subnet.trunc();
         let in_use = |g: Ipv4Addr| DockerError::GatewayAllocation {
@@ -137,19 +186,29 @@ impl Pool {
             subnet,
             gateway,
             used: BTreeSet::new(),
+            range: None,
+            aux: BTreeSet::new(),
         })
     }
 
-    /// The lowest free host address (never the network, gateway or broadcast address).
+    /// The lowest free host address (never the network, gateway or broadcast address),
+    /// inside the `--ip-range` when there is one.
     pub fn allocate(&mut self) -> Result<Ipv4Addr, DockerError> {
-        let first = u32::from(first_host(&self.subnet));
-        let last = u32::from(self.subnet.broadcast());
-        let ip = (first..last)
-            .map(Ipv4Addr::from)
-            .find(|ip| *ip != self.gateway && !self.used.contains(ip))
-            .ok_or(DockerError::NoAvailableAddress(self.subnet))?;
+        let within = self.range.unwrap_or(self.subnet);
+        let ip = self
+            .free_in(&within)
+            .ok_or(DockerError::NoAvailableAddress(within))?;
         self.used.insert(ip);
         Ok(ip)
+    }
+
+    /// Holds an auxiliary address (`--aux-address`) for good: never handed out, never
+    /// released. Errors ([`DockerError::AddressInUse`], [`DockerError::IpOutsideSubnet`])
+    /// as [`Pool::reserve`].
+    pub fn reserve_aux(&mut self, ip: Ipv4Addr) -> Result<(), DockerError> {
+        self.reserve(ip)?;
+        self.aux.insert(ip);
+        Ok(())
     }
 
     /// Takes a fixed address (`--ip`).
@@ -173,7 +232,9 @@ impl Pool {
     }
 
     pub fn release(&mut self, ip: Ipv4Addr) {
-        self.used.remove(&ip);
+        if !self.aux.contains(&ip) {
+            self.used.remove(&ip);
+        }
     }
 }
 
@@ -334,6 +395,37 @@ mod tests {
         for good in ["10.0.0.0/30", "10.0.0.0/8", "128.0.0.0/2", "192.0.2.0/24"] {
             assert!(check_usable(&net(good)).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn ranges_hand_out_only_their_addresses_and_aux_ones_are_held() {
+        // The gateway comes from the range when not given; the range's first address is a
+        // host of the subnet, so it is handed out (Docker 20.10 does).
+        let mut p = Pool::with_range(net("10.0.0.0/16"), None, Some(net("10.0.3.0/24"))).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 0, 3, 0));
+        p.reserve_aux(Ipv4Addr::new(10, 0, 3, 1)).unwrap();
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 3, 2));
+        // A fixed address anywhere in the subnet; an auxiliary one is never released.
+        p.reserve(Ipv4Addr::new(10, 0, 9, 9)).unwrap();
+        p.release(Ipv4Addr::new(10, 0, 3, 1));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 0, 3, 3));
+        assert!(matches!(
+            p.reserve(Ipv4Addr::new(10, 0, 3, 1)),
+            Err(DockerError::AddressInUse(_))
+        ));
+        // A full range says so with the range.
+        let mut small = Pool::with_range(
+            net("10.1.0.0/24"),
+            Some(Ipv4Addr::new(10, 1, 0, 1)),
+            Some(net("10.1.0.8/31")),
+        )
+        .unwrap();
+        small.allocate().unwrap();
+        small.allocate().unwrap();
+        assert!(matches!(
+            small.allocate(),
+            Err(DockerError::NoAvailableAddress(r)) if r == net("10.1.0.8/31")
+        ));
     }
 
     #[test]

@@ -149,6 +149,12 @@ pub enum DockerError {
     NoLinkTarget(String),
     #[error("conflicting options: port publishing and the container type network mode")]
     PublishWithContainerMode,
+    /// `--dns` with `--network container:…` (runconfig's `ErrConflictNetworkAndDNS`).
+    #[error("conflicting options: dns and the network mode")]
+    DnsWithContainerMode,
+    /// `--add-host` with `--network container:…` (runconfig's `ErrConflictNetworkHosts`).
+    #[error("conflicting options: custom host-to-IP mapping and the network mode")]
+    HostsWithContainerMode,
     /// A `--link` the docker CLI refuses to parse (netsh's words around the CLI's reason).
     #[error("invalid link \"{link}\": {why} (expected NAME or NAME:ALIAS)")]
     InvalidLink { link: String, why: String },
@@ -174,6 +180,47 @@ pub enum DockerError {
     /// `docker rename` to a name that is invalid or taken.
     #[error("Error when allocating new name: {0}")]
     RenameAllocation(Box<DockerError>),
+    /// `--ip-range` whose address is outside the subnet: the docker CLI's own check
+    /// (`getIpamConfig`), without "Error response from daemon".
+    #[error("no matching subnet for range {0}")]
+    RangeOutsideSubnet(String),
+    /// `--aux-address` outside the subnet (or without one): the docker CLI's check.
+    #[error("no matching subnet for aux-address {0}")]
+    AuxOutsideSubnet(String),
+    /// An `--ip-range` that does not parse (Go's `net.ParseCIDR`, as the CLI reports it).
+    #[error("invalid CIDR address: {0}")]
+    InvalidRange(String),
+    /// An `--aux-address` the pool already holds (the gateway, another auxiliary address,
+    /// the network or broadcast address): libnetwork's `ipamAllocateVersion`.
+    #[error("failed to allocate secondary ip address ({name}:{ip}): Address already in use")]
+    AuxInUse { name: String, ip: String },
+    /// A bridge driver option (`-o KEY=VALUE`) whose value does not parse (libnetwork's
+    /// `parseErr`).
+    #[error("failed to parse {label} value: {value} ({why})")]
+    DriverOption {
+        label: String,
+        value: String,
+        why: String,
+    },
+    /// `com.docker.network.driver.mtu` below zero (libnetwork's `ErrInvalidMtu`).
+    #[error("invalid MTU number: {0}")]
+    InvalidMtu(i64),
+    /// An MTU the kernel refuses for a bridge or veth (netsh's own refusal: Docker would
+    /// fail while building the bridge).
+    #[error("invalid MTU {0} for a bridge network: the kernel takes 68 to 65535 bytes")]
+    MtuOutOfRange(i64),
+    /// `com.docker.network.bridge.name` that another network's bridge has (libnetwork's
+    /// bridge driver, `networks have same bridge name`).
+    #[error("cannot create network {id} ({bridge}): conflicts with network {other} ({bridge}): networks have same bridge name")]
+    BridgeNameConflict {
+        id: String,
+        bridge: String,
+        other: String,
+    },
+    /// `com.docker.network.bridge.name` that the kernel cannot take as an interface name
+    /// (netsh's own refusal, with the kernel's rule).
+    #[error("invalid bridge name {name:?} (com.docker.network.bridge.name): {why}")]
+    InvalidBridgeName { name: String, why: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +245,12 @@ pub struct Network {
     /// pool (libnetwork keeps the user's `IpamConf`: the subnet as written, host bits
     /// included, and a gateway only when one was given).
     pub user_config: Option<IpamConfig>,
+    /// `--label KEY=VALUE`, a later key replacing an earlier one (inspect's `Labels`).
+    pub labels: Vec<(String, String)>,
+    /// `-o/--opt KEY=VALUE`, driver options as given, a later key replacing an earlier one
+    /// (inspect's `Options`); the driver reads those it knows (see
+    /// [`driver::NetworkDriver::check_options`]).
+    pub options: Vec<(String, String)>,
 }
 
 /// A network's IPAM configuration as the user gave it (`docker network create --subnet
@@ -207,6 +260,10 @@ pub struct IpamConfig {
     /// The subnet as written (`10.42.0.5/24` stays so; the pool is `10.42.0.0/24`).
     pub subnet: String,
     pub gateway: Option<Ipv4Addr>,
+    /// `--ip-range` as written (inspect's `IPRange`).
+    pub ip_range: Option<String>,
+    /// `--aux-address NAME=IP` as given, sorted by name (inspect's `AuxiliaryAddresses`).
+    pub aux: Vec<(String, String)>,
 }
 
 impl Network {
@@ -311,6 +368,65 @@ pub struct Container {
     pub idle_endpoints: Vec<Endpoint>,
     /// `--hostname`; `None`: the short ID.
     pub hostname: Option<String>,
+    /// `Config.Env`: the image's environment (`PATH`), then `-e` values, each `KEY=VALUE`
+    /// (see [`container_env`]).
+    pub env: Vec<String>,
+    /// `--add-host NAME:IP`, as (name, address) in the order given.
+    pub extra_hosts: Vec<(String, String)>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: DnsConfig,
+}
+
+/// A container's own DNS settings (`docker run --dns IP --dns-search DOMAIN --dns-option
+/// OPT`, each repeatable): `HostConfig.Dns`, `DnsSearch`, `DnsOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsConfig {
+    pub servers: Vec<String>,
+    pub search: Vec<String>,
+    pub options: Vec<String>,
+}
+
+impl DnsConfig {
+    /// No `--dns*` flag was given: resolv.conf is Docker's default for the network.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.search.is_empty() && self.options.is_empty()
+    }
+}
+
+/// The environment an image brings (`Config.Env` of busybox and of the official images):
+/// Docker's default `PATH`.
+pub const IMAGE_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Docker's `ReplaceOrAppendEnvValues`: each override `KEY=VALUE` replaces the default with
+/// the same key in place, or is appended; an override `KEY` without `=` removes `KEY` (the
+/// CLI passes `-e KEY` so when netsh's own environment has no `KEY`).
+pub fn replace_or_append_env(defaults: &[String], overrides: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split('=').next().unwrap_or_default().to_string();
+    let mut out: Vec<Option<String>> = defaults.iter().cloned().map(Some).collect();
+    for o in overrides {
+        let k = key(o);
+        let at = out
+            .iter()
+            .position(|e| e.as_deref().is_some_and(|e| key(e) == k));
+        if !o.contains('=') {
+            if let Some(i) = at {
+                out[i] = None;
+            }
+            continue;
+        }
+        match at {
+            Some(i) => out[i] = Some(o.clone()),
+            None => out.push(Some(o.clone())),
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// `Config.Env` of a new container: the image's environment ([`IMAGE_PATH`]) with the
+/// `-e` values merged in (Docker's daemon merges them with [`replace_or_append_env`], so
+/// `-e KEY` without a value leaves `KEY` out).
+pub fn container_env(user: &[String]) -> Vec<String> {
+    replace_or_append_env(&[IMAGE_PATH.to_string()], user)
 }
 
 /// Where a container is in its life (`State.Status` in `docker inspect`).
@@ -478,6 +594,12 @@ pub struct RunExtras {
     pub create_only: bool,
     /// `--hostname`.
     pub hostname: Option<String>,
+    /// `-e KEY=VALUE` (or `KEY` alone: left out), as the CLI passes them.
+    pub env: Vec<String>,
+    /// `--add-host NAME:IP`, checked by the CLI.
+    pub extra_hosts: Vec<String>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: DnsConfig,
 }
 
 impl Container {
@@ -566,6 +688,14 @@ pub struct NetworkSpec {
     pub subnet: Option<String>,
     pub gateway: Option<String>,
     pub internal: bool,
+    /// `--ip-range CIDR`: where containers' addresses come from (inside the subnet).
+    pub ip_range: Option<String>,
+    /// `--aux-address NAME=IP`: addresses IPAM never hands out.
+    pub aux: Vec<(String, String)>,
+    /// `--label KEY=VALUE`.
+    pub labels: Vec<(String, String)>,
+    /// `-o/--opt KEY=VALUE`: driver options.
+    pub options: Vec<(String, String)>,
 }
 
 /// `docker run` / `docker network connect` options that concern the network.
@@ -603,7 +733,7 @@ impl Docker {
         let pool = subnet.and_then(|s| Pool::new(s, None).ok());
         let id = d.ids.id();
         let bridge = Network {
-            bridge: driver::BRIDGE.device_name(&id, true),
+            bridge: driver::BRIDGE.device_name(&id, true, &[]),
             id,
             name: "bridge".into(),
             driver: driver::BRIDGE,
@@ -613,6 +743,8 @@ impl Docker {
             internal: false,
             default_bridge: true,
             user_config: None,
+            labels: Vec::new(),
+            options: Vec::new(),
         };
         d.networks.push(bridge);
         for (name, driver) in [("host", driver::HOST), ("none", driver::NULL)] {
@@ -628,6 +760,8 @@ impl Docker {
                 internal: false,
                 default_bridge: false,
                 user_config: None,
+                labels: Vec::new(),
+                options: Vec::new(),
             });
         }
         d
@@ -710,7 +844,13 @@ impl Docker {
         driver.check_create()?;
         let taken: Vec<Ipv4Net> = self.networks.iter().filter_map(Network::subnet).collect();
         let mut cursor = self.pool_cursor;
+        // The docker CLI's `getIpamConfig` first: every range and gateway needs a subnet,
+        // then each range, gateway and auxiliary address must fall inside it.
+        if spec.subnet.is_none() && (spec.gateway.is_some() || spec.ip_range.is_some()) {
+            return Err(DockerError::GatewayWithoutSubnet);
+        }
         let gateway = spec.gateway.as_deref().map(parse_ip).transpose()?;
+        let mut range = None;
         let subnet = match &spec.subnet {
             Some(s) => {
                 // Go's net.ParseCIDR takes host bits and gives the network: Docker keeps
@@ -720,10 +860,26 @@ impl Docker {
                     .parse::<Ipv4Net>()
                     .map_err(|_| DockerError::InvalidSubnet(s.clone()))?
                     .trunc();
+                if let Some(r) = &spec.ip_range {
+                    let parsed: Ipv4Net = r
+                        .trim()
+                        .parse()
+                        .map_err(|_| DockerError::InvalidRange(r.clone()))?;
+                    // The CLI only asks whether the range's address is in the subnet.
+                    if !s.contains(&parsed.addr()) {
+                        return Err(DockerError::RangeOutsideSubnet(r.clone()));
+                    }
+                    range = Some(parsed.trunc());
+                }
                 // The docker CLI matches each gateway to a subnet before the daemon sees
                 // the request.
                 if let Some(g) = gateway.filter(|g| !s.contains(g)) {
                     return Err(DockerError::GatewayOutsideSubnet(g));
+                }
+                for (_, a) in &spec.aux {
+                    if !a.trim().parse::<Ipv4Addr>().is_ok_and(|ip| s.contains(&ip)) {
+                        return Err(DockerError::AuxOutsideSubnet(a.clone()));
+                    }
                 }
                 ipam::check_usable(&s)?;
                 if taken.iter().any(|t| ipam::overlaps(t, &s)) {
@@ -732,17 +888,37 @@ impl Docker {
                 s
             }
             None => {
-                if spec.gateway.is_some() {
-                    return Err(DockerError::GatewayWithoutSubnet);
+                if let Some((_, a)) = spec.aux.first() {
+                    return Err(DockerError::AuxOutsideSubnet(a.clone()));
                 }
                 let (subnet, next) = ipam::next_pool(&taken, cursor)?;
                 cursor = next;
                 subnet
             }
         };
-        let pool = Pool::new(subnet, gateway)?;
+        let options = last_wins(&spec.options);
+        driver.check_options(&options)?;
+        let mut pool = Pool::with_range(subnet, gateway, range)?;
+        let mut aux = last_wins(&spec.aux);
+        aux.sort();
+        for (name, a) in &aux {
+            let ip = parse_ip(a)?;
+            pool.reserve_aux(ip).map_err(|_| DockerError::AuxInUse {
+                name: name.clone(),
+                ip: a.clone(),
+            })?;
+        }
         let id = self.ids.id();
-        let bridge = driver.device_name(&id, false);
+        let bridge = driver.device_name(&id, false, &options);
+        if let Some(br) = &bridge {
+            if let Some(other) = self.networks.iter().find(|n| n.bridge.as_ref() == Some(br)) {
+                return Err(DockerError::BridgeNameConflict {
+                    id,
+                    bridge: br.clone(),
+                    other: other.id.clone(),
+                });
+            }
+        }
         let network = Network {
             bridge_mac: driver.device_mac(&mut self.ids),
             bridge,
@@ -756,7 +932,11 @@ impl Docker {
             user_config: spec.subnet.as_ref().map(|s| IpamConfig {
                 subnet: s.trim().to_string(),
                 gateway,
+                ip_range: spec.ip_range.as_ref().map(|r| r.trim().to_string()),
+                aux,
             }),
+            labels: last_wins(&spec.labels),
+            options,
         };
         self.networks.push(network.clone());
         self.pool_cursor = cursor;
@@ -856,6 +1036,16 @@ impl Docker {
                 return Err(DockerError::LinksWithMode("host type networking"));
             }
         }
+        // Then (runconfig's order) --dns and --add-host, which belong to the namespace's
+        // owner.
+        if network.starts_with("container:") {
+            if !extras.dns.servers.is_empty() {
+                return Err(DockerError::DnsWithContainerMode);
+            }
+            if !extras.extra_hosts.is_empty() {
+                return Err(DockerError::HostsWithContainerMode);
+            }
+        }
         if network.starts_with("container:") && !ports.is_empty() {
             return Err(DockerError::PublishWithContainerMode);
         }
@@ -917,6 +1107,14 @@ impl Docker {
         c.cmd = extras.cmd.clone();
         c.started_at = (!extras.create_only).then(|| created.to_string());
         c.hostname = extras.hostname.clone();
+        c.env = container_env(&extras.env);
+        c.extra_hosts = extras
+            .extra_hosts
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .map(|(n, ip)| (n.to_string(), ip.to_string()))
+            .collect();
+        c.dns = extras.dns.clone();
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
         }
@@ -927,6 +1125,9 @@ impl Docker {
             stored.cmd = c.cmd.clone();
             stored.started_at = c.started_at.clone();
             stored.hostname = c.hostname.clone();
+            stored.env = c.env.clone();
+            stored.extra_hosts = c.extra_hosts.clone();
+            stored.dns = c.dns.clone();
             stored.endpoints = c.endpoints.clone();
         }
         if extras.create_only {
@@ -1038,6 +1239,9 @@ impl Docker {
             finished_at: None,
             idle_endpoints: Vec::new(),
             hostname: None,
+            env: Vec::new(),
+            extra_hosts: Vec::new(),
+            dns: DnsConfig::default(),
         };
         if let Some(target) = network.strip_prefix("container:") {
             let t = self.container(target)?;
@@ -1487,17 +1691,39 @@ impl Docker {
         })
     }
 
-    /// `/etc/hosts` inside the container: localhost lines, `--link` entries, then one
+    /// `/etc/hosts` inside the container (a `container:` container: its owner's): localhost
+    /// lines, `--add-host` entries (`IP\tNAME`, in the order given), `--link` entries, then one
     /// `<address>\t<short id>` line per network it is on, in the order it joined them
     /// (Docker appends a line on connect and removes that network's line on disconnect;
     /// Docker 20.10 then also drops the container's other lines — a known bug netsh does
     /// not copy).
     pub fn hosts_file(&self, c: &Container) -> String {
         let mut out = String::from(HOSTS_HEADER);
+        // Docker 20.10's `buildSandboxOptions` passes the extra hosts to the sandbox before
+        // the link lines, and libnetwork's `etchosts.Build` writes them after its default
+        // lines; the container's own lines are appended when it joins a network.
+        // `host-gateway` is the daemon's host gateway address: the default bridge's gateway.
+        let host_gateway = || {
+            self.networks
+                .iter()
+                .find(|n| n.default_bridge)
+                .and_then(Network::gateway)
+                .map(|g| g.to_string())
+                .unwrap_or_default()
+        };
+        for (name, ip) in &self.namespace_owner(c).extra_hosts {
+            let ip = if ip == "host-gateway" {
+                host_gateway()
+            } else {
+                ip.clone()
+            };
+            out.push_str(&format!("{ip}\t{name}\n"));
+        }
         // Docker writes link lines into the sandbox of a container on the default bridge
         // only (`buildSandboxOptions`); a `none` container gets none.
+        // A `container:` container has its owner's file (Docker points its HostsPath there).
         let linked = if self.on_default_bridge(self.namespace_owner(c)) {
-            &c.links[..]
+            &self.namespace_owner(c).links[..]
         } else {
             &[][..]
         };
@@ -1547,14 +1773,91 @@ impl Docker {
         })
     }
 
-    /// `/etc/resolv.conf` inside the container: the embedded DNS server on user-defined
-    /// networks, otherwise a copy of the host's.
+    /// `/etc/resolv.conf` inside the container (libnetwork 20.10's `setupDNS` and
+    /// `rebuildDNS`). Without `--dns*` flags: the embedded DNS server on user-defined
+    /// networks (`nameserver 127.0.0.11`, `options ndots:0`), otherwise a copy of the
+    /// host's. With them, each list given replaces the host's (`--dns` its nameservers,
+    /// `--dns-search` its search line, `--dns-option` its options), written as
+    /// `resolvconf.Build` writes: `search …`, `nameserver …` lines, `options …`; on
+    /// user-defined networks the nameservers are then the embedded server alone (it
+    /// forwards to the others) and `ndots:0` is appended unless an option sets `ndots`.
     pub fn resolv_conf(&self, c: &Container, host_resolv: &str) -> String {
-        if self.has_embedded_dns(c) {
-            "nameserver 127.0.0.11\noptions ndots:0\n".to_string()
-        } else {
-            host_resolv.to_string()
+        let dns = &self.namespace_owner(c).dns;
+        let embedded = self.has_embedded_dns(c);
+        if dns.is_empty() {
+            return if embedded {
+                "nameserver 127.0.0.11\noptions ndots:0\n".to_string()
+            } else {
+                host_resolv.to_string()
+            };
         }
+        let from_host = |key: &str| -> Vec<String> {
+            host_resolv
+                .lines()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    (w.next() == Some(key)).then(|| w.map(str::to_string).collect::<Vec<_>>())
+                })
+                .flatten()
+                .collect()
+        };
+        let pick = |own: &[String], key: &str| {
+            if own.is_empty() {
+                from_host(key)
+            } else {
+                own.to_vec()
+            }
+        };
+        let search = pick(&dns.search, "search");
+        let mut servers = pick(&dns.servers, "nameserver");
+        let mut options = pick(&dns.options, "options");
+        if embedded {
+            servers = vec![crate::services::dns::DNS_ADDR.to_string()];
+            if !options.iter().any(|o| o.contains("ndots")) {
+                options.push("ndots:0".into());
+            }
+        }
+        let mut out = String::new();
+        let search = search.join(" ");
+        if !search.is_empty() && search.trim() != "." {
+            out.push_str(&format!("search {search}\n"));
+        }
+        for s in servers {
+            out.push_str(&format!("nameserver {s}\n"));
+        }
+        let options = options.join(" ");
+        if !options.trim().is_empty() {
+            out.push_str(&format!("options {options}\n"));
+        }
+        out
+    }
+
+    /// The servers the embedded DNS server of `c` forwards names it does not know to
+    /// (libnetwork's `extDNS`): its `--dns` servers, port 53, but the embedded server's
+    /// own address (asking itself would go round for ever). Empty when none were given:
+    /// the host's resolvers are outside the sealed lab, so such names get NXDOMAIN.
+    pub fn external_dns(&self, c: &Container) -> Vec<std::net::SocketAddr> {
+        self.namespace_owner(c)
+            .dns
+            .servers
+            .iter()
+            .filter_map(|s| s.parse::<std::net::IpAddr>().ok())
+            .filter(|ip| *ip != std::net::IpAddr::V4(crate::services::dns::DNS_ADDR))
+            .map(|ip| std::net::SocketAddr::new(ip, 53))
+            .collect()
+    }
+
+    /// The environment of a program started in `c` (`docker exec`, or its command):
+    /// Docker's `CreateDaemonEnvironment` — `PATH`, `HOSTNAME=<hostname>` — with
+    /// `Config.Env` merged in, then `exec -e` values (`extra`), then `HOME=/root` unless
+    /// set (runc adds it), each merged with [`replace_or_append_env`].
+    pub fn process_env(&self, c: &Container, hostname: &str, extra: &[String]) -> Vec<String> {
+        let base = vec![IMAGE_PATH.to_string(), format!("HOSTNAME={hostname}")];
+        let mut env = replace_or_append_env(&replace_or_append_env(&base, &c.env), extra);
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push("HOME=/root".into());
+        }
+        env
     }
 
     /// The bindings Docker made for `c` (`NetworkSettings.Ports`): those it asked for
@@ -1651,6 +1954,19 @@ fn find<'a, T>(
     }
 }
 
+/// `KEY=VALUE` pairs as Docker's CLI turns them into a map: a later key replaces an
+/// earlier one, which keeps its place.
+fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs {
+        match out.iter_mut().find(|(x, _)| x == k) {
+            Some(e) => e.1 = v.clone(),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
 fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
     text.trim()
         .parse()
@@ -1659,3 +1975,34 @@ fn parse_ip(text: &str) -> Result<Ipv4Addr, DockerError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn env_values_replace_in_place_append_and_unset() {
+        assert_eq!(
+            replace_or_append_env(&v(&["PATH=/bin", "A=1"]), &v(&["B=2", "PATH=/x", "A"])),
+            v(&["PATH=/x", "B=2"])
+        );
+        assert_eq!(container_env(&v(&["NOPE"])), v(&[IMAGE_PATH]));
+        let mut d = Docker::new(1, "t");
+        let extras = RunExtras {
+            env: v(&["FOO=bar", "HOME=/srv"]),
+            ..RunExtras::default()
+        };
+        let (c, _) = d
+            .run_with("e1", "bridge", &AttachSpec::default(), &extras, "t")
+            .unwrap();
+        assert_eq!(c.env, v(&[IMAGE_PATH, "FOO=bar", "HOME=/srv"]));
+        assert_eq!(
+            d.process_env(&c, "h", &v(&["X=1"])),
+            v(&[IMAGE_PATH, "HOSTNAME=h", "FOO=bar", "HOME=/srv", "X=1"])
+        );
+    }
+}

@@ -124,6 +124,7 @@ fn network_spec(map: &Map) -> Res<NetworkSpec> {
         subnet: str_opt(map, "subnet", "network")?,
         gateway: str_opt(map, "gateway", "network")?,
         internal,
+        ..NetworkSpec::default()
     })
 }
 

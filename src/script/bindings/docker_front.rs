@@ -53,6 +53,9 @@ pub fn register(engine: &mut Engine, lab: &Rc<Lab>) {
                 } else {
                     f.stderr
                 };
+                // On the REPL's terminal the words print as Docker prints them (or
+                // streamed already; see crate::live).
+                crate::live::failed(&text);
                 Err(runtime(text))
             }
         }

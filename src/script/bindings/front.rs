@@ -57,6 +57,9 @@ fn finish(status: &Cell<i64>, outcome: Outcome) -> Res<String> {
             } else {
                 f.stderr
             };
+            // On the REPL's terminal the words print as the program prints them (or
+            // streamed already; see crate::live).
+            crate::live::failed(&words);
             Err(runtime(words))
         }
     }

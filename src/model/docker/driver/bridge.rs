@@ -10,9 +10,33 @@ use ipnet::{IpNet, Ipv4Net};
 use super::{NetworkDriver, Plan};
 use crate::kernel::{Op, HOST};
 use crate::model::docker::ids::{bridge_name, mac_for, Ids};
-use crate::model::docker::{Endpoint, Network};
+use crate::model::docker::{DockerError, Endpoint, Network};
 
 pub struct Bridge;
+
+/// The bridge driver's options (libnetwork `drivers/bridge/labels.go`, `netlabel`).
+pub const BRIDGE_NAME: &str = "com.docker.network.bridge.name";
+pub const ENABLE_ICC: &str = "com.docker.network.bridge.enable_icc";
+pub const ENABLE_IP_MASQUERADE: &str = "com.docker.network.bridge.enable_ip_masquerade";
+pub const HOST_BINDING_IPV4: &str = "com.docker.network.bridge.host_binding_ipv4";
+pub const MTU: &str = "com.docker.network.driver.mtu";
+
+/// The value of option `key`, if given.
+fn option<'a>(options: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
 
 impl NetworkDriver for Bridge {
     fn name(&self) -> &'static str {
@@ -23,12 +47,93 @@ impl NetworkDriver for Bridge {
         true
     }
 
-    fn device_name(&self, network_id: &str, default: bool) -> Option<String> {
+    fn device_name(
+        &self,
+        network_id: &str,
+        default: bool,
+        options: &[(String, String)],
+    ) -> Option<String> {
+        if let Some(name) = option(options, BRIDGE_NAME).filter(|n| !n.is_empty()) {
+            return Some(name.to_string());
+        }
         Some(if default {
             "docker0".to_string()
         } else {
             bridge_name(network_id)
         })
+    }
+
+    /// libnetwork's `networkConfiguration.fromLabels`: the MTU an integer (at least 0; netsh
+    /// also wants one the kernel takes, 68 to 65535, or 0 for the default), `enable_icc`
+    /// and `enable_ip_masquerade` booleans (Go's `strconv.ParseBool`), `host_binding_ipv4`
+    /// an address; the bridge's name one the kernel takes.
+    fn check_options(&self, options: &[(String, String)]) -> Result<(), DockerError> {
+        let bad = |label: &str, value: &str, why: String| DockerError::DriverOption {
+            label: label.to_string(),
+            value: value.to_string(),
+            why,
+        };
+        for (label, value) in options {
+            match label.as_str() {
+                MTU => {
+                    let n: i64 = value.parse().map_err(|_| {
+                        bad(
+                            label,
+                            value,
+                            format!("strconv.Atoi: parsing {value:?}: invalid syntax"),
+                        )
+                    })?;
+                    if n < 0 {
+                        return Err(DockerError::InvalidMtu(n));
+                    }
+                    if n != 0 && !(68..=65535).contains(&n) {
+                        return Err(DockerError::MtuOutOfRange(n));
+                    }
+                }
+                ENABLE_ICC | ENABLE_IP_MASQUERADE => {
+                    parse_bool(value).ok_or_else(|| {
+                        bad(
+                            label,
+                            value,
+                            format!("strconv.ParseBool: parsing {value:?}: invalid syntax"),
+                        )
+                    })?;
+                }
+                HOST_BINDING_IPV4 => {
+                    value
+                        .parse::<std::net::IpAddr>()
+                        .map_err(|_| bad(label, value, "nil ip".into()))?;
+                }
+                BRIDGE_NAME if !value.is_empty() => {
+                    crate::model::names::check_ifname(value).map_err(|why| {
+                        DockerError::InvalidBridgeName {
+                            name: value.clone(),
+                            why,
+                        }
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn mtu(&self, n: &Network) -> Option<u32> {
+        option(&n.options, MTU)
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|m| *m != 0 && *m != 1500)
+    }
+
+    fn inter_container(&self, n: &Network) -> bool {
+        option(&n.options, ENABLE_ICC)
+            .and_then(parse_bool)
+            .unwrap_or(true)
+    }
+
+    fn masquerade(&self, n: &Network) -> bool {
+        option(&n.options, ENABLE_IP_MASQUERADE)
+            .and_then(parse_bool)
+            .unwrap_or(true)
     }
 
     fn endpoint_interface(&self) -> bool {
@@ -57,6 +162,8 @@ impl NetworkDriver for Bridge {
 
     fn inspect_options(&self, n: &Network) -> Vec<(&'static str, String)> {
         if !n.default_bridge {
+            // A user-defined network shows the options as given (`n.options`), which the
+            // inspect renderer adds.
             return Vec::new();
         }
         [
@@ -75,11 +182,16 @@ impl NetworkDriver for Bridge {
         .collect()
     }
 
-    /// `ip link add BRIDGE type bridge` (with its MAC), the gateway address with its
-    /// broadcast, up.
+    /// `ip link add BRIDGE type bridge` (with its MAC), its MTU when the options set one,
+    /// the gateway address with its broadcast, up.
     fn network_plan(&self, n: &Network) -> Option<Plan> {
         let (br, pool) = (n.bridge.clone()?, n.pool.as_ref()?);
         let gateway = Ipv4Net::new(pool.gateway, pool.subnet.prefix_len()).ok()?;
+        let mtu = self.mtu(n).map(|mtu| Op::SetMtu {
+            ns: HOST.into(),
+            dev: br.clone(),
+            mtu,
+        });
         Some(Plan {
             create: Op::AddBridge {
                 ns: HOST.into(),
@@ -88,19 +200,22 @@ impl NetworkDriver for Bridge {
                 // libnetwork's bridges and veths have no transmit queue (TxQLen 0).
                 txqlen: Some(0),
             },
-            configure: vec![
-                Op::AddAddr {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                    addr: IpNet::V4(gateway),
-                    brd: true,
-                },
-                Op::SetUp {
-                    ns: HOST.into(),
-                    dev: br.clone(),
-                    up: true,
-                },
-            ],
+            configure: mtu
+                .into_iter()
+                .chain([
+                    Op::AddAddr {
+                        ns: HOST.into(),
+                        dev: br.clone(),
+                        addr: IpNet::V4(gateway),
+                        brd: true,
+                    },
+                    Op::SetUp {
+                        ns: HOST.into(),
+                        dev: br.clone(),
+                        up: true,
+                    },
+                ])
+                .collect(),
             settle: Vec::new(),
             undo: self.network_teardown(n)?,
         })
@@ -113,14 +228,28 @@ impl NetworkDriver for Bridge {
         })
     }
 
-    /// The veth pair, made with its container end already in `ns`; the host end joins
-    /// the bridge and comes up; the container end gets its MAC and address and comes up;
-    /// both ends' carrier is waited for, so every view shows them UP.
+    /// The veth pair, made with its container end already in `ns`; both ends get the
+    /// network's MTU when its options set one (libnetwork sets the veth's MTU); the host
+    /// end joins the bridge and comes up; the container end gets its MAC and address and
+    /// comes up; both ends' carrier is waited for, so every view shows them UP.
     fn endpoint_plan(&self, n: &Network, ns: &str, e: &Endpoint) -> Option<Plan> {
         let (ifname, host_if, (ip, len)) = (e.ifname.clone()?, e.host_ifname.clone()?, e.ip?);
         let br = n.bridge.clone()?;
         let addr = Ipv4Net::new(ip, len).ok()?;
-        let mut configure = vec![
+        let mut configure = Vec::new();
+        if let Some(mtu) = self.mtu(n) {
+            configure.push(Op::SetMtu {
+                ns: HOST.into(),
+                dev: host_if.clone(),
+                mtu,
+            });
+            configure.push(Op::SetMtu {
+                ns: ns.into(),
+                dev: ifname.clone(),
+                mtu,
+            });
+        }
+        configure.extend([
             Op::SetMaster {
                 ns: HOST.into(),
                 dev: host_if.clone(),
@@ -131,7 +260,7 @@ impl NetworkDriver for Bridge {
                 dev: host_if.clone(),
                 up: true,
             },
-        ];
+        ]);
         if let Some(mac) = &e.mac {
             configure.push(Op::SetMac {
                 ns: ns.into(),
@@ -212,7 +341,10 @@ mod tests {
         assert!(cmds[1].contains("addr add 172.18.0.1/16"), "{cmds:?}");
         assert!(cmds[2].contains(&format!("set dev {br} up")), "{cmds:?}");
         assert_eq!(cmds[3], format!("ip link del {br}"));
-        assert_eq!(Bridge.device_name("x", true).as_deref(), Some("docker0"));
+        assert_eq!(
+            Bridge.device_name("x", true, &[]).as_deref(),
+            Some("docker0")
+        );
     }
 
     #[test]

@@ -56,9 +56,41 @@ pub trait NetworkDriver: Send + Sync {
     }
 
     /// The kernel device a network of this driver is built on, if any: for the bridge
-    /// driver `docker0` for the default network, `br-<12 hex of the ID>` otherwise.
-    fn device_name(&self, _network_id: &str, _default: bool) -> Option<String> {
+    /// driver `docker0` for the default network, `br-<12 hex of the ID>` otherwise, or the
+    /// name its `options` ask for (`com.docker.network.bridge.name`).
+    fn device_name(
+        &self,
+        _network_id: &str,
+        _default: bool,
+        _options: &[(String, String)],
+    ) -> Option<String> {
         None
+    }
+
+    /// Checks a new network's driver options (`docker network create -o KEY=VALUE`):
+    /// Docker's refusal of a value the driver cannot read. Options it does not know are
+    /// kept and shown, as Docker does.
+    fn check_options(&self, _options: &[(String, String)]) -> Result<(), DockerError> {
+        Ok(())
+    }
+
+    /// The MTU of network `n`'s device and of its endpoints' interfaces, when its options
+    /// set one other than the kernel's default (1500).
+    fn mtu(&self, _n: &Network) -> Option<u32> {
+        None
+    }
+
+    /// Whether containers on network `n` may reach each other (the bridge driver's
+    /// `com.docker.network.bridge.enable_icc`, true unless set false).
+    fn inter_container(&self, _n: &Network) -> bool {
+        true
+    }
+
+    /// Whether traffic leaving network `n` for elsewhere is masqueraded behind the host
+    /// (the bridge driver's `com.docker.network.bridge.enable_ip_masquerade`, true unless
+    /// set false; internal networks send nothing out either way).
+    fn masquerade(&self, _n: &Network) -> bool {
+        true
     }
 
     /// A MAC for the network's device (the bridge driver: `02:42:` and four random
