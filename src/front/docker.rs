@@ -740,6 +740,90 @@ pub fn flag_words(path: &str) -> Vec<String> {
 
 /// `KEY=VALUE` words as the CLI's `MapOpts` and `ConvertKVStringsToMap` read them: a word
 /// without `=` is a key with an empty value.
+/// Go's `net.ParseCIDR`: the address as written and the network it names.
+fn go_parse_cidr(text: &str) -> Option<(std::net::IpAddr, ipnet::IpNet)> {
+    let (addr, len) = text.split_once('/')?;
+    if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let net = ipnet::IpNet::new(ip, len.parse().ok()?).ok()?.trunc();
+    Some((ip, net))
+}
+
+/// docker/cli's `subnetMatches`: whether `data` (an address, or a CIDR's address) is in
+/// `subnet`; an address that does not parse matches nothing, a CIDR that does not parse is
+/// Go's error.
+fn subnet_matches(subnet: &str, data: &str) -> Result<bool, String> {
+    let (_, net) = go_parse_cidr(subnet)
+        .ok_or_else(|| format!("invalid subnet: invalid CIDR address: {subnet}"))?;
+    let ip = if data.contains('/') {
+        go_parse_cidr(data)
+            .ok_or_else(|| format!("invalid CIDR address: {data}"))?
+            .0
+    } else {
+        match data.parse() {
+            Ok(ip) => ip,
+            Err(_) => return Ok(false),
+        }
+    };
+    Ok(net.contains(&ip))
+}
+
+/// docker/cli 20.10's `consolidateIpam` (`network create`), in its order and words: every
+/// ip-range or gateway needs a subnet; subnets may not overlap; each range, gateway and
+/// auxiliary address must fall in a subnet, and a subnet takes one range and one gateway.
+fn consolidate_ipam(
+    subnets: &[String],
+    ranges: &[String],
+    gateways: &[String],
+    aux: &[(String, String)],
+) -> Result<(), String> {
+    if subnets.len() < ranges.len() || subnets.len() < gateways.len() {
+        return Err("every ip-range or gateway must have a corresponding subnet".into());
+    }
+    for (i, s) in subnets.iter().enumerate() {
+        for k in &subnets[..i] {
+            if subnet_matches(s, k)? || subnet_matches(k, s)? {
+                return Err("multiple overlapping subnet configuration is not supported".into());
+            }
+        }
+    }
+    // Each range, then each gateway, takes the subnets that contain it.
+    for (what, values, verb) in [("ranges", ranges, "on"), ("gateways", gateways, "for")] {
+        let mut taken: Vec<Option<&String>> = vec![None; subnets.len()];
+        for v in values {
+            let mut matched = false;
+            for (i, s) in subnets.iter().enumerate() {
+                if !subnet_matches(s, v)? {
+                    continue;
+                }
+                if let Some(old) = taken[i] {
+                    return Err(format!(
+                        "cannot configure multiple {what} ({v}, {old}) {verb} the same subnet ({s})"
+                    ));
+                }
+                taken[i] = Some(v);
+                matched = true;
+            }
+            if !matched {
+                let one = if what == "ranges" { "range" } else { "gateway" };
+                return Err(format!("no matching subnet for {one} {v}"));
+            }
+        }
+    }
+    for (_, a) in aux {
+        let mut matched = false;
+        for s in subnets {
+            matched |= subnet_matches(s, a)?;
+        }
+        if !matched {
+            return Err(format!("no matching subnet for aux-address {a}"));
+        }
+    }
+    Ok(())
+}
+
 fn key_values(words: &[String]) -> Vec<(String, String)> {
     words
         .iter()
@@ -943,15 +1027,13 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             format: p.one("format"),
         },
         "network create" => {
-            // The CLI's `getIpamConfig`: every range and gateway needs a subnet of its own.
+            // The CLI's `consolidateIpam`: every range, gateway and auxiliary address needs
+            // a subnet of its own, and subnets may not overlap.
             let (subnets, ranges, gateways) =
                 (p.all("subnet"), p.all("ip-range"), p.all("gateway"));
-            if subnets.len() < ranges.len() || subnets.len() < gateways.len() {
-                return Err(CliError::new(
-                    1,
-                    "every ip-range or gateway must have a corresponding subnet",
-                ));
-            }
+            let aux = key_values(&p.all("aux-address"));
+            consolidate_ipam(&subnets, &ranges, &gateways, &aux)
+                .map_err(|e| CliError::new(1, e))?;
             if subnets.len() > 1 {
                 return Err(CliError::new(
                     1,
@@ -1235,6 +1317,34 @@ mod tests {
         assert!(matches!(
             ok("network create --internal --subnet 10.1.0.0/24 --gateway=10.1.0.254 n"),
             Command::NetworkCreate { internal: true, .. }
+        ));
+    }
+
+    /// `network create`'s IPAM flags are checked as the docker CLI's `consolidateIpam` does,
+    /// in its words and order, before netsh's own one-subnet limit (moby
+    /// TestDockerNetworkIPAMInvalidCombinations, docker/cli TestNetworkCreateErrors).
+    #[test]
+    fn ipam_flags_are_consolidated_as_the_cli_does() {
+        for (line, text) in [
+            ("network create --subnet=192.168.0.0/16 --ip-range=192.170.0.0/16 t", "no matching subnet for range 192.170.0.0/16"),
+            ("network create --subnet=192.168.0.0/16 --gateway=192.168.0.1 --gateway=192.168.0.2 t", "every ip-range or gateway must have a corresponding subnet"),
+            ("network create --subnet=192.168.0.0/16 --subnet=192.168.1.0/16 t", "multiple overlapping subnet configuration is not supported"),
+            ("network create --subnet=10.1.0.0/24 --subnet=10.2.0.0/24 --gateway=10.1.0.1 --gateway=10.1.0.2 t", "cannot configure multiple gateways (10.1.0.2, 10.1.0.1) for the same subnet (10.1.0.0/24)"),
+            ("network create --subnet=10.1.0.0/24 --subnet=10.2.0.0/24 --ip-range=10.1.0.0/25 --ip-range=10.1.0.128/25 t", "cannot configure multiple ranges (10.1.0.128/25, 10.1.0.0/25) on the same subnet (10.1.0.0/24)"),
+            ("network create --subnet=10.1.0.0/16 --gateway=bogus t", "no matching subnet for gateway bogus"),
+            ("network create --subnet=10.1.0.0/16 --ip-range=10.1.0.0/33 t", "invalid CIDR address: 10.1.0.0/33"),
+            ("network create --subnet=bogus --gateway=10.1.0.1 t", "invalid subnet: invalid CIDR address: bogus"),
+            ("network create --subnet=10.1.0.0/16 --aux-address a=10.2.0.5 t", "no matching subnet for aux-address 10.2.0.5"),
+            ("network create --subnet=10.1.0.0/24 --subnet=10.2.0.0/24 t", "netsh holds one subnet per network"),
+        ] {
+            let e = err(line);
+            assert_eq!(e.status, 1, "{line}");
+            assert!(e.message.contains(text), "{line}: {}", e.message);
+            assert!(!e.message.contains("daemon"), "{line}: {}", e.message);
+        }
+        assert!(matches!(
+            ok("network create --subnet=10.1.0.0/16 --ip-range=10.1.1.0/24 --gateway=10.1.0.1 --aux-address a=10.1.1.5 t"),
+            Command::NetworkCreate { .. }
         ));
     }
 
