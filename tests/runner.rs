@@ -89,6 +89,31 @@ fn a_failing_a_skipped_and_a_broken_test() {
     netsh().eval("assert_eq(1, 2);").run().code(1);
 }
 
+/// A test's name is the child's `--run-test` value, whatever it starts with.
+#[test]
+fn a_test_name_that_looks_like_a_flag() {
+    let dir = suite(&[(
+        "flags.rhai",
+        "test(\"-P picks a port\", || { assert(true); });\ntest(\"--x\", || { fail(\"ran\"); });\n",
+    )]);
+    let out = test(dir.path(), &[]).code(1);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("ok ") && l.contains("flags.rhai::-P picks a port")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("FAILED ") && l.contains("flags.rhai::--x")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("ran"), "{}", out.stdout);
+}
+
 #[test]
 fn junit_tap_list_filter_and_shards() {
     let dir = suite(&[

@@ -225,6 +225,7 @@ const RUN_FLAGS: &[Flag] = &[
     },
     f("link", None, true),
     f("ip", None, true),
+    f("ip6", None, true),
     Flag {
         long: "network-alias",
         also: &["alias", "net-alias"],
@@ -275,6 +276,7 @@ const SPECS: &[Spec] = &[
             f("aux-address", None, true),
             f("label", None, true),
             f("opt", Some('o'), true),
+            f("ipv6", None, false),
         ],
         arity: Arity::Exact(1),
         stop_at_arg: false,
@@ -293,6 +295,7 @@ const SPECS: &[Spec] = &[
         about: "Connect a container to a network",
         flags: &[
             f("ip", None, true),
+            f("ip6", None, true),
             f("alias", None, true),
             f("link", None, true),
         ],
@@ -473,6 +476,61 @@ impl Parsed {
     }
     fn bool(&self, long: &str) -> bool {
         self.one(long).is_some_and(|v| v == "true")
+    }
+}
+
+/// netsh's networks are IPv4 only: Docker's IPv6 options are read, and refused in netsh's
+/// words, except an `--ip6` that is no IPv6 address at all, which the daemon refuses first
+/// in its own (20.10's `validateNetworkingConfig`: `invalid IPv6 address: …` for text that
+/// does not parse, an IPv4 or an IPv4-mapped address; after an invalid `--ip`, which is the
+/// daemon's to report).
+fn ipv4_only(spec: &Spec, p: &Parsed) -> Result<(), CliError> {
+    let refuse = |status: i32, what: String| {
+        let text = match spec.path {
+            "run" | "create" => format!("docker: {what}.\n{}", help_hint(spec)),
+            _ => what,
+        };
+        Err(CliError::new(status, text))
+    };
+    let status = if spec.path == "network connect" {
+        1
+    } else {
+        125
+    };
+    if spec.path == "network create" {
+        if p.bool("ipv6") {
+            return refuse(
+                1,
+                "netsh models IPv4 networks only: --ipv6 (an IPv6 subnet) is not supported".into(),
+            );
+        }
+        for s in p.all("subnet") {
+            if s.contains(':') {
+                return refuse(
+                    1,
+                    format!("netsh models IPv4 networks only: cannot use IPv6 subnet {s}"),
+                );
+            }
+        }
+        return Ok(());
+    }
+    let Some(v6) = p.one("ip6") else {
+        return Ok(());
+    };
+    if p.one("ip")
+        .is_some_and(|ip| ip.parse::<std::net::Ipv4Addr>().is_err())
+    {
+        return Ok(());
+    }
+    match v6.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(a)) if a.to_ipv4_mapped().is_none() => refuse(
+            status,
+            format!("netsh models IPv4 networks only: cannot give the container IPv6 address {v6} (--ip6)"),
+        ),
+        _ => refuse(
+            status,
+            format!("Error response from daemon: invalid IPv6 address: {v6}"),
+        ),
     }
 }
 
@@ -875,6 +933,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
     if p.help {
         return Ok(Command::Help(help_text(spec)));
     }
+    ipv4_only(spec, &p)?;
     let args = p.args.clone();
     let cmd = match spec.path {
         "network ls" => Command::NetworkLs {
@@ -1176,6 +1235,31 @@ mod tests {
         assert!(matches!(
             ok("network create --internal --subnet 10.1.0.0/24 --gateway=10.1.0.254 n"),
             Command::NetworkCreate { internal: true, .. }
+        ));
+    }
+
+    /// IPv6 options are read and refused: garbage and IPv4 given to `--ip6` in the daemon's
+    /// words (moby TestDockerNetworkValidateIP), a real IPv6 address, `--ipv6` and an IPv6
+    /// subnet in netsh's.
+    #[test]
+    fn ipv6_options_are_refused() {
+        for (line, status, text) in [
+            ("run --ip6 mynet_ip6 busybox", 125, "docker: Error response from daemon: invalid IPv6 address: mynet_ip6.\nSee 'docker run --help'."),
+            ("run --ip6 172.28.99.99 busybox", 125, "invalid IPv6 address: 172.28.99.99"),
+            ("create --ip6 ::ffff:172.28.99.99 busybox", 125, "invalid IPv6 address: ::ffff:172.28.99.99"),
+            ("run --ip 172.28.99.99 --ip6 2001:db8::9 busybox", 125, "docker: netsh models IPv4 networks only: cannot give the container IPv6 address 2001:db8::9 (--ip6).\nSee 'docker run --help'."),
+            ("network connect --ip6 2001:db8::9 n c", 1, "netsh models IPv4 networks only"),
+            ("network create --ipv6 n", 1, "netsh models IPv4 networks only: --ipv6"),
+            ("network create --subnet 2001:db8::/64 n", 1, "cannot use IPv6 subnet 2001:db8::/64"),
+        ] {
+            let e = err(line);
+            assert_eq!(e.status, status, "{line}");
+            assert!(e.message.contains(text), "{line}: {}", e.message);
+        }
+        // An invalid --ip is the daemon's to report first.
+        assert!(matches!(
+            ok("run --ip bogus --ip6 2001:db8::9 busybox"),
+            Command::Run(_)
         ));
     }
 

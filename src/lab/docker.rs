@@ -31,10 +31,12 @@ impl From<DockerError> for LabError {
         match e {
             DockerError::UnusableSubnet { .. }
             | DockerError::EmptyNetworkName
+            | DockerError::SctpPorts(_)
             | DockerError::InvalidLink { .. } => LabError::Invalid(e.to_string()),
             // The docker CLI's own checks: Docker prints them without the daemon's prefix.
             DockerError::GatewayWithoutSubnet
             | DockerError::GatewayOutsideSubnet(_)
+            | DockerError::InvalidPort(_)
             | DockerError::RunAliasOnDefaultNetwork => LabError::Invalid(e.to_string()),
             _ => LabError::Docker(e.to_string()),
         }
@@ -583,10 +585,21 @@ impl Lab {
                 return Err(err);
             }
         }
-        // Published ports follow the container's gateway endpoint (Docker moves them).
-        let joined = self
-            .dns_joined(&c, &e.network_id)
-            .and_then(|()| self.firewall_follow(&fw_before).map(|_| ()));
+        // Published ports follow the container's gateway endpoint (Docker moves them), and
+        // come to life when it gains external connectivity (its first ordinary network
+        // after internal ones).
+        let joined = self.dns_joined(&c, &e.network_id).and_then(|()| {
+            let fw_undo = self.firewall_follow(&fw_before)?;
+            let newly = self.docker.borrow().external(&c)
+                && !self.running.proxies.borrow().contains_key(&c.id);
+            if newly {
+                if let Err(err) = self.start_proxies(&c) {
+                    self.firewall_undo(fw_undo);
+                    return Err(err);
+                }
+            }
+            Ok(())
+        });
         if let Err(err) = joined {
             let names = self.dns_names_of(&c, &e.network_id);
             if let Some(ns) = &ns {
@@ -667,7 +680,15 @@ impl Lab {
             self.settle_network_device(&e.network_id);
         }
         *self.docker.borrow_mut() = next;
-        self.retarget_proxies(&c.id);
+        let external = {
+            let d = self.docker.borrow();
+            d.container(&c.id).is_ok_and(|c| d.external(c))
+        };
+        if external {
+            self.retarget_proxies(&c.id);
+        } else {
+            self.stop_proxies(&c);
+        }
         let c = self.docker.borrow().container(&c.id)?.clone();
         self.dns_left(&c, &e.network_id, names)
     }

@@ -205,9 +205,18 @@ fn ports(docker: &Docker, c: &Container, asked: bool) -> Value {
             let ip = p.host_ip.map(|i| i.to_string()).unwrap_or_default();
             let port = match p.host_port {
                 0 => String::new(),
+                n if p.host_range() => format!("{n}-{}", p.host_port_end),
                 n => n.to_string(),
             };
             add(key(p), json!({ "HostIp": ip, "HostPort": port }));
+        }
+    } else if !docker.external(c) && c.endpoints.iter().any(|e| e.ip.is_some()) {
+        // On internal networks only, nothing is bound: the endpoint lists its ports as
+        // exposed, each with no binding (`"8080/tcp": null`).
+        for p in &c.ports {
+            if !entries.iter().any(|(k, _)| *k == key(p)) {
+                entries.push((key(p), Value::Null));
+            }
         }
     } else {
         for p in allocation_order(docker.published_ports(c)) {

@@ -247,7 +247,8 @@ fn run_one(exe: &std::path::Path, id: &TestId, opts: &Options) -> Result {
         cmd.arg("--update-snapshots");
     }
     if let Some(name) = &id.name {
-        cmd.arg("--run-test").arg(name);
+        // One word, so that a name starting with `-` is not read as a flag.
+        cmd.arg(format!("--run-test={name}"));
     }
     cmd.arg(&id.file)
         .env(RESULT_FD_ENV, RESULT_FD.to_string())

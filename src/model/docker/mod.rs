@@ -118,6 +118,9 @@ pub enum DockerError {
     NamespaceInUse { name: String, user: String },
     #[error("{0}")]
     InvalidPort(String),
+    /// `-p …/sctp`: Docker publishes SCTP ports, netsh does not (netsh's own refusal).
+    #[error("cannot publish {0}: netsh publishes TCP and UDP ports only, not SCTP")]
+    SctpPorts(String),
     /// libnetwork's port allocator refuses a host port (and IP, and protocol) that another
     /// binding holds, in this `run` or another container (`portallocator.ErrPortAlreadyAllocated`,
     /// wrapped by the bridge driver's `ProgramExternalConnectivity` with the endpoint's name
@@ -455,6 +458,9 @@ pub struct PortBinding {
     pub host_ip: Option<std::net::IpAddr>,
     /// The host port asked; 0 for "any" (`-p 80`, `-p 127.0.0.1::80`).
     pub host_port: u16,
+    /// The last port of a host port range (`-p 9090-9092:80`: any free port of it);
+    /// `host_port` itself for one port, 0 when none was asked.
+    pub host_port_end: u16,
     pub container_port: u16,
     pub proto: Proto,
     /// The host addresses and ports allocated for it, IPv4 first (`0.0.0.0` and `::` when
@@ -484,13 +490,17 @@ impl Proto {
 
 impl PortBinding {
     /// Parses `-p` syntax: `8081:8080`, `53:53/udp`, `127.0.0.1:8081:8080/tcp`,
-    /// `[::1]:8081:8080`, and without a host port (one is allocated): `80`, `127.0.0.1::80`.
-    /// Refusals in the docker CLI's words (`invalid IP address: 1:2`, `invalid containerPort:
-    /// abc`).
-    pub fn parse(text: &str) -> Result<PortBinding, DockerError> {
+    /// `[::1]:8081:8080`, without a host port (one is allocated): `80`, `127.0.0.1::80`,
+    /// and with ranges (go-connections' `ParsePortSpec`): `9800-9803:80-83` is four
+    /// bindings, `9090-9092:80` one binding on any free port of the host range, `80-83` four
+    /// on allocated ports. Refusals in the docker CLI's words (`invalid IP address: 1:2`,
+    /// `invalid containerPort: abc`, `invalid hostPort: 9090-9089`).
+    pub fn parse(text: &str) -> Result<Vec<PortBinding>, DockerError> {
         let (spec, proto) = match text.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
             Some((spec, "udp")) => (spec, Proto::Udp),
+            // Docker publishes SCTP too; netsh's firewall and proxy know TCP and UDP only.
+            Some((_, "sctp")) => return Err(DockerError::SctpPorts(text.to_string())),
             Some((_, other)) => {
                 return Err(DockerError::InvalidPort(format!("invalid proto: {other}")))
             }
@@ -515,23 +525,57 @@ impl PortBinding {
                     DockerError::InvalidPort(format!("invalid IP address: {raw_ip}"))
                 })?)
             };
-        let port = |p: &str, what: &str| {
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| DockerError::InvalidPort(format!("invalid {what}: {p}")))
+        // `N` or `N-M` with N <= M (go-connections' `ParsePortRange`).
+        let range = |p: &str, what: &str| {
+            let bad = || DockerError::InvalidPort(format!("invalid {what}: {p}"));
+            let one = |s: &str| s.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(bad);
+            match p.split_once('-') {
+                None => one(p).map(|n| (n, n)),
+                Some((a, b)) => {
+                    let (a, b) = (one(a)?, one(b)?);
+                    if b < a {
+                        Err(bad())
+                    } else {
+                        Ok((a, b))
+                    }
+                }
+            }
         };
-        Ok(PortBinding {
-            host_ip,
-            host_port: if host.is_empty() {
-                0
-            } else {
-                port(host, "hostPort")?
-            },
-            container_port: port(container, "containerPort")?,
-            proto,
-            bound: Vec::new(),
-        })
+        let (start, end) = range(container, "containerPort")?;
+        let (host_start, host_end) = if host.is_empty() {
+            (0, 0)
+        } else {
+            range(host, "hostPort")?
+        };
+        // A host range with one container port is the range to pick a free port from;
+        // otherwise the two ranges must be as long.
+        if !host.is_empty() && end - start != host_end - host_start && end != start {
+            return Err(DockerError::InvalidPort(format!(
+                "invalid ranges specified for container and host Ports: {container} and {host}"
+            )));
+        }
+        Ok((0..=end - start)
+            .map(|i| {
+                let (host_port, host_port_end) = match (host.is_empty(), start == end) {
+                    (true, _) => (0, 0),
+                    (false, true) => (host_start, host_end),
+                    (false, false) => (host_start + i, host_start + i),
+                };
+                PortBinding {
+                    host_ip,
+                    host_port,
+                    host_port_end,
+                    container_port: start + i,
+                    proto,
+                    bound: Vec::new(),
+                }
+            })
+            .collect())
+    }
+
+    /// Whether the host port is a range to pick from (`-p 9090-9092:80`).
+    pub fn host_range(&self) -> bool {
+        self.host_port != 0 && self.host_port_end != self.host_port
     }
 }
 
@@ -669,9 +713,10 @@ pub struct Docker {
     ids: Ids,
     /// Where IPAM's next search of the default pools starts (round-robin).
     pool_cursor: PoolCursor,
-    /// The port allocator's last ephemeral port per host address and protocol: the next
-    /// search starts after it (libnetwork `portallocator`), removals notwithstanding.
-    last_port: std::collections::HashMap<(std::net::IpAddr, Proto), u16>,
+    /// The port allocator's last port handed out per host address, protocol and range
+    /// (the ephemeral one, or a `-p 9090-9092:80` host range): the next search of that
+    /// range starts after it (libnetwork `portallocator`), removals notwithstanding.
+    last_port: std::collections::HashMap<(std::net::IpAddr, Proto, u16, u16), u16>,
 }
 
 impl Docker {
@@ -969,7 +1014,10 @@ impl Docker {
             .publish
             .iter()
             .map(|p| PortBinding::parse(p))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
         // The docker CLI refuses aliases off user-defined networks before anything else,
         // judging by the name it was given (`NetworkMode.IsUserDefined`): an unknown
         // network is left to the daemon's "not found".
@@ -1017,6 +1065,11 @@ impl Docker {
                 let t = self
                     .container(&target)
                     .map_err(|_| DockerError::NoLinkTarget(target.to_string()))?;
+                // The daemon's registerLinks, when the container is created: a target in
+                // the host's namespace (itself, or through `container:` modes) conflicts.
+                if self.namespace_owner(t).mode == NetMode::Host {
+                    return Err(DockerError::LinksWithMode("host type networking"));
+                }
                 if t.state != State::Running {
                     return Err(DockerError::LinkToStopped {
                         target: t.name.clone(),
@@ -1039,8 +1092,9 @@ impl Docker {
         }
         let mut c = self.run_plain(name, network, attach, created)?;
         // Ports are allocated when the endpoint joins (libnetwork's bridge driver), in the
-        // order Docker sorts them; a refusal takes the container back out.
-        if let Some(e) = c.endpoints.first().filter(|e| e.ip.is_some()) {
+        // order Docker sorts them, unless its network is internal; a refusal takes the
+        // container back out.
+        if let Some(e) = c.endpoints.first().filter(|_| self.external(&c)) {
             if let Err(err) = self.allocate_ports(&mut ports) {
                 let err = port_refusal(err, &c.name, &e.id);
                 let _ = self.remove_container(&c.id);
@@ -1121,21 +1175,26 @@ impl Docker {
             p.bound.clear();
             for a in addrs {
                 let taken = |n: u16| held.contains(&(a, p.proto, n));
-                let n = if p.host_port != 0 {
+                let n = if p.host_port != 0 && !p.host_range() {
                     if taken(p.host_port) {
                         return Err(Refused::Taken(a, p.host_port));
                     }
                     p.host_port
                 } else {
-                    let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
-                    let from =
-                        last.get(&(a, p.proto))
-                            .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
+                    let (lo, hi) = if p.host_range() {
+                        (p.host_port, p.host_port_end)
+                    } else {
+                        (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end())
+                    };
+                    let key = (a, p.proto, lo, hi);
+                    let from = last
+                        .get(&key)
+                        .map_or(lo, |l| if *l >= hi { lo } else { l + 1 });
                     let n = (from..=hi)
                         .chain(lo..from)
                         .find(|n| !taken(*n))
                         .ok_or(Refused::Exhausted)?;
-                    last.insert((a, p.proto), n);
+                    last.insert(key, n);
                     n
                 };
                 held.push((a, p.proto, n));
@@ -1328,16 +1387,23 @@ impl Docker {
             return Ok((self.containers[ci].clone(), endpoint));
         }
         let endpoint = self.attach(&c, &net, attach, false)?;
+        let was = self.external(&c);
         self.containers[ci].add_endpoint(endpoint.clone());
+        if let Err(e) = self.follow_external(ci, was) {
+            self.undo_connect(&c.id, &net.id);
+            return Err(e);
+        }
         Ok((self.containers[ci].clone(), endpoint))
     }
 
     /// Takes back a `connect` whose kernel side failed: the endpoint goes, its address is
     /// released, and the interface index it took is given back, so the model is as before.
     pub fn undo_connect(&mut self, container_id: &str, network_id: &str) {
-        let Some(c) = self.containers.iter_mut().find(|c| c.id == container_id) else {
+        let Some(ci) = self.containers.iter().position(|c| c.id == container_id) else {
             return;
         };
+        let was = self.external(&self.containers[ci]);
+        let c = &mut self.containers[ci];
         let Some(pos) = c.endpoints.iter().position(|e| e.network_id == network_id) else {
             return;
         };
@@ -1346,6 +1412,8 @@ impl Docker {
             c.next_ifindex = c.next_ifindex.saturating_sub(1);
         }
         self.release(&e);
+        // Ports the connect allocated go back (releasing cannot fail).
+        let _ = self.follow_external(ci, was);
     }
 
     /// `docker network disconnect NETWORK CONTAINER`: the endpoint, its address released.
@@ -1356,6 +1424,7 @@ impl Docker {
             .network_id
             .clone();
         let ci = self.container_index(container)?;
+        let was = self.external(&self.containers[ci]);
         let c = &mut self.containers[ci];
         if let Some(pos) = c
             .idle_endpoints
@@ -1372,6 +1441,8 @@ impl Docker {
             .unwrap_or_default();
         let endpoint = c.endpoints.remove(pos);
         self.release(&endpoint);
+        // Losing external connectivity only releases ports: it cannot fail.
+        self.follow_external(ci, was)?;
         Ok(endpoint)
     }
 
@@ -1476,10 +1547,11 @@ impl Docker {
             self.containers[ci].add_endpoint(e);
         }
         let mut ports = std::mem::take(&mut self.containers[ci].ports);
+        // Not on internal networks only: see `Docker::external`.
         let first = self.containers[ci]
             .endpoints
             .first()
-            .filter(|e| e.ip.is_some())
+            .filter(|_| self.external(&self.containers[ci]))
             .cloned();
         if let Some(e) = first {
             let name = self.containers[ci].name.clone();
@@ -1610,6 +1682,15 @@ impl Docker {
             .find_map(|e| e.ip.map(|(ip, _)| ip))
     }
 
+    /// A container's address on the default bridge (what a `--link` to it points at).
+    pub fn default_bridge_ip(&self, c: &Container) -> Option<Ipv4Addr> {
+        self.namespace_owner(c).endpoints.iter().find_map(|e| {
+            self.network_by_id(&e.network_id)
+                .filter(|n| n.default_bridge)
+                .and(e.ip.map(|(ip, _)| ip))
+        })
+    }
+
     /// `/etc/hosts` inside the container (a `container:` container: its owner's): localhost
     /// lines, `--add-host` entries (`IP\tNAME`, in the order given), `--link` entries, then one
     /// `<address>\t<short id>` line per network it is on, in the order it joined them
@@ -1646,17 +1727,19 @@ impl Docker {
         } else {
             &[][..]
         };
+        // Docker's `buildSandboxOptions`: the alias, the target's hostname, and its name
+        // when that is not the alias, at its address on the default bridge.
         for (target, alias, name) in linked {
             let Some(t) = self.containers.iter().find(|x| &x.id == target) else {
                 continue;
             };
-            let Some(ip) = self.primary_ip(t) else {
+            let Some(ip) = self.default_bridge_ip(t) else {
                 continue;
             };
             if alias == name {
-                out.push_str(&format!("{ip}\t{name} {}\n", t.short_id()));
+                out.push_str(&format!("{ip}\t{name} {}\n", t.hostname()));
             } else {
-                out.push_str(&format!("{ip}\t{alias} {} {name}\n", t.short_id()));
+                out.push_str(&format!("{ip}\t{alias} {} {name}\n", t.hostname()));
             }
         }
         let owner = self.namespace_owner(c);
@@ -1778,15 +1861,57 @@ impl Docker {
     }
 
     /// The bindings Docker made for `c` (`NetworkSettings.Ports`): those it asked for
-    /// (`HostConfig.PortBindings`) when it has an address of its own network to forward
-    /// them to; none on `host` (Docker warns and discards them), `none` (Docker takes them
-    /// silently and maps nothing) or `container:`.
+    /// (`HostConfig.PortBindings`) when it has external connectivity (see
+    /// [`Docker::external`]); none on `host` (Docker warns and discards them), `none`
+    /// (Docker takes them silently and maps nothing), `container:`, or internal networks
+    /// only.
     pub fn published_ports<'a>(&self, c: &'a Container) -> &'a [PortBinding] {
-        if c.endpoints.iter().any(|e| e.ip.is_some()) {
+        if self.external(c) {
             &c.ports
         } else {
             &[]
         }
+    }
+
+    /// Whether `c`'s ports are programmed: libnetwork's `sbJoin` calls the driver's
+    /// `ProgramExternalConnectivity` on the sandbox's gateway endpoint unless that
+    /// endpoint's network is internal (and revokes it when the gateway endpoint moves), so
+    /// a container whose networks are all internal publishes nothing until it joins an
+    /// ordinary one.
+    pub fn external(&self, c: &Container) -> bool {
+        c.endpoints.iter().any(|e| e.ip.is_some())
+            && self
+                .gateway_endpoint(c)
+                .and_then(|e| self.network_by_id(&e.network_id))
+                .is_some_and(|n| !n.internal)
+    }
+
+    /// Allocates the ports of container `ci` when it has just gained external connectivity
+    /// (its new gateway endpoint `e` is on an ordinary network), or releases them when it
+    /// has just lost it. `was` is [`Docker::external`] before the change. A refusal is
+    /// Docker's (`driver failed programming external connectivity on endpoint …`).
+    fn follow_external(&mut self, ci: usize, was: bool) -> Result<(), DockerError> {
+        let now = self.external(&self.containers[ci]);
+        if was == now || self.containers[ci].ports.is_empty() {
+            return Ok(());
+        }
+        let mut ports = self.containers[ci].ports.clone();
+        if now {
+            let c = &self.containers[ci];
+            let endpoint = self
+                .gateway_endpoint(c)
+                .map(|e| e.id.clone())
+                .unwrap_or_default();
+            let name = c.name.clone();
+            self.allocate_ports(&mut ports)
+                .map_err(|r| port_refusal(r, &name, &endpoint))?;
+        } else {
+            for p in &mut ports {
+                p.bound.clear();
+            }
+        }
+        self.containers[ci].ports = ports;
+        Ok(())
     }
 }
 

@@ -781,6 +781,57 @@ fn hosts_files_and_links_work_one_way() {
     assert_eq!(v["HostConfig"]["Links"], json!(["/bb1:/bb2/bb1"]));
 }
 
+/// A link's hosts line names the target's hostname (not always its short ID) and points at
+/// its default-bridge address even when it joined another network first; a target in the
+/// host's namespace is refused when the container is created (moby integration-cli
+/// TestLinksPingLinkedContainers, TestDockerNetworkLinkOnDefaultNetworkOnly,
+/// TestLinksNetworkHostContainer).
+#[test]
+fn links_name_the_hostname_and_the_bridge_address() {
+    let mut d = docker();
+    let extras = RunExtras {
+        hostname: Some("fred".into()),
+        ..RunExtras::default()
+    };
+    d.run_with("container1", "bridge", &AttachSpec::default(), &extras, NOW)
+        .unwrap();
+    let (c3, _) = run_x(&mut d, "c3", "bridge", &["container1:alias1"], &[]).unwrap();
+    assert!(d
+        .hosts_file(&c3)
+        .contains("172.17.0.2\talias1 fred container1\n"));
+
+    d.create_network("udnet", &NetworkSpec::default(), NOW)
+        .unwrap();
+    run(&mut d, "uc", "udnet");
+    assert_eq!(
+        run_x(&mut d, "c4", "bridge", &["uc"], &[])
+            .unwrap_err()
+            .to_string(),
+        "Cannot link to /uc, as it does not belong to the default network"
+    );
+    d.connect("uc", "bridge", &AttachSpec::default()).unwrap();
+    let uc = d.container("uc").unwrap().clone();
+    let (c5, _) = run_x(&mut d, "c5", "bridge", &["uc:u"], &[]).unwrap();
+    assert!(d
+        .hosts_file(&c5)
+        .contains(&format!("172.17.0.4\tu {} uc\n", uc.short_id())));
+
+    run(&mut d, "hc", "host");
+    for net in ["bridge", "none"] {
+        assert_eq!(
+            run_x(&mut d, "c6", net, &["hc:h"], &[])
+                .unwrap_err()
+                .to_string(),
+            "conflicting options: host type networking can't be used with links. This would result in undefined behavior"
+        );
+    }
+    run(&mut d, "follower", "container:hc");
+    assert!(run_x(&mut d, "c7", "bridge", &["follower"], &[])
+        .unwrap_err()
+        .to_string()
+        .starts_with("conflicting options: host type networking"));
+}
+
 #[test]
 fn resolv_conf_and_dns_names() {
     let mut d = docker();
@@ -863,14 +914,133 @@ fn published_ports() {
     }
     assert_eq!(
         PortBinding::parse("127.0.0.1:8081:8080/udp").unwrap(),
-        PortBinding {
+        [PortBinding {
             host_ip: Some(ip("127.0.0.1").into()),
             host_port: 8081,
+            host_port_end: 8081,
             container_port: 8080,
             proto: Proto::Udp,
             bound: Vec::new(),
-        }
+        }]
     );
+}
+
+/// A container whose networks are all internal publishes nothing (libnetwork programs
+/// external connectivity only on a gateway endpoint of an ordinary network): its ports are
+/// allocated when it joins one, refused then if another took them meanwhile, and released
+/// when it leaves it (peer case C22, moby TestPortBindingOnSandbox).
+#[test]
+fn internal_networks_publish_nothing_until_an_ordinary_one_joins() {
+    let mut d = docker();
+    let internal = NetworkSpec {
+        internal: true,
+        ..Default::default()
+    };
+    d.create_network("inner", &internal, NOW).unwrap();
+    d.create_network("outer", &NetworkSpec::default(), NOW)
+        .unwrap();
+    let (c, _) = run_x(&mut d, "web", "inner", &[], &["9090:80"]).unwrap();
+    assert!(!d.external(&c));
+    assert_eq!(port_lines(&d, &c), "");
+    let v = inspect::container(&d, &c);
+    assert_eq!(v["NetworkSettings"]["Ports"], json!({ "80/tcp": null }));
+    assert_eq!(
+        v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        "9090"
+    );
+    // The port is free for another container meanwhile…
+    let (other, _) = run_x(&mut d, "other", "bridge", &[], &["9090:80"]).unwrap();
+    // … so joining an ordinary network is refused, and changes nothing.
+    let e = d
+        .connect("web", "outer", &AttachSpec::default())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("Bind for 0.0.0.0:9090 failed: port is already allocated"),
+        "{e}"
+    );
+    let web = d.container("web").unwrap().clone();
+    assert_eq!(web.endpoints.len(), 1);
+    assert_eq!(port_lines(&d, &web), "");
+    d.remove_container(&other.id).unwrap();
+    d.connect("web", "outer", &AttachSpec::default()).unwrap();
+    let web = d.container("web").unwrap().clone();
+    assert!(d.external(&web));
+    assert_eq!(
+        port_lines(&d, &web),
+        "80/tcp -> 0.0.0.0:9090\n80/tcp -> [::]:9090\n"
+    );
+    d.disconnect("web", "outer").unwrap();
+    let web = d.container("web").unwrap().clone();
+    assert_eq!(port_lines(&d, &web), "");
+    assert!(web.ports.iter().all(|p| p.bound.is_empty()));
+    // Released: another container takes it.
+    run_x(&mut d, "taker", "bridge", &[], &["9090:80"]).unwrap();
+}
+
+/// Host port ranges (moby integration-cli TestPortList): `9090-9092:80` takes the next
+/// free port of the range, per host address, and fails when the range is used up; a
+/// removed container's port is handed out again once the search wraps around;
+/// `9800-9803:80-83` maps port for port; malformed ranges are refused in the CLI's words.
+#[test]
+fn host_port_ranges() {
+    let mut d = docker();
+    let mut ids = Vec::new();
+    for i in 0..3u16 {
+        let (c, _) = run_x(&mut d, &format!("r{i}"), "bridge", &[], &["9090-9092:80"]).unwrap();
+        assert_eq!(
+            port_lines(&d, &c),
+            format!("80/tcp -> 0.0.0.0:{0}\n80/tcp -> [::]:{0}\n", 9090 + i)
+        );
+        let v = inspect::container(&d, &c);
+        assert_eq!(
+            v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "9090-9092"
+        );
+        ids.push(c.id);
+    }
+    let e = run_x(&mut d, "r3", "bridge", &[], &["9090-9092:80"]).unwrap_err();
+    assert!(e.to_string().ends_with("all ports are allocated"), "{e}");
+    assert!(d.container("r3").is_err());
+    for id in &ids {
+        d.remove_container(id).unwrap();
+    }
+    let (c, _) = run_x(&mut d, "again", "bridge", &[], &["9090-9092:80"]).unwrap();
+    assert_eq!(
+        port_lines(&d, &c),
+        "80/tcp -> 0.0.0.0:9090\n80/tcp -> [::]:9090\n"
+    );
+
+    let (c, _) = run_x(&mut d, "four", "bridge", &[], &["9800-9803:80-83"]).unwrap();
+    let lines = port_lines(&d, &c);
+    for i in 0..4 {
+        assert!(
+            lines.contains(&format!("{}/tcp -> 0.0.0.0:{}\n", 80 + i, 9800 + i)),
+            "{lines}"
+        );
+        assert!(
+            lines.contains(&format!("{}/tcp -> [::]:{}\n", 80 + i, 9800 + i)),
+            "{lines}"
+        );
+    }
+    for (bad, why) in [
+        ("9090-9089:80", "invalid hostPort: 9090-9089"),
+        ("9090-:80", "invalid hostPort: 9090-"),
+        ("-9090:80", "invalid hostPort: -9090"),
+        (
+            "9800-9801:80-83",
+            "invalid ranges specified for container and host Ports: 80-83 and 9800-9801",
+        ),
+        ("9800:80/sctp", "netsh publishes TCP and UDP ports only"),
+    ] {
+        assert!(
+            PortBinding::parse(bad)
+                .unwrap_err()
+                .to_string()
+                .contains(why),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
