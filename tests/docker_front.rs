@@ -575,11 +575,18 @@ assert_eq(docker("network ls -q --filter label=team=blue"), "");
 assert_eq(docker("network inspect -f '{{json .Labels}} {{json .Options}}' rg"), "{} {}\n");
 // The CLI's refusals, nothing built.
 let before = docker("network ls -q");
-refused("network create --ip-range 10.52.0.0/24 x1", 1, "every ip-range or gateway must have a corresponding subnet");
-refused("network create --subnet 10.52.0.0/24 --ip-range 10.53.0.0/24 x1", 1, "no matching subnet for range 10.53.0.0/24");
-refused("network create --subnet 10.52.0.0/24 --ip-range 10.52.0.0/25 --ip-range 10.52.0.128/25 x1", 1, "every ip-range or gateway must have a corresponding subnet");
-refused("network create --subnet 10.52.0.0/24 --aux-address a=10.53.0.1 x1", 1, "no matching subnet for aux-address 10.53.0.1");
-refused("network create --aux-address a=10.53.0.1 x1", 1, "no matching subnet for aux-address 10.53.0.1");
+// The CLI's own checks print without the daemon's prefix.
+for c in [
+    ["--ip-range 10.52.0.0/24", "every ip-range or gateway must have a corresponding subnet"],
+    ["--subnet 10.52.0.0/24 --ip-range 10.53.0.0/24", "no matching subnet for range 10.53.0.0/24"],
+    ["--subnet 10.52.0.0/24 --ip-range 10.52.0.0/25 --ip-range 10.52.0.128/25", "every ip-range or gateway must have a corresponding subnet"],
+    ["--subnet 10.52.0.0/24 --ip-range 10.52.0.0/33", "invalid CIDR address: 10.52.0.0/33"],
+    ["--subnet 10.52.0.0/24 --aux-address a=10.53.0.1", "no matching subnet for aux-address 10.53.0.1"],
+    ["--aux-address a=10.53.0.1", "no matching subnet for aux-address 10.53.0.1"],
+] {
+    assert_eq(refused(`network create ${c[0]} x1`, 1, c[1]), c[1]);
+}
+refused("network create --subnet 10.52.0.0/24 --gateway 10.52.0.1 --aux-address gw=10.52.0.1 x1", 1, "Error response from daemon: failed to allocate secondary ip address (gw:10.52.0.1): Address already in use");
 refused("network create --subnet 10.52.0.0/24 --subnet 10.54.0.0/24 x1", 1, "netsh holds one subnet per network");
 refused("network create --label nokey x1", 125, "invalid argument \"nokey\" for \"--label\" flag: bad attribute format: nokey\nSee 'docker network create --help'.");
 assert_eq(docker("network ls -q"), before);

@@ -1373,6 +1373,59 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn option_values_are_checked_as_the_clis_validators_do() {
+        let Command::Run(r) = ok("run -e A=1 -eB= --env=C --add-host h:::1 --dns ::ffff:1.2.3.4 --dns-search Example.ORG. --dns-opt ndots:1 img")
+        else {
+            panic!()
+        };
+        assert_eq!(r.env, ["A=1", "B=", "C"]);
+        assert_eq!(r.add_hosts, ["h:::1"]);
+        // Go prints an IPv4-mapped address as IPv4; Rust keeps it IPv6: both parse.
+        assert_eq!(r.dns.len(), 1);
+        assert_eq!(r.dns_search, ["Example.ORG"]);
+        assert_eq!(r.dns_options, ["ndots:1"]);
+        let refusal = |line: &str| {
+            let e = err(line);
+            assert_eq!(e.status, 125, "{line}");
+            e.message.lines().next().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            refusal("run -e = img"),
+            "invalid argument \"=\" for \"-e, --env\" flag: invalid environment variable: ="
+        );
+        assert_eq!(
+            refusal("run --add-host=h img"),
+            "invalid argument \"h\" for \"--add-host\" flag: bad format for add-host: \"h\""
+        );
+        assert_eq!(
+            refusal("run --add-host h:x img"),
+            "invalid argument \"h:x\" for \"--add-host\" flag: invalid IP address in add-host: \"x\""
+        );
+        assert_eq!(
+            refusal("create --dns 1.2.3 img"),
+            "invalid argument \"1.2.3\" for \"--dns\" flag: 1.2.3 is not an ip address"
+        );
+        for bad in ["a..b", "-a.b", "a-.b", "1.2", "a_b.c"] {
+            assert!(valid_domain(bad).is_none(), "{bad}");
+        }
+        assert_eq!(valid_domain("a-b.c1. "), Some("a-b.c1"));
+        assert_eq!(
+            refusal("network create --label k n"),
+            "invalid argument \"k\" for \"--label\" flag: bad attribute format: k"
+        );
+        let Command::NetworkCreate { options, aux, .. } =
+            ok("network create -o a=1 --opt b --subnet 10.0.0.0/24 --aux-address x=10.0.0.9 n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            options,
+            [("a".into(), "1".into()), ("b".into(), String::new())]
+        );
+        assert_eq!(aux, [("x".to_string(), "10.0.0.9".to_string())]);
+    }
+
     /// Odd input never panics: every combination of a few awkward words parses or is
     /// refused with a status.
     #[test]

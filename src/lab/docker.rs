@@ -32,11 +32,16 @@ impl From<DockerError> for LabError {
             DockerError::UnusableSubnet { .. }
             | DockerError::EmptyNetworkName
             | DockerError::SctpPorts(_)
-            | DockerError::InvalidLink { .. } => LabError::Invalid(e.to_string()),
+            | DockerError::InvalidLink { .. }
+            | DockerError::MtuOutOfRange(_)
+            | DockerError::InvalidBridgeName { .. } => LabError::Invalid(e.to_string()),
             // The docker CLI's own checks: Docker prints them without the daemon's prefix.
             DockerError::GatewayWithoutSubnet
             | DockerError::GatewayOutsideSubnet(_)
             | DockerError::InvalidPort(_)
+            | DockerError::RangeOutsideSubnet(_)
+            | DockerError::AuxOutsideSubnet(_)
+            | DockerError::InvalidRange(_)
             | DockerError::RunAliasOnDefaultNetwork => LabError::Invalid(e.to_string()),
             _ => LabError::Docker(e.to_string()),
         }

@@ -628,20 +628,20 @@ async fn forward(fwd: &Forwarder, query: &[u8], servers: &[SocketAddr]) -> Optio
     let sock = fwd.lock().await;
     let mut buf = vec![0u8; UDP_MAX_PAYLOAD];
     for server in servers {
-        if sock.send_to(query, server).await.is_err() {
+        // Connected to the server it asks: only its datagrams arrive, and an ICMP error
+        // (port unreachable: no server there) ends the wait at once.
+        if sock.connect(server).await.is_err() || sock.send(query).await.is_err() {
             continue;
         }
         let deadline = tokio::time::Instant::now() + FORWARD_TIMEOUT;
         loop {
-            let got = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await;
-            match got {
-                Ok(Ok((n, from))) if from == *server && n >= HEADER_LEN => {
+            match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+                Ok(Ok(n)) if n >= HEADER_LEN => {
                     if buf[..2] == header[..2] && buf[2] & FLAG_QR != 0 {
                         return Some(buf[..n].to_vec());
                     }
                 }
                 Ok(Ok(_)) => {}
-                // ICMP port unreachable (the server's port is closed) or the deadline.
                 Ok(Err(_)) | Err(_) => break,
             }
         }
@@ -1388,6 +1388,52 @@ mod tests {
                 Err(_) => return false,
             }
         }
+    }
+
+    #[test]
+    fn live_forwarding_to_an_upstream_in_the_namespace() {
+        let Some(ns) = fresh_namespace() else { return };
+        crate::kernel::netns::test_loopback_up(ns.as_fd()).expect("bring lo up");
+        // An upstream server in the same namespace: answers every question with 10.7.7.7.
+        let upstream = netns::run_in(ns.as_fd(), || std::net::UdpSocket::bind("127.0.0.1:0"))
+            .expect("upstream socket");
+        let up_addr = upstream.local_addr().expect("addr");
+        let (rt, _) = runtime_and_view();
+        let view = Arc::new(RwLock::new(Sandbox {
+            external: vec![up_addr],
+            ..Sandbox::default()
+        }));
+        let server = DnsServer::start(rt.handle(), ns.as_fd(), view.clone()).expect("start");
+        let answering = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (n, from) = upstream.recv_from(&mut buf).expect("question");
+            let q = Message::from_vec(&buf[..n]).expect("question parses");
+            let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+            r.add_queries(q.queries.iter().cloned());
+            r.add_answer(Record::from_rdata(
+                q.queries[0].name().clone(),
+                60,
+                RData::A(A(Ipv4Addr::new(10, 7, 7, 7))),
+            ));
+            upstream
+                .send_to(&r.to_vec().expect("encode"), from)
+                .expect("answer");
+            // The question left from the namespace: its source is one of its addresses.
+            from
+        });
+        let udp = udp_client(ns.as_fd());
+        let m = udp_exchange(&udp, &query(300, "elsewhere.example", RecordType::A), 300);
+        assert_eq!(a_addrs(&m), [Ipv4Addr::new(10, 7, 7, 7)]);
+        assert!(answering.join().expect("upstream").ip().is_loopback());
+        // The upstream is gone (its port closed): SERVFAIL, at once.
+        let started = Instant::now();
+        let m = udp_exchange(&udp, &query(301, "elsewhere.example", RecordType::A), 301);
+        assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+        assert!(
+            started.elapsed() < FORWARD_TIMEOUT,
+            "an ICMP error ends the wait"
+        );
+        drop(server);
     }
 
     #[test]
