@@ -218,6 +218,30 @@ assert_eq(docker("exec guest hostname"), docker("exec owner hostname"));
     );
 }
 
+/// `--rm` removes the container whatever ends it: `stop`, `kill`, or its command's own
+/// end (the daemon's AutoRemove), detached as well as attached.
+#[test]
+fn rm_removes_the_container_however_it_ends() {
+    check(
+        r#"
+docker("run -d --rm --name r1 busybox sleep 600");
+docker("run -d --rm --name r2 busybox sleep 600");
+docker("run -d --rm --name r3 busybox sh -c 'exit 0'");
+docker("run -d --name kept busybox sh -c 'exit 0'");
+assert_eq(docker("stop -t 0 r1"), "r1\n");
+assert_eq(docker("kill r2"), "r2\n");
+wait_state("kept", "exited");
+for i in 0..2000 {
+    if !docker("ps -a --format '{{.Names}}'").contains("r3") { break; }
+    sleep(0.01);
+}
+assert_eq(docker("ps -a --format '{{.Names}}'"), "kept\n", "only the one without --rm stays");
+assert_eq(docker("run --rm --name r4 busybox echo hi"), "hi\n");
+refused("inspect r4", 1, "No such object: r4");
+"#,
+    );
+}
+
 /// The CLI's refusals of the lifecycle commands, in its words.
 #[test]
 fn lifecycle_refusals() {

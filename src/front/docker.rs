@@ -30,6 +30,9 @@ impl CliError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunArgs {
     pub detach: bool,
+    /// `-i`/`--interactive` (`-t` is read and changes nothing: netsh gives containers no
+    /// terminal).
+    pub interactive: bool,
     pub name: Option<String>,
     /// `--network`/`--net`; `None` is the default bridge.
     pub network: Option<String>,
@@ -247,6 +250,55 @@ const RUN_FLAGS: &[Flag] = &[
         short: None,
         value: true,
     },
+    f("interactive", Some('i'), false),
+    f("tty", Some('t'), false),
+];
+
+/// Docker commands that exist but lie outside what netsh models (images, volumes, the
+/// engine itself): refused in netsh's words, not as unknown commands.
+const NOT_MODELLED: &[&str] = &[
+    "attach",
+    "build",
+    "builder",
+    "checkpoint",
+    "commit",
+    "compose",
+    "config",
+    "container",
+    "context",
+    "cp",
+    "diff",
+    "events",
+    "export",
+    "history",
+    "image",
+    "images",
+    "import",
+    "info",
+    "load",
+    "login",
+    "logout",
+    "manifest",
+    "node",
+    "pause",
+    "plugin",
+    "push",
+    "save",
+    "search",
+    "secret",
+    "service",
+    "stack",
+    "stats",
+    "swarm",
+    "system",
+    "tag",
+    "top",
+    "trust",
+    "unpause",
+    "update",
+    "version",
+    "volume",
+    "wait",
 ];
 
 const SPECS: &[Spec] = &[
@@ -945,6 +997,65 @@ fn go_quote(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// Whether `cmd` (a container's command; empty: the image's, a shell for the images people
+/// type) is an interactive shell, which reads its commands from the terminal.
+fn wants_a_terminal(cmd: &[String]) -> bool {
+    match cmd {
+        [] => true,
+        [prog, rest @ ..] => {
+            let base = prog.rsplit('/').next().unwrap_or(prog);
+            ["sh", "ash", "bash", "dash", "zsh"].contains(&base)
+                && rest.iter().all(|a| a.starts_with('-') && a != "-c")
+        }
+    }
+}
+
+/// netsh's refusal of `-it` with a shell: containers get no terminal from netsh.
+fn interactive_refusal(container: &str) -> String {
+    format!(
+        "netsh: an interactive shell needs a terminal, and netsh gives containers none: \
+         type each command as its own line (docker exec {container} ip a), or start the \
+         container with -d and a command that keeps it running"
+    )
+}
+
+/// An image reference as the docker CLI's `reference.ParseNormalizedNamed` takes it:
+/// `NAME[:TAG][@DIGEST]`, the name lowercase path components (letters, digits, `._-`
+/// separators inside), the tag up to 128 `[\w.-]` characters. Errors in its words.
+/// Returns the name and the tag or digest part (`:latest` when none is given).
+pub fn check_reference(image: &str) -> Result<(&str, String), &'static str> {
+    let (name, tag) = match image.split_once('@') {
+        Some((n, d)) => (n, format!("@{d}")),
+        None => match image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((n, t)) => (n, format!(":{t}")),
+            None => (image, ":latest".to_string()),
+        },
+    };
+    let tag_ok = tag[1..]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c))
+        && tag.len() > 1;
+    // Each `/`-separated component: letters and digits, with `.`, `_` or `-` only inside
+    // (a registry host first may carry a `:port`).
+    let registry = name.contains('/');
+    let name_ok = name.split('/').enumerate().all(|(i, part)| {
+        let extra = if i == 0 && registry { "._-:" } else { "._-" };
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+            && !part.starts_with(['.', '-', '_'])
+            && !part.ends_with(['.', '-', '_'])
+    });
+    if !name_ok || !tag_ok {
+        return Err("invalid reference format");
+    }
+    if name.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("invalid reference format: repository name must be lowercase");
+    }
+    Ok((name, tag))
+}
+
 /// Splits a command line as a shell does (quotes, backslash escapes).
 pub fn split(line: &str) -> Result<Vec<String>, CliError> {
     shlex::split(line).ok_or_else(|| {
@@ -1007,6 +1118,17 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
     } else {
         (first.clone(), &words[1..])
     };
+    let top = path.split(' ').next().unwrap_or_default();
+    if !SPECS.iter().any(|s| s.path == path) && NOT_MODELLED.contains(&top) {
+        return Err(CliError::new(
+            1,
+            format!(
+                "netsh: \"docker {path}\" is Docker's, but netsh models Docker's networking \
+                 only (networks, containers and what runs in them; no images, volumes or \
+                 engine commands)"
+            ),
+        ));
+    }
     let Some(spec) = SPECS.iter().find(|s| s.path == path) else {
         return Err(CliError::new(
             1,
@@ -1076,8 +1198,16 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             force: p.bool("force"),
         },
         "run" | "create" => {
+            check_reference(&args[0]).map_err(|why| {
+                CliError::new(125, format!("docker: {why}.\n{}", help_hint(spec)))
+            })?;
+            if !p.bool("detach") && p.bool("interactive") && wants_a_terminal(&args[1..]) {
+                let name = p.one("name").unwrap_or_else(|| "CONTAINER".into());
+                return Err(CliError::new(125, interactive_refusal(&name)));
+            }
             let run = RunArgs {
                 detach: p.bool("detach"),
+                interactive: p.bool("interactive"),
                 name: p.one("name"),
                 network: p.one("network"),
                 links: p.all("link"),
@@ -1132,6 +1262,9 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             container: args[0].clone(),
             new_name: args[1].clone(),
         },
+        "exec" if !p.bool("detach") && p.bool("interactive") && wants_a_terminal(&args[1..]) => {
+            return Err(CliError::new(1, interactive_refusal(&args[0])))
+        }
         "exec" => Command::Exec {
             detach: p.bool("detach"),
             container: args[0].clone(),

@@ -357,32 +357,8 @@ pub fn execute(lab: &Lab, cmd: &Command, ctx: &Context) -> Result<String, Failur
 /// docker CLI's `reference.ParseNormalizedNamed` does, in its words (`invalid reference
 /// format`, `invalid reference format: repository name must be lowercase`).
 fn pull(image: &str) -> Result<String, Failure> {
-    let (name, tag) = match image.split_once('@') {
-        Some((n, d)) => (n, format!("@{d}")),
-        None => match image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-            Some((n, t)) => (n, format!(":{t}")),
-            None => (image, ":latest".to_string()),
-        },
-    };
-    let tag_ok = tag[1..]
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c))
-        && tag.len() > 1;
-    let name_ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
-        && !name.starts_with(['.', '-', '/', '_'])
-        && !name.ends_with(['.', '-', '/', '_']);
-    if !name_ok || !tag_ok {
-        return Err(failure(1, "invalid reference format".into()));
-    }
-    if name.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(failure(
-            1,
-            "invalid reference format: repository name must be lowercase".into(),
-        ));
-    }
+    let (name, tag) =
+        super::docker::check_reference(image).map_err(|why| failure(1, why.into()))?;
     let full = if name.contains('/') {
         format!("docker.io/{name}")
     } else {
@@ -597,6 +573,7 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         publish.extend(r.expose.iter().cloned());
     }
     let extras = RunExtras {
+        auto_remove: r.rm,
         links: r.links.clone(),
         publish,
         image: r.image.clone(),
@@ -642,12 +619,9 @@ fn run(lab: &Lab, r: &RunArgs, create_only: bool, ctx: &Context) -> Result<Strin
         lab.append_log(&c.id, &format!("{}{}", out.stdout, out.stderr));
     }
     let code = out.as_ref().map_or(0, |o| o.code);
-    let ended = if r.rm {
-        lab.remove_container(&c.id)
-    } else {
-        lab.main_ended(&c.id, code)
-    };
-    ended.map_err(|e| run_error(path, e))?;
+    // With `--rm` the container goes as it ends.
+    lab.main_ended(&c.id, code)
+        .map_err(|e| run_error(path, e))?;
     match out {
         Some(out) => program_result(out),
         None => Ok(String::new()),

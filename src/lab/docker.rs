@@ -32,6 +32,7 @@ impl From<DockerError> for LabError {
             DockerError::UnusableSubnet { .. }
             | DockerError::EmptyNetworkName
             | DockerError::SctpPorts(_)
+            | DockerError::DriverNotModelled(_)
             | DockerError::InvalidLink { .. }
             | DockerError::MtuOutOfRange(_)
             | DockerError::InvalidBridgeName { .. } => LabError::Invalid(e.to_string()),

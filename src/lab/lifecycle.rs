@@ -167,7 +167,20 @@ impl Lab {
             None => 137,
         };
         self.take_down(&id, State::Exited { code }, true)?;
+        self.auto_remove(&id)?;
         Ok(true)
+    }
+
+    /// A container run with `--rm` that has stopped goes (the daemon's `AutoRemove`).
+    fn auto_remove(&self, id: &str) -> Result<()> {
+        let remove = self
+            .docker()
+            .container(id)
+            .is_ok_and(|c| c.auto_remove && c.state != State::Running);
+        if remove {
+            self.remove_container(id)?;
+        }
+        Ok(())
     }
 
     /// `docker start`: a created or exited container gets its networks again (see
@@ -211,7 +224,8 @@ impl Lab {
     /// container exits.
     pub fn main_ended(&self, key: &str, code: i32) -> Result<()> {
         let id = self.docker().container(key)?.id.clone();
-        self.take_down(&id, State::Exited { code }, true)
+        self.take_down(&id, State::Exited { code }, true)?;
+        self.auto_remove(&id)
     }
 
     /// Containers whose main program has ended by itself exit, before anything reads
@@ -242,7 +256,10 @@ impl Lab {
                 .collect()
         };
         for (id, code) in ended {
-            if let Err(e) = self.take_down(&id, State::Exited { code }, true) {
+            if let Err(e) = self
+                .take_down(&id, State::Exited { code }, true)
+                .and_then(|()| self.auto_remove(&id))
+            {
                 eprintln!(
                     "container {id}: its program ended, but its network could not be released: {e}"
                 );
@@ -319,16 +336,17 @@ impl Lab {
 /// when the machine has busybox, `ping`, `ip a` or `/bin/sh` in such a container run as
 /// `busybox ping` … (their output then reads as in a real busybox container: `ip a`
 /// without `state`, busybox's `ping` statistics).
+///
+/// A program that is no applet (`nosuchprog`) keeps its own name, so it fails as in a
+/// busybox container: not found (Docker's `executable file not found in $PATH`), not
+/// busybox's `applet not found`.
 pub fn image_argv(image: &str, argv: &[String]) -> Vec<String> {
     let busybox_image =
         image == "busybox" || image.starts_with("busybox:") || image.starts_with("busybox@");
-    let has_busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists());
     match argv.split_first() {
-        Some((prog, rest)) if busybox_image && has_busybox => {
+        Some((prog, rest)) if busybox_image => {
             let applet = prog.rsplit('/').next().unwrap_or(prog);
-            if applet == "busybox" {
+            if applet == "busybox" || !busybox_applets().contains(applet) {
                 return argv.to_vec();
             }
             let mut out = vec!["busybox".to_string(), applet.to_string()];
@@ -337,4 +355,24 @@ pub fn image_argv(image: &str, argv: &[String]) -> Vec<String> {
         }
         _ => argv.to_vec(),
     }
+}
+
+/// The applets of the machine's busybox (`busybox --list`), read once; empty without
+/// busybox.
+fn busybox_applets() -> &'static std::collections::HashSet<String> {
+    static APPLETS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    APPLETS.get_or_init(|| {
+        ["/bin/busybox", "/usr/bin/busybox"]
+            .iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .and_then(|p| std::process::Command::new(p).arg("--list").output().ok())
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }

@@ -280,8 +280,8 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
     json!({
         "Id": c.id,
         "Created": c.created,
-        "Path": "/bin/sh",
-        "Args": [],
+        "Path": c.cmd.first().map_or("/bin/sh", String::as_str),
+        "Args": c.cmd.get(1..).unwrap_or_default(),
         "State": state(c),
         "Name": format!("/{}", c.name),
         "RestartCount": 0,
@@ -303,6 +303,8 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
             "Hostname": if host_mode { String::new() } else { hostname },
             "Domainname": "",
             "Env": c.env,
+            "Cmd": if c.cmd.is_empty() { vec!["/bin/sh".to_string()] } else { c.cmd.clone() },
+            "Image": if c.image.is_empty() { "busybox" } else { c.image.as_str() },
         },
         "NetworkSettings": network_settings(docker, c),
     })

@@ -94,6 +94,9 @@ pub enum DockerError {
     LinksWithMode(&'static str),
     #[error("plugin \"{0}\" not found")]
     UnknownDriver(String),
+    /// A driver Docker has but netsh does not model (netsh's words).
+    #[error("the {0} driver is Docker's, but netsh models the bridge, host and null drivers only")]
+    DriverNotModelled(String),
     #[error("only one instance of \"{0}\" network is allowed")]
     SingleInstance(String),
     #[error("{0} is a pre-defined network and cannot be removed")]
@@ -366,6 +369,9 @@ pub struct Container {
     /// operational data cleaned (daemon's `releaseNetwork`, `cleanOperationalData`). Empty
     /// while the container runs: then `endpoints` holds them.
     pub idle_endpoints: Vec<Endpoint>,
+    /// `--rm`: the daemon removes it when it stops, whatever stops it
+    /// (`HostConfig.AutoRemove`).
+    pub auto_remove: bool,
     /// `--hostname`; `None`: the short ID.
     pub hostname: Option<String>,
     /// `Config.Env`: the image's environment (`PATH`), then `-e` values, each `KEY=VALUE`
@@ -600,6 +606,8 @@ pub struct RunExtras {
     pub extra_hosts: Vec<String>,
     /// `--dns`, `--dns-search`, `--dns-option`.
     pub dns: DnsConfig,
+    /// `--rm`: removed as soon as it stops (`HostConfig.AutoRemove`).
+    pub auto_remove: bool,
 }
 
 impl Container {
@@ -1118,17 +1126,9 @@ impl Docker {
         if let (Some(links), Some(e)) = (endpoint_links, c.endpoints.first_mut()) {
             e.links = links;
         }
+        c.auto_remove = extras.auto_remove;
         if let Some(stored) = self.containers.iter_mut().find(|x| x.id == c.id) {
-            stored.links = c.links.clone();
-            stored.ports = c.ports.clone();
-            stored.image = c.image.clone();
-            stored.cmd = c.cmd.clone();
-            stored.started_at = c.started_at.clone();
-            stored.hostname = c.hostname.clone();
-            stored.env = c.env.clone();
-            stored.extra_hosts = c.extra_hosts.clone();
-            stored.dns = c.dns.clone();
-            stored.endpoints = c.endpoints.clone();
+            *stored = c.clone();
         }
         if extras.create_only {
             // `docker create` allocates nothing: the networks are configured, and
@@ -1238,6 +1238,7 @@ impl Docker {
             started_at: None,
             finished_at: None,
             idle_endpoints: Vec::new(),
+            auto_remove: false,
             hostname: None,
             env: Vec::new(),
             extra_hosts: Vec::new(),

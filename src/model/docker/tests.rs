@@ -116,7 +116,7 @@ fn network_creation_errors() {
     };
     assert_eq!(
         d.create_network("ov", &spec, NOW).unwrap_err().to_string(),
-        "plugin \"overlay\" not found"
+        "the overlay driver is Docker's, but netsh models the bridge, host and null drivers only"
     );
     let spec = NetworkSpec {
         driver: Some("host".into()),

@@ -210,12 +210,23 @@ pub const NULL: DriverRef = DriverRef(&null::Null);
 /// Every driver the engine knows, as `docker network create -d` finds them.
 pub const DRIVERS: [DriverRef; 3] = [BRIDGE, HOST, NULL];
 
-/// The driver called `name`, or Docker's refusal (`plugin "NAME" not found`).
+/// Docker's own drivers that netsh does not model: refused in netsh's words, not as
+/// unknown plugins.
+const NOT_MODELLED: [&str; 3] = ["macvlan", "ipvlan", "overlay"];
+
+/// The driver called `name`, or the refusal: netsh's for a Docker driver it does not
+/// model, Docker's (`plugin "NAME" not found`) for any other name.
 pub fn by_name(name: &str) -> Result<DriverRef, DockerError> {
     DRIVERS
         .into_iter()
         .find(|d| d.name() == name)
-        .ok_or_else(|| DockerError::UnknownDriver(name.to_string()))
+        .ok_or_else(|| {
+            if NOT_MODELLED.contains(&name) {
+                DockerError::DriverNotModelled(name.to_string())
+            } else {
+                DockerError::UnknownDriver(name.to_string())
+            }
+        })
 }
 
 #[cfg(test)]
@@ -228,8 +239,12 @@ mod tests {
         assert_eq!(by_name("null").unwrap(), NULL);
         assert_ne!(HOST, NULL);
         assert_eq!(
-            by_name("macvlan").unwrap_err().to_string(),
-            "plugin \"macvlan\" not found"
+            by_name("weave").unwrap_err().to_string(),
+            "plugin \"weave\" not found"
+        );
+        assert_eq!(
+            by_name("macvlan").unwrap_err(),
+            DockerError::DriverNotModelled("macvlan".into())
         );
         assert_eq!(format!("{HOST:?}"), "Driver(host)");
     }
