@@ -1104,7 +1104,7 @@ pub fn parse_words(words: &[String]) -> Result<Command, CliError> {
             None => {
                 return Err(CliError::new(
                     1,
-                    "\"docker network\" requires a subcommand: ls, create, inspect, connect, disconnect, rm.\nSee 'docker network --help'.",
+                    "\"docker network\" requires a subcommand: ls, create, inspect, connect, disconnect, rm, prune.\nSee 'docker network --help'.",
                 ))
             }
         }
