@@ -441,6 +441,24 @@ fn ctrl_c_ends_a_command_line_ping_with_its_statistics() {
     leave(r);
 }
 
+/// A command-line ping (without `-c`, so it would run until Ctrl-C) whose first request
+/// cannot leave ends at once with iputils' words and status 2, as iputils' failed
+/// `connect()` does, instead of trying quietly until Ctrl-C.
+#[test]
+fn a_command_line_ping_that_cannot_send_ends_at_once() {
+    let mut r = start_repl(&[]);
+    run(&mut r, "ip netns add n1");
+    for line in [
+        "ip netns exec n1 ping 127.0.0.1",
+        "ip netns exec n1 ping 10.9.9.9",
+    ] {
+        let out = run(&mut r, line);
+        assert_eq!(out, "ping: connect: Network is unreachable\r\n", "{line}");
+        assert_eq!(run(&mut r, "last_status()"), "2\r\n", "{line}");
+    }
+    leave(r);
+}
+
 /// The tutorial's shell commands that are not the lab's get a hint, not Rhai's complaint;
 /// Rhai that uses those words stays Rhai.
 #[test]
