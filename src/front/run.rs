@@ -181,7 +181,7 @@ fn ip_words(env: &Env<'_>, words: &[String]) -> Outcome {
         }
         IpCmd::LinkAdd { name, kind } => {
             match kind {
-                LinkKind::Bridge => lab.add_bridge(ns, &name),
+                LinkKind::Bridge => lab.add_bridge(ns, &name, false),
                 LinkKind::Veth { peer, peer_netns } => {
                     let peer_ns = match peer_netns {
                         Some(p) if !known_ns(lab, &p) => return Err(invalid_netns(&p)),
@@ -404,7 +404,7 @@ fn brctl_words(env: &Env<'_>, words: &[String]) -> Outcome {
                     "device {br} already exists; can't create bridge with the same name"
                 ));
             }
-            lab.add_bridge(ns, &br)
+            lab.add_bridge(ns, &br, false)
                 .map_err(|e| Failure::new(1, format!("add bridge failed: {e}")))?;
             Ok(String::new())
         }
