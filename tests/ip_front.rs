@@ -411,6 +411,51 @@ fn a_long_ping_stops_at_the_scripts_deadline() {
         .stderr_has("<expr>:3:1");
 }
 
+/// `brctl addbr` and `ip link add … type bridge` create a bridge DOWN, as the kernel does
+/// (`qdisc noop state DOWN`), so `brctl delbr` deletes it at once.
+#[test]
+fn new_bridges_from_the_fronts_start_down() {
+    netsh()
+        .eval(
+            "brctl(\"addbr br1\");\n\
+             ip(\"link add br2 type bridge\");\n\
+             for br in [\"br1\", \"br2\"] {\n\
+               let s = ip(`link show ${br}`);\n\
+               assert(s.contains(\"<BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN\"), s);\n\
+             }\n\
+             brctl(\"delbr br1\");\n\
+             assert_eq(last_status(), 0);\n\
+             assert(!ip(\"link\").contains(\"br1\"), ip(\"link\"));\n\
+             print(\"DOWN OK\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DOWN OK");
+}
+
+/// A ping whose first request cannot leave ends at once, as iputils' failed `connect()`
+/// does, whatever the count: it must not go on trying until the script's deadline.
+#[test]
+fn a_ping_that_cannot_send_ends_at_once_with_iputils_words() {
+    netsh()
+        .args(["--timeout", "3"])
+        .eval(
+            "ip(\"netns add n1\");\n\
+             for line in [\"netns exec n1 ping 127.0.0.1\", \"netns exec n1 ping -i 5 10.9.9.9\",\n\
+                          \"netns exec n1 ping -c 50 -i 5 127.0.0.1\"] {\n\
+               try { ip(line); fail(`${line}: pinged with lo down`); }\n\
+               catch (e) {\n\
+                 assert_eq(last_status(), 2, `${line}: ${e}`);\n\
+                 assert_eq(e, \"ping: connect: Network is unreachable\", line);\n\
+               }\n\
+             }\n\
+             print(\"FAST OK\");",
+        )
+        .run()
+        .success()
+        .stdout_has("FAST OK");
+}
+
 #[test]
 fn a_bad_line_points_at_its_call() {
     netsh()

@@ -441,6 +441,55 @@ fn ctrl_c_ends_a_command_line_ping_with_its_statistics() {
     leave(r);
 }
 
+/// A command-line ping (without `-c`, so it would run until Ctrl-C) whose first request
+/// cannot leave ends at once with iputils' words and status 2, as iputils' failed
+/// `connect()` does, instead of trying quietly until Ctrl-C.
+#[test]
+fn a_command_line_ping_that_cannot_send_ends_at_once() {
+    let mut r = start_repl(&[]);
+    run(&mut r, "ip netns add n1");
+    for line in [
+        "ip netns exec n1 ping 127.0.0.1",
+        "ip netns exec n1 ping 10.9.9.9",
+    ] {
+        let out = run(&mut r, line);
+        assert_eq!(out, "ping: connect: Network is unreachable\r\n", "{line}");
+        assert_eq!(run(&mut r, "last_status()"), "2\r\n", "{line}");
+    }
+    leave(r);
+}
+
+/// Lines typed ahead in one burst (no bracketed paste), while the first still runs, all
+/// run in turn, as a shell keeps typed-ahead input — on a dumb terminal and a real one.
+#[test]
+fn typed_ahead_lines_all_run() {
+    for term in ["dumb", "xterm"] {
+        let mut r = start_repl_on(&[], term);
+        let burst: String = ["p1", "p2", "p3"]
+            .iter()
+            .map(|name| format!("docker run -d --name {name} busybox sleep 600\r"))
+            .chain(["print(\"count:\" + containers().len())\r".to_string()])
+            .collect();
+        r.master.write_all(burst.as_bytes()).expect("type ahead");
+        // The count comes after the echo of the line that prints it.
+        let echo = "containers().len())";
+        read_until(&mut r.master, &mut r.seen, echo);
+        let from = r.seen.find(echo).expect("the echo") + echo.len();
+        common::pty::read_until_from(&mut r.master, &mut r.seen, from, "count:");
+        let at = from + r.seen[from..].find("count:").expect("the count") + "count:".len();
+        common::pty::read_until_from(&mut r.master, &mut r.seen, at, "\r\n");
+        let count = r.seen[at..].split("\r\n").next().unwrap_or_default();
+        assert_eq!(count, "3", "{term}: {}", r.seen);
+        r.seen.clear();
+        let all = "[\"p1\", \"p2\", \"p3\"]";
+        say(&mut r, "containers()", all);
+        // Ctrl-D only once the editor reads again (see a_pasted_block_runs_line_by_line).
+        let after = r.seen.find(all).expect("the names") + all.len();
+        common::pty::read_until_from(&mut r.master, &mut r.seen, after, "netsh> ");
+        leave(r);
+    }
+}
+
 /// The tutorial's shell commands that are not the lab's get a hint, not Rhai's complaint;
 /// Rhai that uses those words stays Rhai.
 #[test]

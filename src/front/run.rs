@@ -181,7 +181,7 @@ fn ip_words(env: &Env<'_>, words: &[String]) -> Outcome {
         }
         IpCmd::LinkAdd { name, kind } => {
             match kind {
-                LinkKind::Bridge => lab.add_bridge(ns, &name),
+                LinkKind::Bridge => lab.add_bridge(ns, &name, false),
                 LinkKind::Veth { peer, peer_netns } => {
                     let peer_ns = match peer_netns {
                         Some(p) if !known_ns(lab, &p) => return Err(invalid_netns(&p)),
@@ -404,7 +404,7 @@ fn brctl_words(env: &Env<'_>, words: &[String]) -> Outcome {
                     "device {br} already exists; can't create bridge with the same name"
                 ));
             }
-            lab.add_bridge(ns, &br)
+            lab.add_bridge(ns, &br, false)
                 .map_err(|e| Failure::new(1, format!("add bridge failed: {e}")))?;
             Ok(String::new())
         }
@@ -499,6 +499,9 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
         count: p.count.unwrap_or(unbounded),
         timeout: p.wait.unwrap_or(PING_DEFAULT_WAIT),
         interval: p.interval,
+        // iputils connect()s before its first request and ends at once (status 2) when
+        // the kernel refuses; a ping without `-c` would otherwise go on failing quietly.
+        fail_fast: true,
     };
     let (opts, cut) = match env.remaining {
         Some(left) => crate::probe::ping::fit(&opts, left),
@@ -535,12 +538,6 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
     if interrupted {
         crate::interrupt::clear();
     }
-    if cut && !interrupted {
-        return Err(Failure {
-            deadline: true,
-            ..Failure::new(1, "")
-        });
-    }
     if report.received == 0 && report.problems.is_empty() {
         if let Some(err) = &report.error {
             // A request the kernel would not send: iputils finds out on its first
@@ -552,6 +549,13 @@ fn ping_words(env: &Env<'_>, words: &[String]) -> Outcome {
                 .unwrap_or_default();
             return Err(Failure::new(2, format!("ping: connect: {err}")));
         }
+    }
+    // Checked after a refused first request: that ended the ping before any deadline.
+    if cut && !interrupted {
+        return Err(Failure {
+            deadline: true,
+            ..Failure::new(1, "")
+        });
     }
     if live && crate::live::shown() {
         crate::live::stdout(render::ping::statistics(&asked, &report).as_bytes());

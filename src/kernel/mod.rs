@@ -274,10 +274,14 @@ impl Kernel {
                 rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd), *txqlen).await
             }
             Op::AddBridge {
-                name, mac, txqlen, ..
+                name,
+                mac,
+                txqlen,
+                up,
+                ..
             } => {
                 let mac = mac.as_deref().map(mac_bytes).transpose()?;
-                rtnl::add_bridge(h, name, mac, *txqlen).await
+                rtnl::add_bridge(h, name, mac, *txqlen, *up).await
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;

@@ -40,6 +40,9 @@ pub enum Op {
         /// The transmit queue length (`txqueuelen N`); `None` leaves the kernel's default.
         /// Docker's bridges have 0 (libnetwork's zero `LinkAttrs.TxQLen`).
         txqlen: Option<u32>,
+        /// Created UP (Docker's bridges, `ns.bridge()`); `ip link add` and `brctl addbr`
+        /// leave it DOWN, as the kernel creates it (`qdisc noop`).
+        up: bool,
     },
     SetMac {
         ns: String,
@@ -267,6 +270,7 @@ impl fmt::Display for Op {
                 name,
                 mac,
                 txqlen,
+                ..
             } => {
                 write!(f, "{} link add {}", Ip(ns), Q(name))?;
                 if let Some(mac) = mac {
@@ -432,6 +436,7 @@ mod tests {
             name: s("docker0"),
             mac: Some(s("02:42:36:51:ba:1a")),
             txqlen: Some(0),
+            up: true,
         };
         assert_eq!(
             op.to_string(),

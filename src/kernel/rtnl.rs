@@ -140,8 +140,13 @@ pub async fn add_bridge(
     name: &str,
     mac: Option<[u8; 6]>,
     txqlen: Option<u32>,
+    up: bool,
 ) -> Result<()> {
-    let mut b = LinkBridge::new(name);
+    // LinkBridge::new asks for IFF_UP; the kernel itself creates a bridge down.
+    let mut b = LinkMessageBuilder::<LinkBridge>::new(name);
+    if up {
+        b = b.up();
+    }
     if let Some(mac) = mac {
         b = b.address(mac.to_vec());
     }

@@ -590,8 +590,9 @@ impl Lab {
         Ok(())
     }
 
-    /// `ip link add NAME type bridge`.
-    pub fn add_bridge(&self, ns: &str, name: &str) -> Result<()> {
+    /// `ip link add NAME type bridge` (`up` false, as the kernel creates it), or a bridge
+    /// brought up at once (`up`, `ns.bridge(name)`).
+    pub fn add_bridge(&self, ns: &str, name: &str, up: bool) -> Result<()> {
         self.check_ns(ns)?;
         self.need_free_name(ns, name)?;
         self.apply(Op::AddBridge {
@@ -599,6 +600,7 @@ impl Lab {
             name: name.to_string(),
             mac: None,
             txqlen: None,
+            up,
         })
     }
 

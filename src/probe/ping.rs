@@ -57,6 +57,9 @@ pub struct PingOptions {
     pub timeout: Duration,
     /// Spacing between consecutive requests.
     pub interval: Duration,
+    /// End the run when the first request cannot leave (no route, `lo` down), as iputils
+    /// does when its `connect()` fails, instead of trying the others.
+    pub fail_fast: bool,
 }
 
 impl Default for PingOptions {
@@ -65,6 +68,7 @@ impl Default for PingOptions {
             count: 1,
             timeout: Duration::from_secs(1),
             interval: Duration::from_millis(200),
+            fail_fast: false,
         }
     }
 }
@@ -197,6 +201,7 @@ pub fn fit(opts: &PingOptions, left: Duration) -> (PingOptions, bool) {
         count,
         timeout: left.saturating_sub(last).min(opts.timeout),
         interval: opts.interval,
+        fail_fast: opts.fail_fast,
     };
     (cut, true)
 }
@@ -289,14 +294,17 @@ impl Session<'_> {
                 last_send = Instant::now();
             }
             // ping(8) numbers from 1; the field is 16 bits wide and simply wraps.
-            self.send(i.wrapping_add(1) as u16);
+            if !self.send(i.wrapping_add(1) as u16) && i == 0 && opts.fail_fast {
+                return;
+            }
         }
         if opts.count > 0 {
             self.receive_until(after(last_send, opts.timeout), true);
         }
     }
 
-    fn send(&mut self, seq: u16) {
+    /// Sends request `seq`; false when the kernel refused it.
+    fn send(&mut self, seq: u16) -> bool {
         let packet = echo_request(self.target.is_ipv6(), self.id, seq);
         self.report.sent += 1;
         loop {
@@ -305,12 +313,12 @@ impl Session<'_> {
                 Ok(_) => {
                     self.in_flight.insert(seq, sent_at);
                     (self.observe)(Event::Sent);
-                    return;
+                    return true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.note_error(describe_io_error(&e));
-                    return;
+                    return false;
                 }
             }
         }
@@ -956,6 +964,7 @@ mod tests {
             count: 3,
             timeout: Duration::from_secs(1),
             interval: Duration::from_millis(20),
+            fail_fast: false,
         };
         let start = Instant::now();
         let r = ping(ns.as_fd(), "::1".parse().unwrap(), &opts).expect("raw socket");
@@ -975,6 +984,16 @@ mod tests {
         assert_eq!(r.error.as_deref(), Some("network is unreachable"));
         assert!(start.elapsed() < Duration::from_millis(500));
 
+        // fail_fast: the first refused request ends the run, however many were asked for.
+        let opts = PingOptions {
+            count: u32::MAX,
+            fail_fast: true,
+            ..opts
+        };
+        let r = ping(ns.as_fd(), "192.0.2.1".parse().unwrap(), &opts).expect("raw socket");
+        assert_eq!((r.sent, r.received), (1, 0), "{r:?}");
+        assert_eq!(r.error.as_deref(), Some("network is unreachable"));
+
         // A reachable address that never answers: with icmp_echo_ignore_all the kernel
         // drops echo requests, so the run must last timeout + (count-1)*interval, no more.
         crate::kernel::netns::write_sysctl(ns.as_fd(), "net.ipv4.icmp_echo_ignore_all", "1")
@@ -983,6 +1002,7 @@ mod tests {
             count: 2,
             timeout: Duration::from_millis(300),
             interval: Duration::from_millis(50),
+            fail_fast: false,
         };
         let start = Instant::now();
         let r = ping(ns.as_fd(), "127.0.0.1".parse().unwrap(), &opts).expect("raw socket");

@@ -158,7 +158,7 @@ fn register_methods(engine: &mut Engine) {
             ns.lab.add_veth(&name, dev, &name, peer).map_err(lab_err)
         })
         .register_fn("bridge", |ns: &mut Netns, name: &str| -> Res<()> {
-            ns.lab.add_bridge(&ns.name, name).map_err(lab_err)
+            ns.lab.add_bridge(&ns.name, name, true).map_err(lab_err)
         })
         .register_fn(
             "master",

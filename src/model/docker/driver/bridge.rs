@@ -199,6 +199,7 @@ impl NetworkDriver for Bridge {
                 mac: n.bridge_mac.clone(),
                 // libnetwork's bridges and veths have no transmit queue (TxQLen 0).
                 txqlen: Some(0),
+                up: true,
             },
             configure: mtu
                 .into_iter()
