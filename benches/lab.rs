@@ -113,6 +113,32 @@ const SHELL_CLOCK: &str = r#"now() { date +%s%N; }
 phase() { echo "PHASE $1 $(echo "$(now) $2" | awk '{ printf "%.6f", ($1 - $2) / 1e9 }')"; }
 "#;
 
+/// What Docker does for a network and a container, as shell functions of `ip` commands:
+/// `bridge NAME CIDR`; `container NS` (namespace, IPv6 off, lo up); `attach NS BRIDGE
+/// HOST_IF IFNAME ADDR MAC [GATEWAY]` (a veth pair, host end on the bridge and up, the
+/// container end's MAC, address and link, the default route).
+const SHELL_CONTAINER: &str = r#"container() {
+  ip netns add "$1"
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$1" link set lo up
+}
+# attach NS BRIDGE HOST_IF IFNAME ADDR MAC [GATEWAY]
+attach() {
+  ip link add "$3" type veth peer name "$4" netns "$1"
+  ip link set "$3" master "$2"
+  ip link set "$3" up
+  ip -n "$1" link set "$4" address "$6"
+  ip -n "$1" addr add "$5" brd + dev "$4"
+  ip -n "$1" link set "$4" up
+  if [ -n "$7" ]; then ip -n "$1" route add default via "$7"; fi
+}
+bridge() {
+  ip link add "$1" type bridge
+  ip addr add "$2" brd + dev "$1"
+  ip link set "$1" up
+}
+"#;
+
 fn netsh(script: &str) -> Command {
     let dir = scratch_dir();
     std::fs::create_dir_all(&dir).expect("bench dir");
@@ -271,7 +297,7 @@ fn walkthrough_and_small_labs() {
         cmd.arg(&walkthrough);
         cmd
     });
-    let theirs = time(|| shell(TUTORIAL_SHELL));
+    let theirs = time(|| shell(&[SHELL_CONTAINER, TUTORIAL_SHELL].concat()));
     println!(
         "{:<48} netsh {}   ip script {}   ratio {:5.1}x   (the script builds the same kernel \
          objects and makes the same passing probes; netsh also checks names, exec and JSON)",
@@ -493,23 +519,13 @@ kill $server
 /// dismantled every veth (netsh's `network_rm` waits for that too).
 fn docker_script(n: usize) -> String {
     format!(
-        r#"{SHELL_CLOCK}ip link add br0 type bridge
-ip addr add 172.18.0.1/16 brd + dev br0
-ip link set br0 up
+        r#"{SHELL_CLOCK}{SHELL_CONTAINER}bridge br0 172.18.0.1/16
 t0=$(now)
 i=2
 while [ $i -lt {end} ]; do
   a=$((i / 256)); b=$((i % 256))
-  ip netns add c$i
-  ip netns exec c$i sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n c$i link set lo up
-  ip link add veth$i type veth peer name eth0 netns c$i
-  ip link set veth$i master br0
-  ip link set veth$i up
-  ip -n c$i link set eth0 address 02:42:ac:12:$(printf %02x $a):$(printf %02x $b)
-  ip -n c$i addr add 172.18.$a.$b/16 brd + dev eth0
-  ip -n c$i link set eth0 up
-  ip -n c$i route add default via 172.18.0.1
+  container c$i
+  attach c$i br0 veth$i eth0 172.18.$a.$b/16 02:42:ac:12:$(printf %02x $a):$(printf %02x $b) 172.18.0.1
   i=$((i + 1))
 done
 phase create $t0
@@ -527,21 +543,12 @@ phase remove $t0
     )
 }
 
-/// One small lab as a shell script: a bridge, two containers on it (namespace, lo up, IPv6
-/// off, veth on the bridge, address, default route), a ping from one to the other.
-const SMALL_LAB_SHELL: &str = r#"ip link add br0 type bridge
-ip addr add 172.18.0.1/16 brd + dev br0
-ip link set br0 up
+/// One small lab as a shell script (after [`SHELL_CONTAINER`]): a bridge, two containers on
+/// it, a ping from one to the other.
+const SMALL_LAB_SHELL: &str = r#"bridge br0 172.18.0.1/16
 for i in 2 3; do
-  ip netns add c$i
-  ip netns exec c$i sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n c$i link set lo up
-  ip link add veth$i type veth peer name eth0 netns c$i
-  ip link set veth$i master br0
-  ip link set veth$i up
-  ip -n c$i addr add 172.18.0.$i/16 brd + dev eth0
-  ip -n c$i link set eth0 up
-  ip -n c$i route add default via 172.18.0.1
+  container c$i
+  attach c$i br0 veth$i eth0 172.18.0.$i/16 02:42:ac:12:00:0$i 172.18.0.1
 done
 ip netns exec c2 busybox ping -c1 -W1 172.18.0.3 >/dev/null
 "#;
@@ -553,7 +560,9 @@ fn small_labs_shell(n: usize) -> Command {
     cmd.arg("-ec").arg(format!(
         "seq {n} | xargs -P 2 -I{{}} unshare --user --map-root-user --net --mount sh -ec \
          'mount -t tmpfs tmpfs /run && mkdir -p /run/netns\n{}'",
-        SMALL_LAB_SHELL.replace('\'', "'\\''")
+        [SHELL_CONTAINER, SMALL_LAB_SHELL]
+            .concat()
+            .replace('\'', "'\\''")
     ));
     cmd
 }
@@ -564,26 +573,6 @@ fn small_labs_shell(n: usize) -> Command {
 /// and the walkthrough's passing probes (pings, an HTTP GET through the published port).
 /// Names, `/etc/hosts`, DNS and Docker's JSON have no shell equivalent and are left out.
 const TUTORIAL_SHELL: &str = r#"ping1() { ip netns exec "$1" busybox ping -c1 -W1 "$2" >/dev/null; }
-container() {
-  ip netns add "$1"
-  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$1" link set lo up
-}
-# attach NS BRIDGE HOST_IF IFNAME ADDR MAC [GATEWAY]
-attach() {
-  ip link add "$3" type veth peer name "$4" netns "$1"
-  ip link set "$3" master "$2"
-  ip link set "$3" up
-  ip -n "$1" link set "$4" address "$6"
-  ip -n "$1" addr add "$5" brd + dev "$4"
-  ip -n "$1" link set "$4" up
-  if [ -n "$7" ]; then ip -n "$1" route add default via "$7"; fi
-}
-bridge() {
-  ip link add "$1" type bridge
-  ip addr add "$2" brd + dev "$1"
-  ip link set "$1" up
-}
 # Network namespaces and veth pairs
 ip netns add ns1
 ip netns add ns2
