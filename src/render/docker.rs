@@ -414,23 +414,17 @@ fn ellipsis(s: &str, max: usize) -> String {
 /// A container's command as the daemon lists it: the path, then the arguments, each with a
 /// space in single quotes (`/bin/sh -c 'while true; do sleep 3600; done'`).
 pub fn command_line(c: &Container) -> String {
-    match c.cmd.split_first() {
-        None => "/bin/sh".into(),
-        Some((path, [])) => path.clone(),
-        Some((path, args)) => {
-            let args: Vec<String> = args
-                .iter()
-                .map(|a| {
-                    if a.contains(' ') {
-                        format!("'{a}'")
-                    } else {
-                        a.clone()
-                    }
-                })
-                .collect();
-            format!("{path} {}", args.join(" "))
-        }
-    }
+    let command = c.command();
+    std::iter::once(command[0].to_string())
+        .chain(command[1..].iter().map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.to_string()
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `docker ps`'s PORTS cell: `0.0.0.0:8081->8080/tcp, :::8081->8080/tcp`.
@@ -487,7 +481,7 @@ pub fn ps(
                 .collect();
             serde_json::json!({
                 "ID": if no_trunc { c.id.as_str() } else { short(&c.id) },
-                "Image": if c.image.is_empty() { "busybox" } else { c.image.as_str() },
+                "Image": c.image_name(),
                 "Command": go_quote(&cmd),
                 "CreatedAt": c.created,
                 "RunningFor": format!("{age} ago"),

@@ -280,8 +280,8 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
     json!({
         "Id": c.id,
         "Created": c.created,
-        "Path": c.cmd.first().map_or("/bin/sh", String::as_str),
-        "Args": c.cmd.get(1..).unwrap_or_default(),
+        "Path": c.command()[0],
+        "Args": c.command()[1..],
         "State": state(c),
         "Name": format!("/{}", c.name),
         "RestartCount": 0,
@@ -303,8 +303,8 @@ pub fn container(docker: &Docker, c: &Container) -> Value {
             "Hostname": if host_mode { String::new() } else { hostname },
             "Domainname": "",
             "Env": c.env,
-            "Cmd": if c.cmd.is_empty() { vec!["/bin/sh".to_string()] } else { c.cmd.clone() },
-            "Image": if c.image.is_empty() { "busybox" } else { c.image.as_str() },
+            "Cmd": c.command(),
+            "Image": c.image_name(),
         },
         "NetworkSettings": network_settings(docker, c),
     })

@@ -618,6 +618,26 @@ impl Container {
     pub fn hostname(&self) -> &str {
         self.hostname.as_deref().unwrap_or_else(|| self.short_id())
     }
+    /// The image as Docker's views name it: as given, or `busybox` for a container made by
+    /// `run()` (netsh's bindings run no image of their own).
+    pub fn image_name(&self) -> &str {
+        if self.image.is_empty() {
+            "busybox"
+        } else {
+            &self.image
+        }
+    }
+
+    /// Its command as Docker's views show it (`Config.Cmd`, `Path` and `Args`, `ps`'s
+    /// COMMAND): as given, or the shell the container idles in when none was; never empty.
+    pub fn command(&self) -> Vec<&str> {
+        if self.cmd.is_empty() {
+            vec!["/bin/sh"]
+        } else {
+            self.cmd.iter().map(String::as_str).collect()
+        }
+    }
+
     /// Every network it is on, running or not: its live endpoints, or while it does not
     /// run the configured ones (`idle_endpoints`), in join order.
     pub fn networks(&self) -> impl Iterator<Item = &Endpoint> {
