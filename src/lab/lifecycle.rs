@@ -28,6 +28,7 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::docker::sandbox_ns;
@@ -48,6 +49,16 @@ pub(super) struct MainProgram {
 }
 
 impl MainProgram {
+    /// Whether the program has ended, without reaping its relay: until `end` reaps it, the
+    /// relay's pid — the ID of the process group `end` signals — cannot be handed to a new
+    /// process, so that signal can never reach one that got a recycled pid (the kernel
+    /// recycles them quickly: `pid_max` may be 32768).
+    fn has_ended(&self) -> bool {
+        let pid = Pid::from_raw(self.relay.id() as i32);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
+    }
+
     /// Kills what is left of the program's process group, reaps the relay, and waits
     /// (briefly: a process that left the group may hold the output open for good) until
     /// the log holds everything the program printed. Returns the exit code.
@@ -153,11 +164,11 @@ impl Lab {
         }
         let main = self.running.mains.borrow_mut().remove(&id);
         let code = match main {
-            Some(mut main) => {
+            Some(main) => {
                 if let Some(timeout) = term_for {
                     let _ = kill(Pid::from_raw(main.pid as i32), Signal::SIGTERM);
                     let deadline = Instant::now() + timeout;
-                    while Instant::now() < deadline && matches!(main.relay.try_wait(), Ok(None)) {
+                    while Instant::now() < deadline && !main.has_ended() {
                         std::thread::sleep(STOP_POLL);
                     }
                 }
@@ -189,13 +200,13 @@ impl Lab {
     pub fn start_container(&self, key: &str) -> Result<(Container, bool)> {
         self.reap_mains();
         let saved = self.docker.borrow().clone();
-        // The firewall as it is, the container's ports not yet published.
-        let fw_before = self.firewall_state(firewall::Scope::Ports);
         let (c, started) = self.docker.borrow_mut().start(key, &clock::now_rfc3339())?;
         if !started {
             return Ok((c, false));
         }
-        let fw_before = (!c.ports.is_empty()).then_some(fw_before);
+        // Only published ports change the firewall: as it was, from the model before.
+        let fw_before =
+            (!c.ports.is_empty()).then(|| firewall::derive_in(&saved, firewall::Scope::Ports));
         let mut built = super::docker::Built::default();
         match self.build_run(&c.id, fw_before.as_ref(), &mut built) {
             Ok(c) => {
@@ -243,8 +254,9 @@ impl Lab {
         let ended: Vec<(String, i32)> = {
             let mut mains = self.running.mains.borrow_mut();
             let ended: Vec<String> = mains
-                .iter_mut()
-                .filter_map(|(id, m)| (!matches!(m.relay.try_wait(), Ok(None))).then(|| id.clone()))
+                .iter()
+                .filter(|(_, m)| m.has_ended())
+                .map(|(id, _)| id.clone())
                 .collect();
             ended
                 .into_iter()
