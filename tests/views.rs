@@ -116,7 +116,7 @@ fn dockers_links_have_no_queue() {
         .success()
         .stdout_has("DONE")
         .stderr_has(" txqueuelen 0 type bridge\n")
-        .stderr_has(" txqueuelen 0 type veth peer name eth0 txqueuelen 0 netns ")
+        .stderr_has(" type veth peer name eth0 txqueuelen 0 numtxqueues 1 numrxqueues 1 address ")
         .stderr_has("+ ip -n ns1 link add v1 type veth peer name v2 netns ");
 }
 

@@ -20,7 +20,7 @@ pub use nix::errno::Errno;
 use rtnetlink::Handle;
 use thiserror::Error;
 
-pub use op::{Op, Route, HOST};
+pub use op::{Op, Route, VethSetup, HOST};
 pub use state::{LinkInfo, NeighInfo, RouteInfo};
 
 /// A kernel request that failed: what was attempted (as the equivalent command) and why.
@@ -103,6 +103,12 @@ struct Namespace {
     rtnl: RefCell<Option<(Handle, tokio::task::JoinHandle<()>)>>,
     /// Opened on first use and kept (see `nft::NftSocket`).
     nft: RefCell<Option<nft::NftSocket>>,
+    /// The ifindex of each bridge a veth was made a port of here, by name, so that the
+    /// next endpoint on it needs no lookup. A stale entry (the bridge deleted and made
+    /// again, by netsh or by a program in the lab) names an index nothing has any more —
+    /// the kernel allocates indexes upwards and does not reuse them until they wrap at
+    /// 2^31 — and the request fails; it is then looked up afresh and tried once more.
+    masters: RefCell<HashMap<String, u32>>,
 }
 
 impl Drop for Namespace {
@@ -118,6 +124,12 @@ impl Drop for Namespace {
 pub struct Kernel {
     rt: tokio::runtime::Runtime,
     namespaces: RefCell<HashMap<String, Rc<Namespace>>>,
+    /// The ifindex of the peer the last operation created, as the kernel echoed it
+    /// (namespace, name, index): good for the very next operation only, which then needs
+    /// no lookup (a Docker endpoint's address goes on the veth end made just before).
+    fresh_peer: RefCell<Option<(String, String, u32)>>,
+    /// Makes the lab's namespaces (started on first use).
+    factory: RefCell<Option<netns::Factory>>,
 }
 
 pub type Result<T> = std::result::Result<T, KernelError>;
@@ -130,6 +142,8 @@ impl Kernel {
         let k = Kernel {
             rt,
             namespaces: RefCell::new(HashMap::new()),
+            fresh_peer: RefCell::new(None),
+            factory: RefCell::new(None),
         };
         k.insert(HOST, host);
         Ok(k)
@@ -142,6 +156,7 @@ impl Kernel {
                 fd,
                 rtnl: RefCell::new(None),
                 nft: RefCell::new(None),
+                masters: RefCell::new(HashMap::new()),
             }),
         );
     }
@@ -221,9 +236,11 @@ impl Kernel {
 
     /// Applies one operation.
     pub fn apply(&self, op: &Op) -> Result<()> {
+        let fresh_peer = self.fresh_peer.borrow_mut().take();
         match op {
             Op::AddNetns { ns, sysctls } => {
-                let (fd, sock) = netns::create_with_sysctls(sysctls, rtnl::open_socket)
+                let (fd, sock) = self
+                    .new_netns(sysctls)
                     .map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
                 let rtnl = rtnl::start(sock, self.rt.handle());
@@ -253,12 +270,48 @@ impl Kernel {
                 .map_err(|e| KernelError::io(op, e)),
             _ => {
                 let h = self.handle(op.ns())?;
-                self.rt.block_on(self.apply_rtnl(&h, op))
+                self.rt.block_on(self.apply_rtnl(&h, op, fresh_peer))
             }
         }
     }
 
-    async fn apply_rtnl(&self, h: &Handle, op: &Op) -> Result<()> {
+    /// A new namespace with the lab's defaults and `sysctls` written, and a netlink socket
+    /// in it, from the factory (started here on first use).
+    fn new_netns(&self, sysctls: &[(String, String)]) -> std::io::Result<(OwnedFd, OwnedFd)> {
+        let mut factory = self.factory.borrow_mut();
+        if factory.is_none() {
+            *factory = Some(netns::Factory::start(rtnl::open_socket)?);
+        }
+        factory.as_mut().expect("started above").create(sysctls)
+    }
+
+    /// The ifindex of bridge `name` in namespace `ns`, and whether it came from the cache
+    /// (see `Namespace::masters`); looked up afresh when `fresh`.
+    async fn master_index(
+        &self,
+        h: &Handle,
+        op: &Op,
+        ns: &str,
+        name: &str,
+        fresh: bool,
+    ) -> Result<(u32, bool)> {
+        let space = self.ns(ns)?;
+        if !fresh {
+            if let Some(&i) = space.masters.borrow().get(name) {
+                return Ok((i, true));
+            }
+        }
+        let i = Self::index(h, op, name).await?;
+        space.masters.borrow_mut().insert(name.to_string(), i);
+        Ok((i, false))
+    }
+
+    async fn apply_rtnl(
+        &self,
+        h: &Handle,
+        op: &Op,
+        fresh_peer: Option<(String, String, u32)>,
+    ) -> Result<()> {
         let res = match op {
             Op::AddVeth {
                 name,
@@ -266,12 +319,43 @@ impl Kernel {
                 peer_ns,
                 ns,
                 txqlen,
+                with,
             } => {
-                let peer_ns = match peer_ns {
+                let peer_space = match peer_ns {
                     Some(p) if p != ns => Some(self.ns(p)?),
                     _ => None,
                 };
-                rtnl::add_veth(h, name, peer, peer_ns.as_ref().map(|n| &n.fd), *txqlen).await
+                let mut veth = rtnl::Veth {
+                    name,
+                    peer,
+                    peer_ns: peer_space.as_ref().map(|n| &n.fd),
+                    txqlen: *txqlen,
+                    mtu: with.mtu,
+                    queues: with.queues,
+                    master: None,
+                    peer_mac: with.peer_mac.as_deref().map(mac_bytes).transpose()?,
+                    up: with.up,
+                };
+                let made = match &with.master {
+                    Some(m) => {
+                        let (index, cached) = self.master_index(h, op, ns, m, false).await?;
+                        veth.master = Some(index);
+                        match rtnl::add_veth(h, &veth).await {
+                            Err(_) if cached => {
+                                let (index, _) = self.master_index(h, op, ns, m, true).await?;
+                                veth.master = Some(index);
+                                rtnl::add_veth(h, &veth).await
+                            }
+                            made => made,
+                        }
+                    }
+                    None => rtnl::add_veth(h, &veth).await,
+                };
+                if let Ok(Some(index)) = made {
+                    let at = peer_ns.clone().unwrap_or_else(|| ns.clone());
+                    *self.fresh_peer.borrow_mut() = Some((at, peer.clone(), index));
+                }
+                made.map(|_| ())
             }
             Op::AddBridge {
                 name,
@@ -301,8 +385,12 @@ impl Kernel {
                 };
                 rtnl::set_master(h, dev, m).await
             }
-            Op::AddAddr { dev, addr, brd, .. } => {
-                rtnl::add_addr(h, Self::index(h, op, dev).await?, *addr, *brd).await
+            Op::AddAddr { ns, dev, addr, brd } => {
+                let index = match fresh_peer {
+                    Some((n, d, i)) if n == *ns && d == *dev => i,
+                    _ => Self::index(h, op, dev).await?,
+                };
+                rtnl::add_addr(h, index, *addr, *brd).await
             }
             Op::DelAddr { dev, addr, .. } => {
                 rtnl::del_addr(h, Self::index(h, op, dev).await?, *addr).await

@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::mpsc;
 use std::thread;
 
 use nix::sched::{setns, unshare, CloneFlags};
@@ -20,32 +21,144 @@ pub fn current() -> io::Result<OwnedFd> {
     Ok(File::open(THREAD_NETNS)?.into())
 }
 
-/// Creates a new, empty network namespace (only `lo`, DOWN) and runs `f` inside it on the
-/// same thread (one thread, not two, for "create it and open a socket in it"). Returns a
-/// descriptor that keeps the namespace alive, and what `f` returned.
+/// Creates a new, empty network namespace (only `lo`, DOWN) with the lab's defaults, and
+/// runs `f` inside it on the same thread (one thread, not two, for "create it and open a
+/// socket in it"). Returns a descriptor that keeps the namespace alive, and what `f`
+/// returned. (The lab itself makes its namespaces with a [`Factory`].)
 #[cfg(test)]
 pub fn create_with<T, F>(f: F) -> io::Result<(OwnedFd, T)>
 where
     T: Send,
     F: FnOnce() -> io::Result<T> + Send,
 {
-    create_with_sysctls(&[], f)
-}
-
-/// [`create_with`], writing `sysctls` (`net.…` keys) in the new namespace after the lab's
-/// defaults and before `f` runs.
-pub fn create_with_sysctls<T, F>(sysctls: &[(String, String)], f: F) -> io::Result<(OwnedFd, T)>
-where
-    T: Send,
-    F: FnOnce() -> io::Result<T> + Send,
-{
     on_own_thread(|| {
         unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-        let mut all = defaults();
-        all.extend(sysctls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        write_own_sysctls(&all)?;
+        write_own_sysctls(&defaults())?;
         Ok((current()?, f()?))
     })
+}
+
+/// Makes network namespaces on a thread of its own, and, once asked for several alike in a
+/// row, the next one ahead of time.
+///
+/// A namespace costs the kernel about a third of a Docker container's set-up (`setup_net`
+/// builds every protocol's state; the first look at the new `/proc/sys/net` compares
+/// against every other namespace's), and none of that needs the netlink work the caller
+/// does next. So after [`Factory::AHEAD_AFTER`] namespaces with the same settings in a
+/// row, the factory makes the next one while the caller wires the last: on a machine with
+/// a second core the two run at once. At most one namespace is made ahead; one nobody
+/// asks for is let go with the factory.
+///
+/// The worker returns to the namespace it started in after each one: a thread inside a
+/// namespace keeps it alive, and a namespace the lab deletes must go.
+pub struct Factory {
+    requests: Option<mpsc::Sender<Vec<(String, String)>>>,
+    made: mpsc::Receiver<io::Result<(OwnedFd, OwnedFd)>>,
+    worker: Option<thread::JoinHandle<()>>,
+    /// The settings of the namespace being made ahead, if one is.
+    ahead: Option<Vec<(String, String)>>,
+    /// The settings asked for last, and how many times in a row.
+    streak: (Vec<(String, String)>, usize),
+}
+
+impl Factory {
+    /// How many namespaces alike in a row before the factory makes the next one ahead (a
+    /// lab of a few containers wastes none).
+    pub const AHEAD_AFTER: usize = 3;
+
+    /// Starts the worker thread, in the calling thread's namespace. `make` runs inside
+    /// each new namespace after its settings are written, and returns a descriptor made
+    /// there (a netlink socket); it runs on the worker, so it must be a plain function.
+    pub fn start(make: fn() -> io::Result<OwnedFd>) -> io::Result<Factory> {
+        let home = current()?;
+        let (req_tx, req_rx) = mpsc::channel::<Vec<(String, String)>>();
+        let (made_tx, made_rx) = mpsc::channel();
+        let worker = thread::Builder::new()
+            .name("netns-factory".into())
+            .spawn(move || {
+                for sysctls in req_rx {
+                    let made = make_one(&sysctls, make);
+                    // Back home, so that this thread keeps no namespace alive.
+                    let back = setns(home.as_fd(), CloneFlags::CLONE_NEWNET);
+                    let failed_back = back.is_err();
+                    let made = match back {
+                        Ok(()) => made,
+                        Err(e) => Err(io::Error::from(e)),
+                    };
+                    if made_tx.send(made).is_err() || failed_back {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Factory {
+            requests: Some(req_tx),
+            made: made_rx,
+            worker: Some(worker),
+            ahead: None,
+            streak: (Vec::new(), 0),
+        })
+    }
+
+    /// A new namespace whose lab defaults and `sysctls` are written, with what `make`
+    /// returned in it: (namespace, descriptor).
+    pub fn create(&mut self, sysctls: &[(String, String)]) -> io::Result<(OwnedFd, OwnedFd)> {
+        if self.streak.0 == sysctls {
+            self.streak.1 += 1;
+        } else {
+            self.streak = (sysctls.to_vec(), 1);
+        }
+        let made = match self.ahead.take() {
+            Some(ahead) if ahead == sysctls => self.receive(),
+            Some(_) => {
+                // Made ahead with other settings: let it go.
+                let _ = self.receive();
+                self.ask(sysctls)?;
+                self.receive()
+            }
+            None => {
+                self.ask(sysctls)?;
+                self.receive()
+            }
+        };
+        if made.is_ok() && self.streak.1 >= Self::AHEAD_AFTER && self.ask(sysctls).is_ok() {
+            self.ahead = Some(sysctls.to_vec());
+        }
+        made
+    }
+
+    fn ask(&self, sysctls: &[(String, String)]) -> io::Result<()> {
+        self.requests
+            .as_ref()
+            .and_then(|r| r.send(sysctls.to_vec()).ok())
+            .ok_or_else(|| io::Error::other("the namespace factory thread has stopped"))
+    }
+
+    fn receive(&self) -> io::Result<(OwnedFd, OwnedFd)> {
+        self.made
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the namespace factory thread has stopped")))
+    }
+}
+
+impl Drop for Factory {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// On the calling thread: a new namespace, its settings, and `make`'s descriptor in it.
+fn make_one(
+    sysctls: &[(String, String)],
+    make: fn() -> io::Result<OwnedFd>,
+) -> io::Result<(OwnedFd, OwnedFd)> {
+    unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+    let mut all = defaults();
+    all.extend(sysctls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    write_own_sysctls(&all)?;
+    Ok((current()?, make()?))
 }
 
 /// The settings of [`lab_defaults`], as (key, value).

@@ -31,6 +31,8 @@ pub enum Op {
         /// default, 1000, as `ip link add` does. Docker's libnetwork creates its veths with
         /// 0, which `ip link` shows as no `qlen` at all.
         txqlen: Option<u32>,
+        /// What the same request sets up at once (see [`VethSetup`]).
+        with: VethSetup,
     },
     AddBridge {
         ns: String,
@@ -115,6 +117,33 @@ pub enum Op {
         ns: String,
         change: super::nft::Change,
     },
+}
+
+/// What an `ip link add … type veth` request sets up besides the pair itself, all in the
+/// one request (each option of `ip link add` goes into the same `RTM_NEWLINK`): the kernel
+/// creates both ends, gives them their MTU and the peer its MAC, brings the first end up,
+/// and only then enslaves it to `master` (`rtnl_newlink_create`); if any step fails it
+/// unregisters both ends, so the request builds all or nothing. The peer cannot come up
+/// in the same request: the kernel opens it before pairing it (`veth_newlink`), and a veth
+/// without its peer refuses to (ENOTCONN). A Docker endpoint's host end is one such
+/// request where it used to be four.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VethSetup {
+    /// Both ends' MTU (`mtu N`).
+    pub mtu: Option<u32>,
+    /// Both ends' number of transmit and receive queues (`numtxqueues N numrxqueues N`).
+    /// Without it the kernel makes a veth with one queue per possible CPU and then, under
+    /// the rtnl lock, takes all but one away again (`veth_init_queues`), which waits for an
+    /// RCU grace period per veth: most of the time a Docker endpoint took. With 1 the
+    /// veth has the one queue it would have used anyway; only `ip -d link`'s
+    /// `numtxqueues`/`numrxqueues` (the CPU count for Docker's) tell the difference.
+    pub queues: Option<u32>,
+    /// The bridge the first end joins (`master BR`).
+    pub master: Option<String>,
+    /// The peer's MAC address (`address MAC` after `peer name`).
+    pub peer_mac: Option<String>,
+    /// The first end comes up (`up`).
+    pub up: bool,
 }
 
 /// A route to add or remove: `dst` `None` is the default route.
@@ -249,13 +278,31 @@ impl fmt::Display for Op {
                 peer,
                 peer_ns,
                 txqlen,
+                with,
             } => {
-                let qlen = txqlen
+                let mut both = txqlen
                     .map(|n| format!(" txqueuelen {n}"))
+                    .unwrap_or_default();
+                if let Some(mtu) = with.mtu {
+                    both.push_str(&format!(" mtu {mtu}"));
+                }
+                if let Some(n) = with.queues {
+                    both.push_str(&format!(" numtxqueues {n} numrxqueues {n}"));
+                }
+                let up = if with.up { " up" } else { "" };
+                let master = with
+                    .master
+                    .as_deref()
+                    .map(|m| format!(" master {}", Q(m)))
+                    .unwrap_or_default();
+                let mac = with
+                    .peer_mac
+                    .as_deref()
+                    .map(|m| format!(" address {}", Q(m)))
                     .unwrap_or_default();
                 write!(
                     f,
-                    "{} link add {}{qlen} type veth peer name {}{qlen}",
+                    "{} link add {}{both}{master}{up} type veth peer name {}{both}{mac}",
                     Ip(ns),
                     Q(name),
                     Q(peer)
@@ -377,6 +424,7 @@ mod tests {
             peer: s("veth-ns2"),
             peer_ns: None,
             txqlen: None,
+            with: Default::default(),
         };
         assert_eq!(
             op.to_string(),
@@ -413,6 +461,7 @@ mod tests {
             name: s("veth1"),
             peer: s("eth0"),
             peer_ns: Some(s("c1")),
+            with: Default::default(),
             txqlen: None,
         };
         assert_eq!(
@@ -424,6 +473,7 @@ mod tests {
             ns: s(HOST),
             name: s("veth1"),
             peer: s("eth0"),
+            with: Default::default(),
             peer_ns: Some(s("c1")),
             txqlen: Some(0),
         };
@@ -519,6 +569,7 @@ mod tests {
             let op = Op::AddVeth {
                 ns: s(name),
                 name: s(name),
+                with: Default::default(),
                 peer: s(name),
                 peer_ns: Some(s("other ns")),
                 txqlen: None,

@@ -4,8 +4,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use ipnet::IpNet;
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REQUEST,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
     BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute,
@@ -15,6 +18,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RoutePreference,
     RouteProtocol, RouteType,
 };
+use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::{
     AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
     RouteMessageBuilder,
@@ -110,28 +114,90 @@ pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
     Ok(Some(info))
 }
 
-/// `ip link add NAME [txqueuelen N] type veth peer name PEER [txqueuelen N] [netns NS]`:
-/// the peer is created directly in `peer_ns` (`IFLA_NET_NS_FD` in the peer's message). The
-/// kernel gives each end the default queue length (1000) unless its own message carries
-/// IFLA_TXQLEN, so `txqlen` is set in both, as vishvananda/netlink does for Docker.
-pub async fn add_veth(
-    h: &Handle,
-    name: &str,
-    peer: &str,
-    peer_ns: Option<&OwnedFd>,
-    txqlen: Option<u32>,
-) -> Result<()> {
-    let mut builder = LinkVeth::new(name, peer);
-    let mut peer_msg = LinkMessageBuilder::<LinkUnspec>::new().name(peer.to_string());
-    if let Some(fd) = peer_ns {
+/// A veth pair to create, with what the same `RTM_NEWLINK` sets up (see
+/// [`super::op::VethSetup`]).
+pub struct Veth<'a> {
+    pub name: &'a str,
+    pub peer: &'a str,
+    /// Where the peer is created (`IFLA_NET_NS_FD` in the peer's message); `None`: beside
+    /// the first end.
+    pub peer_ns: Option<&'a OwnedFd>,
+    /// Both ends' transmit queue length; `None` leaves the kernel's default (1000).
+    pub txqlen: Option<u32>,
+    /// Both ends' MTU; `None` leaves the kernel's default (1500).
+    pub mtu: Option<u32>,
+    /// Both ends' number of transmit and receive queues; `None` leaves the kernel's
+    /// default (see [`super::op::VethSetup::queues`]).
+    pub queues: Option<u32>,
+    /// The ifindex of the bridge the first end joins (`IFLA_MASTER`).
+    pub master: Option<u32>,
+    /// The peer's MAC; `None` lets the kernel pick a random one.
+    pub peer_mac: Option<[u8; 6]>,
+    /// The first end up (`IFF_UP` in its header).
+    pub up: bool,
+}
+
+/// `ip link add NAME [txqueuelen N] [mtu N] [numtxqueues N numrxqueues N] [master BR] [up]
+/// type veth peer name PEER [txqueuelen N] [mtu N] [numtxqueues N numrxqueues N]
+/// [address MAC] [netns NS]`, in one request. The kernel
+/// gives each end the default queue length (1000) unless its own message carries
+/// IFLA_TXQLEN, so `txqlen` is set in both, as vishvananda/netlink does for Docker; the
+/// peer's flags, MTU and MAC come from its own message too (`veth_newlink`).
+///
+/// Returns the peer's ifindex, in its own namespace, as the kernel echoes the new link
+/// (`NLM_F_ECHO`, honoured for new links since Linux 6.3; `IFLA_LINK` of a veth is its
+/// peer's index); `None` from a kernel that does not echo.
+pub async fn add_veth(h: &Handle, v: &Veth<'_>) -> Result<Option<u32>> {
+    let mut builder = LinkVeth::new(v.name, v.peer);
+    let mut peer_msg = LinkMessageBuilder::<LinkUnspec>::new().name(v.peer.to_string());
+    if let Some(fd) = v.peer_ns {
         peer_msg = peer_msg.setns_by_fd(fd.as_raw_fd());
     }
-    if let Some(n) = txqlen {
+    if let Some(n) = v.txqlen {
         peer_msg = peer_msg.txqueuelen(n);
         builder = builder.txqueuelen(n);
     }
+    if let Some(mtu) = v.mtu {
+        peer_msg = peer_msg.mtu(mtu);
+        builder = builder.mtu(mtu);
+    }
+    if let Some(n) = v.queues {
+        for q in [LinkAttribute::NumTxQueues(n), LinkAttribute::NumRxQueues(n)] {
+            peer_msg = peer_msg.append_extra_attribute(q.clone());
+            builder = builder.append_extra_attribute(q);
+        }
+    }
+    if let Some(mac) = v.peer_mac {
+        peer_msg = peer_msg.address(mac.to_vec());
+    }
+    if let Some(m) = v.master {
+        builder = builder.controller(m);
+    }
+    if v.up {
+        // Not the peer: the kernel brings it up before pairing it (`veth_newlink`), and a
+        // veth without its peer refuses to open (ENOTCONN).
+        builder = builder.up();
+    }
     builder = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build())));
-    h.link().add(builder.build()).execute().await
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewLink(builder.build()));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+    let mut replies = h.clone().request(req)?;
+    let mut peer = None;
+    while let Some(reply) = replies.next().await {
+        match reply.payload {
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(rtnetlink::Error::NetlinkError(e))
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+                peer = link.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::Link(i) => Some(*i),
+                    _ => None,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(peer)
 }
 
 /// `ip link add NAME [address MAC] [txqueuelen N] type bridge`.

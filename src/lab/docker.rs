@@ -111,28 +111,18 @@ impl Lab {
     /// fails, its `undo` takes the whole step back and the error is returned.
     fn carry_out(&self, plan: Plan) -> Result<()> {
         self.apply(plan.create)?;
+        // A link's operational state follows its carrier, which the kernel reports a
+        // moment later (linkwatch): the next look at the lab waits for it (see
+        // `settle_removals`), so every view shows it UP — and, if a later step fails, what
+        // the undo left (a bridge that lost its only port) as it was.
+        self.topo.unsettled.borrow_mut().extend(plan.settle);
         let rest = || -> Result<()> {
             for op in plan.configure {
                 self.apply(op)?;
             }
-            // A link's operational state follows its carrier, which the kernel reports a
-            // moment later (linkwatch): wait, so every view of the lab shows it UP.
-            for (ns, dev) in &plan.settle {
-                self.settle(ns, dev)?;
-            }
             Ok(())
         };
-        let settle = plan.settle.clone();
-        rest().inspect_err(|_| {
-            self.undo(plan.undo);
-            // What the undo left (a bridge that lost its only port) loses its carrier a
-            // moment later: wait for that too, so the lab reads as it was.
-            for (ns, dev) in &settle {
-                if self.has_link(ns, dev).unwrap_or(false) {
-                    let _ = self.settle(ns, dev);
-                }
-            }
-        })
+        rest().inspect_err(|_| self.undo(plan.undo))
     }
 
     /// After an endpoint of network `network_id` went: its device (a bridge that may have

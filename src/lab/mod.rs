@@ -120,6 +120,11 @@ struct Topology {
     /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
     /// `settle_uplink`): the first look at the lab does.
     uplink_unsettled: std::cell::Cell<bool>,
+    /// Links (namespace, device) whose carrier changed as netsh built something (a Docker
+    /// endpoint's veth ends and its bridge) but whose operational state nobody has waited
+    /// for yet (see `Lab::settle`): the next look at the lab does, once for all of them,
+    /// so building a thousand containers in a row does not wait a thousand times.
+    unsettled: RefCell<std::collections::HashSet<(String, String)>>,
 }
 
 /// The servers and programs running in the lab, each stopped when what it serves goes and
@@ -305,6 +310,14 @@ impl Lab {
         for (n, _) in self.topo.vanishing.borrow_mut().iter_mut() {
             rename(n);
         }
+        let unsettled: Vec<_> = self.topo.unsettled.borrow_mut().drain().collect();
+        self.topo
+            .unsettled
+            .borrow_mut()
+            .extend(unsettled.into_iter().map(|(mut n, d)| {
+                rename(&mut n);
+                (n, d)
+            }));
         for (n, _) in self.running.responders.borrow_mut().iter_mut() {
             rename(n);
         }
@@ -439,16 +452,25 @@ impl Lab {
         }
         let pending: Vec<(String, String)> = self.topo.vanishing.borrow_mut().drain(..).collect();
         let deadline = Instant::now() + Duration::from_secs(10);
-        for (ns, dev) in pending {
-            while self.kernel.has_ns(&ns) && self.kernel.link_brief(&ns, &dev)?.is_some() {
+        for (ns, dev) in &pending {
+            let (ns, dev) = (ns.as_str(), dev.as_str());
+            while self.kernel.has_ns(ns) && self.kernel.link_brief(ns, dev)?.is_some() {
                 if Instant::now() >= deadline {
                     return Err(LabError::Invalid(format!(
                         "interface \"{dev}\" in {}, whose other end was removed, is still \
                          there after 10 s",
-                        self.describe_ns(&ns)
+                        self.describe_ns(ns)
                     )));
                 }
                 std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        // What was built and has not settled yet, except what has gone since.
+        let unsettled: Vec<(String, String)> = self.topo.unsettled.borrow_mut().drain().collect();
+        let gone: std::collections::HashSet<&(String, String)> = pending.iter().collect();
+        for link in &unsettled {
+            if self.kernel.has_ns(&link.0) && !gone.contains(link) {
+                self.settle_if_present(&link.0, &link.1)?;
             }
         }
         Ok(())
@@ -583,6 +605,7 @@ impl Lab {
             peer: peer.to_string(),
             peer_ns: (peer_ns != ns).then(|| peer_ns.to_string()),
             txqlen: None,
+            with: Default::default(),
         })?;
         let mut pairs = self.topo.veth_peers.borrow_mut();
         pairs.insert((ns.into(), name.into()), (peer_ns.into(), peer.into()));
@@ -672,11 +695,18 @@ impl Lab {
     /// follows through the kernel's linkwatch work queue a moment later. Wait for it, so
     /// that a script reading the state right after `up` sees what `ip` would show.
     fn settle(&self, ns: &str, dev: &str) -> Result<()> {
+        if !self.settle_if_present(ns, dev)? {
+            self.need_dev(ns, dev)?;
+        }
+        Ok(())
+    }
+
+    /// [`Lab::settle`] for a link that may have gone meanwhile: whether it was there.
+    fn settle_if_present(&self, ns: &str, dev: &str) -> Result<bool> {
         let deadline = Instant::now() + Duration::from_secs(1);
         loop {
-            let link = match self.kernel.link_brief(ns, dev)? {
-                Some(link) => link,
-                None => self.need_dev(ns, dev)?,
+            let Some(link) = self.kernel.link_brief(ns, dev)? else {
+                return Ok(false);
             };
             // Both ways: a carrier that came (a first port, a peer up) and one that went
             // (a bridge's last port removed), so the `linkdown` flag of its routes is set.
@@ -686,7 +716,7 @@ impl Lab {
                 link.operstate == "UP"
             };
             if !lagging || Instant::now() >= deadline {
-                return Ok(());
+                return Ok(true);
             }
             std::thread::sleep(Duration::from_micros(50));
         }

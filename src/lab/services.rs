@@ -334,6 +334,7 @@ impl Lab {
                 peer: UPLINK.into(),
                 peer_ns: Some(ns.clone()),
                 txqlen: None,
+                with: Default::default(),
             },
             uplink_addr(HOST, UPLINK, host_ip)?,
             uplink_addr(&ns, UPLINK, outside_ip)?,

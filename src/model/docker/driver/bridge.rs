@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use ipnet::{IpNet, Ipv4Net};
 
 use super::{NetworkDriver, Plan};
-use crate::kernel::{Op, HOST};
+use crate::kernel::{Op, VethSetup, HOST};
 use crate::model::docker::ids::{bridge_name, mac_for, Ids};
 use crate::model::docker::{DockerError, Endpoint, Network};
 
@@ -229,57 +229,15 @@ impl NetworkDriver for Bridge {
         })
     }
 
-    /// The veth pair, made with its container end already in `ns`; both ends get the
-    /// network's MTU when its options set one (libnetwork sets the veth's MTU); the host
-    /// end joins the bridge and comes up; the container end gets its MAC and address and
-    /// comes up; both ends' carrier is waited for, so every view shows them UP.
+    /// The veth pair, made with its container end already in `ns`, in one request: both
+    /// ends get the network's MTU when its options set one (libnetwork sets the veth's
+    /// MTU) and a single queue (see `VethSetup::queues`), the container end its MAC, the host end comes up and joins the bridge; then
+    /// the container end gets its address and comes up. Both ends' carrier, and the
+    /// bridge's, are for the lab to wait for before anything looks at them.
     fn endpoint_plan(&self, n: &Network, ns: &str, e: &Endpoint) -> Option<Plan> {
         let (ifname, host_if, (ip, len)) = (e.ifname.clone()?, e.host_ifname.clone()?, e.ip?);
         let br = n.bridge.clone()?;
         let addr = Ipv4Net::new(ip, len).ok()?;
-        let mut configure = Vec::new();
-        if let Some(mtu) = self.mtu(n) {
-            configure.push(Op::SetMtu {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                mtu,
-            });
-            configure.push(Op::SetMtu {
-                ns: ns.into(),
-                dev: ifname.clone(),
-                mtu,
-            });
-        }
-        configure.extend([
-            Op::SetMaster {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                master: Some(br.clone()),
-            },
-            Op::SetUp {
-                ns: HOST.into(),
-                dev: host_if.clone(),
-                up: true,
-            },
-        ]);
-        if let Some(mac) = &e.mac {
-            configure.push(Op::SetMac {
-                ns: ns.into(),
-                dev: ifname.clone(),
-                mac: mac.clone(),
-            });
-        }
-        configure.push(Op::AddAddr {
-            ns: ns.into(),
-            dev: ifname.clone(),
-            addr: IpNet::V4(addr),
-            brd: true,
-        });
-        configure.push(Op::SetUp {
-            ns: ns.into(),
-            dev: ifname.clone(),
-            up: true,
-        });
         Some(Plan {
             create: Op::AddVeth {
                 ns: HOST.into(),
@@ -287,8 +245,27 @@ impl NetworkDriver for Bridge {
                 peer: ifname.clone(),
                 peer_ns: Some(ns.into()),
                 txqlen: Some(0),
+                with: VethSetup {
+                    mtu: self.mtu(n),
+                    queues: Some(1),
+                    master: Some(br.clone()),
+                    peer_mac: e.mac.clone(),
+                    up: true,
+                },
             },
-            configure,
+            configure: vec![
+                Op::AddAddr {
+                    ns: ns.into(),
+                    dev: ifname.clone(),
+                    addr: IpNet::V4(addr),
+                    brd: true,
+                },
+                Op::SetUp {
+                    ns: ns.into(),
+                    dev: ifname.clone(),
+                    up: true,
+                },
+            ],
             // Both ends' carrier, and the bridge's when this is its first port: until then
             // the bridge shows NO-CARRIER and drops what the host sends through it.
             settle: vec![
@@ -359,17 +336,19 @@ mod tests {
         let host_if = e.host_ifname.clone().unwrap();
         let plan = Bridge.endpoint_plan(n, "sb1", e).unwrap();
         let cmds = commands(&plan);
-        assert!(
-            cmds[0].starts_with(&format!(
-                "ip link add {host_if} txqueuelen 0 type veth peer"
-            )),
-            "{cmds:?}"
+        let br = n.bridge.clone().unwrap();
+        assert_eq!(
+            cmds[0],
+            format!(
+                "ip link add {host_if} txqueuelen 0 numtxqueues 1 numrxqueues 1 master {br} up \
+                 type veth peer name eth0 txqueuelen 0 numtxqueues 1 numrxqueues 1 \
+                 address 02:42:ac:12:00:02 netns sb1"
+            ),
+            "one request makes the pair, its MAC, its bridge port and the host end up"
         );
-        assert!(cmds.iter().any(|c| c.contains("172.18.0.2/16")), "{cmds:?}");
-        assert!(
-            cmds.iter().any(|c| c.contains("02:42:ac:12:00:02")),
-            "{cmds:?}"
-        );
+        assert_eq!(cmds[1], "ip -n sb1 addr add 172.18.0.2/16 brd + dev eth0");
+        assert_eq!(cmds[2], "ip -n sb1 link set dev eth0 up");
+        assert_eq!(cmds.len(), 4, "{cmds:?}");
         assert_eq!(cmds.last().unwrap(), &format!("ip link del {host_if}"));
         assert_eq!(plan.settle.len(), 3);
         assert!(
