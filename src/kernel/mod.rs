@@ -362,10 +362,11 @@ impl Kernel {
                 mac,
                 txqlen,
                 up,
+                index,
                 ..
             } => {
                 let mac = mac.as_deref().map(mac_bytes).transpose()?;
-                rtnl::add_bridge(h, name, mac, *txqlen, *up).await
+                rtnl::add_bridge(h, name, *index, mac, *txqlen, *up).await
             }
             Op::SetMac { dev, mac, .. } => {
                 let mac = mac_bytes(mac)?;

@@ -45,6 +45,9 @@ pub enum Op {
         /// Created UP (Docker's bridges, `ns.bridge()`); `ip link add` and `brctl addbr`
         /// leave it DOWN, as the kernel creates it (`qdisc noop`).
         up: bool,
+        /// A fixed interface index (`index N`); `None` lets the kernel take the next one.
+        /// (The default bridge, made when first needed, takes the index it holds.)
+        index: Option<u32>,
     },
     SetMac {
         ns: String,
@@ -317,9 +320,13 @@ impl fmt::Display for Op {
                 name,
                 mac,
                 txqlen,
+                index,
                 ..
             } => {
                 write!(f, "{} link add {}", Ip(ns), Q(name))?;
+                if let Some(i) = index {
+                    write!(f, " index {i}")?;
+                }
                 if let Some(mac) = mac {
                     write!(f, " address {}", Q(mac))?;
                 }
@@ -487,11 +494,21 @@ mod tests {
             mac: Some(s("02:42:36:51:ba:1a")),
             txqlen: Some(0),
             up: true,
+            index: None,
         };
         assert_eq!(
             op.to_string(),
             "ip link add docker0 address 02:42:36:51:ba:1a txqueuelen 0 type bridge"
         );
+        let op = Op::AddBridge {
+            ns: s(HOST),
+            name: s("docker0"),
+            mac: None,
+            txqlen: None,
+            up: true,
+            index: Some(3),
+        };
+        assert_eq!(op.to_string(), "ip link add docker0 index 3 type bridge");
     }
 
     #[test]

@@ -200,16 +200,20 @@ pub async fn add_veth(h: &Handle, v: &Veth<'_>) -> Result<Option<u32>> {
     Ok(peer)
 }
 
-/// `ip link add NAME [address MAC] [txqueuelen N] type bridge`.
+/// `ip link add NAME [index N] [address MAC] [txqueuelen N] type bridge`.
 pub async fn add_bridge(
     h: &Handle,
     name: &str,
+    index: Option<u32>,
     mac: Option<[u8; 6]>,
     txqlen: Option<u32>,
     up: bool,
 ) -> Result<()> {
     // LinkBridge::new asks for IFF_UP; the kernel itself creates a bridge down.
     let mut b = LinkMessageBuilder::<LinkBridge>::new(name);
+    if let Some(i) = index {
+        b = b.index(i);
+    }
     if up {
         b = b.up();
     }

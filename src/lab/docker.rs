@@ -78,12 +78,65 @@ impl Lab {
             value: "1".into(),
         })?;
         let bridge = self.docker.borrow().network("bridge")?.clone();
-        self.build_network(&bridge)?;
+        self.hold_default_bridge(&bridge)?;
         let ruleset = firewall::ruleset(&self.docker.borrow());
         self.apply(Op::Nft {
             ns: HOST.into(),
             ruleset,
         })
+    }
+
+    /// `docker0` costs a lab little to make but a lot to end: the kernel waits for every
+    /// pending RCU callback when it dismantles a bridge (`br_multicast_dev_del`), with the
+    /// rtnl lock held, so every other lab on the machine waits too — in `netsh test`, two
+    /// fifths of a small lab's time. So until something needs it (see
+    /// `need_default_bridge`), a stand-in holds its name and its interface index (3, as
+    /// on a Docker host, where it follows lo and the uplink): a veth whose other end is in
+    /// the namespace beyond the uplink. Without that namespace, docker0 is made at once.
+    fn hold_default_bridge(&self, bridge: &Network) -> Result<()> {
+        let (Some(name), Some(beyond)) = (bridge.bridge.clone(), self.topo.beyond.borrow().clone())
+        else {
+            return self.build_network(bridge);
+        };
+        self.apply(Op::AddVeth {
+            ns: HOST.into(),
+            name: name.clone(),
+            peer: name,
+            peer_ns: Some(beyond),
+            txqlen: None,
+            with: Default::default(),
+        })?;
+        self.topo.default_bridge_held.set(true);
+        Ok(())
+    }
+
+    /// Makes `docker0` in place of its stand-in (see `hold_default_bridge`), with the
+    /// stand-in's interface index, before anything that could meet it: every view, `exec`
+    /// and binding in the host, a container joining the default bridge, a probe from the
+    /// host or to the default bridge's subnet.
+    pub(super) fn need_default_bridge(&self) -> Result<()> {
+        if !self.topo.default_bridge_held.replace(false) {
+            return Ok(());
+        }
+        let bridge = self.docker.borrow().network("bridge")?.clone();
+        let Some(mut plan) = bridge.driver.network_plan(&bridge) else {
+            return Ok(());
+        };
+        let name = bridge.bridge.clone().unwrap_or_default();
+        let held = self.kernel.link_brief(HOST, &name)?;
+        if let Some(stand_in) = &held {
+            if let Err(e) = self.apply(Op::DelLink {
+                ns: HOST.into(),
+                dev: name.clone(),
+            }) {
+                self.topo.default_bridge_held.set(true);
+                return Err(e);
+            }
+            if let Op::AddBridge { index, .. } = &mut plan.create {
+                *index = Some(stand_in.ifindex);
+            }
+        }
+        self.carry_out(plan)
     }
 
     /// Read access to the model (for views and bindings).
@@ -456,6 +509,14 @@ impl Lab {
     /// address). The default route is the caller's: it depends on all endpoints. A failure
     /// takes back what was built.
     fn build_endpoint(&self, c: &Container, e: &Endpoint) -> Result<()> {
+        if self
+            .docker
+            .borrow()
+            .network("bridge")
+            .is_ok_and(|n| n.id == e.network_id)
+        {
+            self.need_default_bridge()?;
+        }
         let net = self
             .docker
             .borrow()

@@ -120,6 +120,9 @@ struct Topology {
     /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
     /// `settle_uplink`): the first look at the lab does.
     uplink_unsettled: std::cell::Cell<bool>,
+    /// `docker0` is not made yet: a stand-in holds its name and interface index until
+    /// something needs it (see `Lab::need_default_bridge`).
+    default_bridge_held: std::cell::Cell<bool>,
     /// Links (namespace, device) whose carrier changed as netsh built something (a Docker
     /// endpoint's veth ends and its bridge) but whose operational state nobody has waited
     /// for yet (see `Lab::settle`): the next look at the lab does, once for all of them,
@@ -266,6 +269,10 @@ impl Lab {
 
     /// Resolves a namespace name, with a helpful error listing the known ones.
     pub fn check_ns(&self, ns: &str) -> Result<()> {
+        if ns == HOST {
+            // Whatever a binding does in the host may meet docker0.
+            self.need_default_bridge()?;
+        }
         if self.has_ns(ns) {
             return Ok(());
         }
@@ -440,11 +447,41 @@ impl Lab {
         self.topo.netns.borrow().iter().rev().cloned().collect()
     }
 
+    /// Makes the lab ready to be looked at: `docker0` exists (see `need_default_bridge`),
+    /// and what was removed or built has settled (see `settle_lab`).
+    fn settle_removals(&self) -> Result<()> {
+        self.need_default_bridge()?;
+        self.settle_lab()
+    }
+
+    /// [`Lab::settle_removals`] before a probe from namespace `ns` to `dst`: the default
+    /// bridge is made only if the probe could meet it — it starts in the host (whose
+    /// routes and addresses include docker0's) or goes to the default bridge's subnet.
+    /// A probe between containers of user-defined networks cannot tell whether docker0
+    /// exists, so a lab that only has those never makes it.
+    pub(super) fn settle_for_probe(&self, ns: &str, dst: IpAddr) -> Result<()> {
+        let default_subnet = self
+            .docker
+            .borrow()
+            .network("bridge")
+            .ok()
+            .and_then(|n| n.subnet());
+        let meets = ns == HOST
+            || match (dst, default_subnet) {
+                (IpAddr::V4(d), Some(s)) => s.contains(&d),
+                _ => false,
+            };
+        if meets {
+            self.need_default_bridge()?;
+        }
+        self.settle_lab()
+    }
+
     /// Waits until the host interfaces of removed containers are gone. `rm` releases a
     /// container's namespace and the kernel dismantles it, veth pairs included, in the
     /// background — in batches, which makes removing many containers fast. Anything that
     /// looks at the lab waits for that first, so it never sees a half-removed container.
-    fn settle_removals(&self) -> Result<()> {
+    fn settle_lab(&self) -> Result<()> {
         self.reap_background();
         self.reap_mains();
         if self.topo.uplink_unsettled.replace(false) {
@@ -624,6 +661,7 @@ impl Lab {
             mac: None,
             txqlen: None,
             up,
+            index: None,
         })
     }
 
@@ -936,12 +974,12 @@ impl Lab {
         opts: &PingOptions,
         observe: &mut dyn FnMut(ping::Event<'_>),
     ) -> Result<PingReport> {
-        self.settle_removals()?;
-        self.check_ns(ns)?;
         let ip: IpAddr = target
             .trim()
             .parse()
             .map_err(|_| LabError::Invalid(format!("ping: bad address '{target}'")))?;
+        self.settle_for_probe(ns, ip)?;
+        self.check_ns(ns)?;
         let report = self
             .kernel
             .with_fd(ns, |fd| ping::ping_observed(fd, ip, opts, observe))?

@@ -112,14 +112,14 @@ impl Lab {
     }
 
     pub fn tcp_probe(&self, ns: &str, addr: SocketAddr) -> Result<tcp::Reply> {
-        self.settle_removals()?;
+        self.settle_for_probe(ns, addr.ip())?;
         Ok(self
             .kernel
             .with_fd(ns, |fd| tcp::tcp(fd, addr, b"", PROBE_TIMEOUT))?)
     }
 
     pub fn udp_probe(&self, ns: &str, addr: SocketAddr, payload: &[u8]) -> Result<tcp::Reply> {
-        self.settle_removals()?;
+        self.settle_for_probe(ns, addr.ip())?;
         Ok(self
             .kernel
             .with_fd(ns, |fd| tcp::udp(fd, addr, payload, PROBE_TIMEOUT))?)
@@ -132,7 +132,7 @@ impl Lab {
         host: &str,
         path: &str,
     ) -> Result<tcp::HttpReply> {
-        self.settle_removals()?;
+        self.settle_for_probe(ns, addr.ip())?;
         Ok(self
             .kernel
             .with_fd(ns, |fd| tcp::http_get(fd, addr, host, path, PROBE_TIMEOUT))?)

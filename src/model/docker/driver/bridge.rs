@@ -200,6 +200,7 @@ impl NetworkDriver for Bridge {
                 // libnetwork's bridges and veths have no transmit queue (TxQLen 0).
                 txqlen: Some(0),
                 up: true,
+                index: None,
             },
             configure: mtu
                 .into_iter()

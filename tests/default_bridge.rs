@@ -1,0 +1,110 @@
+//! docker0 is made when something first needs it (`Lab::need_default_bridge`): a stand-in
+//! holds its name and interface index until then, so a lab of user-defined networks never
+//! pays for the bridge (whose dismantling makes every other lab on the machine wait).
+//! These tests check that nothing can tell: docker0 is there, at index 3, for every look.
+
+mod common;
+use common::netsh;
+
+/// A network made before the first look still comes after docker0, as on a Docker host,
+/// whose daemon made docker0 at start; and the first look finds a bridge, not the stand-in.
+#[test]
+fn docker0_is_interface_3_whenever_it_is_first_seen() {
+    netsh()
+        .eval(
+            "let n = network(\"n1\");\n\
+             let c = run(\"c1\", n);\n\
+             let d = host().link(\"docker0\");\n\
+             assert_eq(d.ifindex, 3);\n\
+             assert_eq(d.kind, \"bridge\");\n\
+             assert_eq(host().addrs(\"docker0\"), [\"172.17.0.1/16\"]);\n\
+             let b = host().link(n.bridge);\n\
+             assert_eq(b.ifindex, 4, \"n1's bridge follows docker0\");\n\
+             let names = host().links().map(|l| l.name);\n\
+             assert_eq(names.filter(|x| x == \"docker0\").len(), 1);\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+}
+
+/// Probes between containers of a user-defined network leave docker0 unmade; a probe to
+/// the default bridge's subnet makes it first, so it gets the answer a Docker host gives
+/// (172.17.0.1 is the host's own address: a container reaches it).
+#[test]
+fn a_probe_that_could_meet_docker0_makes_it_first() {
+    let run = netsh()
+        .arg("--trace")
+        .eval(
+            "let n = network(\"n1\");\n\
+             let a = run(\"c1\", n);\n\
+             let b = run(\"c2\", n);\n\
+             assert_reach(a, b.ip);\n\
+             let t = tcp(a, `${b.ip}:9`);\n\
+             assert(!t.ok && t.error.contains(\"refused\"), `nobody listens on port 9: ${t}`);\n\
+             print(\"BETWEEN CONTAINERS\");\n\
+             assert_reach(a, \"172.17.0.1\");\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+    let stderr = run.stderr.clone();
+    let stdout = run.stdout.clone();
+    // The bridge is made after the probes between containers, at the stand-in's index.
+    let made = stderr
+        .find("+ ip link add docker0 index 3 ")
+        .expect("docker0 is made, at index 3");
+    assert!(
+        stderr.contains("+ ip link add docker0 type veth peer name docker0 netns "),
+        "the stand-in holds the name first:\n{stderr}"
+    );
+    assert!(
+        stderr[..made].matches("+ ip link add ").count() >= 3,
+        "n1's bridge and both containers' veths come before docker0:\n{stderr}"
+    );
+    assert!(stdout.contains("BETWEEN CONTAINERS"));
+}
+
+/// A lab whose probes never meet the default bridge never makes it.
+#[test]
+fn a_lab_of_user_defined_networks_never_makes_docker0() {
+    let run = netsh()
+        .arg("--trace")
+        .eval(
+            "let n = network(\"n1\");\n\
+             let a = run(\"c1\", n);\n\
+             let b = run(\"c2\", n);\n\
+             assert_reach(a, b.ip);\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+    assert!(
+        !run.stderr.contains("+ ip link add docker0 index"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("+ ip link add docker0 type veth"));
+}
+
+/// Anything done in the host makes docker0 first: a name the host already has is refused
+/// as on a Docker host, and a container on the default bridge gets its port on docker0.
+#[test]
+fn the_host_and_the_default_bridge_make_docker0_first() {
+    netsh()
+        .eval(
+            "let refused = false;\n\
+             try { host().bridge(\"docker0\"); } catch (e) { refused = true; print(e); }\n\
+             assert(refused, \"docker0 exists for the host's bindings\");\n\
+             let c = run(\"c1\");\n\
+             assert_reach(c, \"172.17.0.1\");\n\
+             assert_eq(host().link(\"docker0\").kind, \"bridge\");\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+}
