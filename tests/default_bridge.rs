@@ -6,6 +6,12 @@
 mod common;
 use common::netsh;
 
+/// Two containers on a user-defined network, and a ping between them.
+const TWO_ON_N1: &str = "let n = network(\"n1\");\n\
+                         let a = run(\"c1\", n);\n\
+                         let b = run(\"c2\", n);\n\
+                         assert_reach(a, b.ip);\n";
+
 /// A network made before the first look still comes after docker0, as on a Docker host,
 /// whose daemon made docker0 at start; and the first look finds a bridge, not the stand-in.
 #[test]
@@ -36,17 +42,14 @@ fn docker0_is_interface_3_whenever_it_is_first_seen() {
 fn a_probe_that_could_meet_docker0_makes_it_first() {
     let run = netsh()
         .arg("--trace")
-        .eval(
-            "let n = network(\"n1\");\n\
-             let a = run(\"c1\", n);\n\
-             let b = run(\"c2\", n);\n\
-             assert_reach(a, b.ip);\n\
-             let t = tcp(a, `${b.ip}:9`);\n\
-             assert(!t.ok && t.error.contains(\"refused\"), `nobody listens on port 9: ${t}`);\n\
+        .eval(&format!(
+            "{TWO_ON_N1}\
+             let t = tcp(a, `${{b.ip}}:9`);\n\
+             assert(!t.ok && t.error.contains(\"refused\"), `nobody listens on port 9: ${{t}}`);\n\
              print(\"BETWEEN CONTAINERS\");\n\
              assert_reach(a, \"172.17.0.1\");\n\
-             print(\"DONE\");",
-        )
+             print(\"DONE\");"
+        ))
         .run()
         .success()
         .stdout_has("DONE");
@@ -72,13 +75,7 @@ fn a_probe_that_could_meet_docker0_makes_it_first() {
 fn a_lab_of_user_defined_networks_never_makes_docker0() {
     let run = netsh()
         .arg("--trace")
-        .eval(
-            "let n = network(\"n1\");\n\
-             let a = run(\"c1\", n);\n\
-             let b = run(\"c2\", n);\n\
-             assert_reach(a, b.ip);\n\
-             print(\"DONE\");",
-        )
+        .eval(&format!("{TWO_ON_N1}print(\"DONE\");"))
         .run()
         .success()
         .stdout_has("DONE");
