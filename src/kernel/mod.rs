@@ -335,6 +335,7 @@ impl Kernel {
                     master: None,
                     peer_mac: with.peer_mac.as_deref().map(mac_bytes).transpose()?,
                     up: with.up,
+                    index: with.index,
                 };
                 let made = match &with.master {
                     Some(m) => {

@@ -147,6 +147,8 @@ pub struct VethSetup {
     pub peer_mac: Option<String>,
     /// The first end comes up (`up`).
     pub up: bool,
+    /// The first end's interface index (`index N`); `None` lets the kernel take the next.
+    pub index: Option<u32>,
 }
 
 /// A route to add or remove: `dst` `None` is the default route.
@@ -303,9 +305,13 @@ impl fmt::Display for Op {
                     .as_deref()
                     .map(|m| format!(" address {}", Q(m)))
                     .unwrap_or_default();
+                let index = with
+                    .index
+                    .map(|i| format!(" index {i}"))
+                    .unwrap_or_default();
                 write!(
                     f,
-                    "{} link add {}{both}{master}{up} type veth peer name {}{both}{mac}",
+                    "{} link add {}{index}{both}{master}{up} type veth peer name {}{both}{mac}",
                     Ip(ns),
                     Q(name),
                     Q(peer)

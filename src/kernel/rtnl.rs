@@ -135,6 +135,8 @@ pub struct Veth<'a> {
     pub peer_mac: Option<[u8; 6]>,
     /// The first end up (`IFF_UP` in its header).
     pub up: bool,
+    /// The first end's interface index (in its header); `None`: the kernel's next.
+    pub index: Option<u32>,
 }
 
 /// `ip link add NAME [txqueuelen N] [mtu N] [numtxqueues N numrxqueues N] [master BR] [up]
@@ -172,6 +174,9 @@ pub async fn add_veth(h: &Handle, v: &Veth<'_>) -> Result<Option<u32>> {
     }
     if let Some(m) = v.master {
         builder = builder.controller(m);
+    }
+    if let Some(i) = v.index {
+        builder = builder.index(i);
     }
     if v.up {
         // Not the peer: the kernel brings it up before pairing it (`veth_newlink`), and a

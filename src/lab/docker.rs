@@ -89,54 +89,45 @@ impl Lab {
     /// `docker0` costs a lab little to make but a lot to end: the kernel waits for every
     /// pending RCU callback when it dismantles a bridge (`br_multicast_dev_del`), with the
     /// rtnl lock held, so every other lab on the machine waits too — in `netsh test`, two
-    /// fifths of a small lab's time. So until something needs it (see
-    /// `need_default_bridge`), a stand-in holds its name and its interface index (3, as
-    /// on a Docker host, where it follows lo and the uplink): a veth whose other end is in
-    /// the namespace beyond the uplink. Without that namespace, docker0 is made at once.
+    /// fifths of a small lab's time. So it is made when something first needs it (see
+    /// `need_default_bridge`), with the interface index the kernel would have given it as
+    /// the daemon starts (3 on a Docker host, after lo and the uplink): until then the
+    /// lab keeps that index free by giving each device Docker makes in the host the index
+    /// the kernel would have given it (see `Lab::apply`).
     fn hold_default_bridge(&self, bridge: &Network) -> Result<()> {
-        let (Some(name), Some(beyond)) = (bridge.bridge.clone(), self.topo.beyond.borrow().clone())
-        else {
+        if bridge.bridge.is_none() {
             return self.build_network(bridge);
-        };
-        self.apply(Op::AddVeth {
-            ns: HOST.into(),
-            name: name.clone(),
-            peer: name,
-            peer_ns: Some(beyond),
-            txqlen: None,
-            with: Default::default(),
-        })?;
-        self.topo.default_bridge_held.set(true);
+        }
+        let next = self
+            .kernel
+            .links(HOST)?
+            .iter()
+            .map(|l| l.ifindex)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.topo.default_bridge_held.set(Some(next));
+        self.topo.next_host_index.set(next + 1);
         Ok(())
     }
 
-    /// Makes `docker0` in place of its stand-in (see `hold_default_bridge`), with the
-    /// stand-in's interface index, before anything that could meet it: every view, `exec`
-    /// and binding in the host, a container joining the default bridge, a probe from the
-    /// host or to the default bridge's subnet.
+    /// Makes `docker0`, at the index kept for it (see `hold_default_bridge`), before
+    /// anything that could meet it: every view, `exec` and binding in the host
+    /// (`check_ns(HOST)`, `settle_removals`), a container joining the default bridge, a
+    /// probe from the host or to the default bridge's subnet (`settle_for_probe`).
     pub(super) fn need_default_bridge(&self) -> Result<()> {
-        if !self.topo.default_bridge_held.replace(false) {
+        let Some(kept) = self.topo.default_bridge_held.take() else {
             return Ok(());
-        }
+        };
         let bridge = self.docker.borrow().network("bridge")?.clone();
         let Some(mut plan) = bridge.driver.network_plan(&bridge) else {
             return Ok(());
         };
-        let name = bridge.bridge.clone().unwrap_or_default();
-        let held = self.kernel.link_brief(HOST, &name)?;
-        if let Some(stand_in) = &held {
-            if let Err(e) = self.apply(Op::DelLink {
-                ns: HOST.into(),
-                dev: name.clone(),
-            }) {
-                self.topo.default_bridge_held.set(true);
-                return Err(e);
-            }
-            if let Op::AddBridge { index, .. } = &mut plan.create {
-                *index = Some(stand_in.ifindex);
-            }
+        if let Op::AddBridge { index, .. } = &mut plan.create {
+            *index = Some(kept);
         }
         self.carry_out(plan)
+            .inspect_err(|_| self.topo.default_bridge_held.set(Some(kept)))
     }
 
     /// Read access to the model (for views and bindings).

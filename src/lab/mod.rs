@@ -120,9 +120,12 @@ struct Topology {
     /// The uplink's ends came up but nobody has waited for the kernel to show it yet (see
     /// `settle_uplink`): the first look at the lab does.
     uplink_unsettled: std::cell::Cell<bool>,
-    /// `docker0` is not made yet: a stand-in holds its name and interface index until
-    /// something needs it (see `Lab::need_default_bridge`).
-    default_bridge_held: std::cell::Cell<bool>,
+    /// `docker0` is not made yet: the interface index kept for it until something needs
+    /// it (see `Lab::need_default_bridge`).
+    default_bridge_held: std::cell::Cell<Option<u32>>,
+    /// While docker0 is not made: the index the kernel would give the next device made in
+    /// the host, given explicitly to each one Docker makes there (see `Lab::apply`).
+    next_host_index: std::cell::Cell<u32>,
     /// Links (namespace, device) whose carrier changed as netsh built something (a Docker
     /// endpoint's veth ends and its bridge) but whose operational state nobody has waited
     /// for yet (see `Lab::settle`): the next look at the lab does, once for all of them,
@@ -223,7 +226,32 @@ impl Lab {
         self.trace.set(on);
     }
 
-    fn apply(&self, op: Op) -> Result<()> {
+    fn apply(&self, mut op: Op) -> Result<()> {
+        // While docker0 waits to be made, the devices Docker makes in the host take the
+        // indexes the kernel would have given them had docker0 been made at start (the
+        // kernel's own counter would hand docker0's index to the first of them).
+        let explicit = match &mut op {
+            Op::AddBridge { ns, index, .. } if ns == HOST && index.is_none() => Some(index),
+            Op::AddVeth { ns, with, .. } if ns == HOST && with.index.is_none() => {
+                Some(&mut with.index)
+            }
+            _ => None,
+        }
+        .filter(|_| self.topo.default_bridge_held.get().is_some());
+        let numbered = explicit.is_some();
+        if let Some(index) = explicit {
+            *index = Some(self.topo.next_host_index.get());
+        }
+        self.apply_as_given(op)?;
+        if numbered {
+            self.topo
+                .next_host_index
+                .set(self.topo.next_host_index.get() + 1);
+        }
+        Ok(())
+    }
+
+    fn apply_as_given(&self, op: Op) -> Result<()> {
         if self.trace.get() {
             eprintln!("{}", format!("+ {op}").cyan());
         }

@@ -252,6 +252,7 @@ impl NetworkDriver for Bridge {
                     master: Some(br.clone()),
                     peer_mac: e.mac.clone(),
                     up: true,
+                    index: None,
                 },
             },
             configure: vec![
