@@ -23,9 +23,19 @@ fn time(make: impl FnMut() -> Command) -> Duration {
     time_n(RUNS, make)
 }
 
+/// Before each timed run, netsh's or the shell's: a pause, so the run does not start while
+/// the kernel is still dismantling the previous run's namespaces in the background (that
+/// work holds the rtnl lock every namespace creation and netlink request waits for, and
+/// made the second of two back-to-back 1000-container runs up to 30 % slower). There is no
+/// interface that says when the kernel's `cleanup_net` is done, hence a fixed pause.
+fn quiesce() {
+    std::thread::sleep(Duration::from_secs(2));
+}
+
 fn time_n(n: usize, mut make: impl FnMut() -> Command) -> Duration {
     let runs = (0..n)
         .map(|_| {
+            quiesce();
             let mut cmd = make();
             let start = Instant::now();
             let out = cmd
@@ -57,6 +67,7 @@ fn scratch_dir() -> PathBuf {
 fn phases_n(n: usize, mut make: impl FnMut() -> Command) -> Vec<(String, Duration)> {
     let mut all: Vec<(String, Vec<Duration>)> = Vec::new();
     for _ in 0..n {
+        quiesce();
         let out = make()
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -434,11 +434,12 @@ fn new_bridges_from_the_fronts_start_down() {
 }
 
 /// A ping whose first request cannot leave ends at once, as iputils' failed `connect()`
-/// does, whatever the count: it must not go on trying until the script's deadline.
+/// does, whatever the count: it must not go on trying until the script's deadline (these
+/// pings would otherwise run forever, or 250 s).
 #[test]
 fn a_ping_that_cannot_send_ends_at_once_with_iputils_words() {
     netsh()
-        .args(["--timeout", "3"])
+        .args(["--timeout", "120"])
         .eval(
             "ip(\"netns add n1\");\n\
              for line in [\"netns exec n1 ping 127.0.0.1\", \"netns exec n1 ping -i 5 10.9.9.9\",\n\

@@ -238,9 +238,9 @@ impl Kernel {
     pub fn apply(&self, op: &Op) -> Result<()> {
         let fresh_peer = self.fresh_peer.borrow_mut().take();
         match op {
-            Op::AddNetns { ns, sysctls } => {
+            Op::AddNetns { ns, sysctls, lo_up } => {
                 let (fd, sock) = self
-                    .new_netns(sysctls)
+                    .new_netns(sysctls, *lo_up)
                     .map_err(|e| KernelError::io(op, e))?;
                 self.insert(ns, fd);
                 let rtnl = rtnl::start(sock, self.rt.handle());
@@ -277,12 +277,22 @@ impl Kernel {
 
     /// A new namespace with the lab's defaults and `sysctls` written, and a netlink socket
     /// in it, from the factory (started here on first use).
-    fn new_netns(&self, sysctls: &[(String, String)]) -> std::io::Result<(OwnedFd, OwnedFd)> {
+    fn new_netns(
+        &self,
+        sysctls: &[(String, String)],
+        lo_up: bool,
+    ) -> std::io::Result<(OwnedFd, OwnedFd)> {
         let mut factory = self.factory.borrow_mut();
         if factory.is_none() {
             *factory = Some(netns::Factory::start(rtnl::open_socket)?);
         }
-        factory.as_mut().expect("started above").create(sysctls)
+        factory
+            .as_mut()
+            .expect("started above")
+            .create(&netns::Kind {
+                sysctls: sysctls.to_vec(),
+                lo_up,
+            })
     }
 
     /// The ifindex of bridge `name` in namespace `ns`, and whether it came from the cache

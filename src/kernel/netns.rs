@@ -51,14 +51,22 @@ where
 ///
 /// The worker returns to the namespace it started in after each one: a thread inside a
 /// namespace keeps it alive, and a namespace the lab deletes must go.
+/// What a new namespace gets as it is made: its sysctls (after the lab's defaults), and
+/// whether its `lo` comes up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Kind {
+    pub sysctls: Vec<(String, String)>,
+    pub lo_up: bool,
+}
+
 pub struct Factory {
-    requests: Option<mpsc::Sender<Vec<(String, String)>>>,
+    requests: Option<mpsc::Sender<Kind>>,
     made: mpsc::Receiver<io::Result<(OwnedFd, OwnedFd)>>,
     worker: Option<thread::JoinHandle<()>>,
-    /// The settings of the namespace being made ahead, if one is.
-    ahead: Option<Vec<(String, String)>>,
-    /// The settings asked for last, and how many times in a row.
-    streak: (Vec<(String, String)>, usize),
+    /// The kind of the namespace being made ahead, if one is.
+    ahead: Option<Kind>,
+    /// The kind asked for last, and how many times in a row.
+    streak: (Kind, usize),
 }
 
 impl Factory {
@@ -71,13 +79,13 @@ impl Factory {
     /// there (a netlink socket); it runs on the worker, so it must be a plain function.
     pub fn start(make: fn() -> io::Result<OwnedFd>) -> io::Result<Factory> {
         let home = current()?;
-        let (req_tx, req_rx) = mpsc::channel::<Vec<(String, String)>>();
+        let (req_tx, req_rx) = mpsc::channel::<Kind>();
         let (made_tx, made_rx) = mpsc::channel();
         let worker = thread::Builder::new()
             .name("netns-factory".into())
             .spawn(move || {
-                for sysctls in req_rx {
-                    let made = make_one(&sysctls, make);
+                for kind in req_rx {
+                    let made = make_one(&kind, make);
                     // Back home, so that this thread keeps no namespace alive.
                     let back = setns(home.as_fd(), CloneFlags::CLONE_NEWNET);
                     let failed_back = back.is_err();
@@ -95,41 +103,41 @@ impl Factory {
             made: made_rx,
             worker: Some(worker),
             ahead: None,
-            streak: (Vec::new(), 0),
+            streak: (Kind::default(), 0),
         })
     }
 
-    /// A new namespace whose lab defaults and `sysctls` are written, with what `make`
-    /// returned in it: (namespace, descriptor).
-    pub fn create(&mut self, sysctls: &[(String, String)]) -> io::Result<(OwnedFd, OwnedFd)> {
-        if self.streak.0 == sysctls {
+    /// A new namespace of `kind` (the lab's defaults and its sysctls written, its `lo` up
+    /// if asked), with what `make` returned in it: (namespace, descriptor).
+    pub fn create(&mut self, kind: &Kind) -> io::Result<(OwnedFd, OwnedFd)> {
+        if self.streak.0 == *kind {
             self.streak.1 += 1;
         } else {
-            self.streak = (sysctls.to_vec(), 1);
+            self.streak = (kind.clone(), 1);
         }
         let made = match self.ahead.take() {
-            Some(ahead) if ahead == sysctls => self.receive(),
+            Some(ahead) if ahead == *kind => self.receive(),
             Some(_) => {
-                // Made ahead with other settings: let it go.
+                // Made ahead as another kind: let it go.
                 let _ = self.receive();
-                self.ask(sysctls)?;
+                self.ask(kind)?;
                 self.receive()
             }
             None => {
-                self.ask(sysctls)?;
+                self.ask(kind)?;
                 self.receive()
             }
         };
-        if made.is_ok() && self.streak.1 >= Self::AHEAD_AFTER && self.ask(sysctls).is_ok() {
-            self.ahead = Some(sysctls.to_vec());
+        if made.is_ok() && self.streak.1 >= Self::AHEAD_AFTER && self.ask(kind).is_ok() {
+            self.ahead = Some(kind.clone());
         }
         made
     }
 
-    fn ask(&self, sysctls: &[(String, String)]) -> io::Result<()> {
+    fn ask(&self, kind: &Kind) -> io::Result<()> {
         self.requests
             .as_ref()
-            .and_then(|r| r.send(sysctls.to_vec()).ok())
+            .and_then(|r| r.send(kind.clone()).ok())
             .ok_or_else(|| io::Error::other("the namespace factory thread has stopped"))
     }
 
@@ -149,16 +157,39 @@ impl Drop for Factory {
     }
 }
 
-/// On the calling thread: a new namespace, its settings, and `make`'s descriptor in it.
-fn make_one(
-    sysctls: &[(String, String)],
-    make: fn() -> io::Result<OwnedFd>,
-) -> io::Result<(OwnedFd, OwnedFd)> {
+/// On the calling thread: a new namespace of `kind`, and `make`'s descriptor in it.
+fn make_one(kind: &Kind, make: fn() -> io::Result<OwnedFd>) -> io::Result<(OwnedFd, OwnedFd)> {
     unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
     let mut all = defaults();
-    all.extend(sysctls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    all.extend(kind.sysctls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     write_own_sysctls(&all)?;
+    if kind.lo_up {
+        own_loopback_up()?;
+    }
     Ok((current()?, make()?))
+}
+
+/// Sets IFF_UP on the calling thread's `lo` with `SIOCSIFFLAGS` (what `ifconfig lo up`
+/// does; the kernel runs the same `dev_change_flags` as for `ip link set dev lo up`).
+fn own_loopback_up() -> io::Result<()> {
+    use nix::libc;
+    use std::os::fd::AsRawFd;
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the flags member of the union, just filled by SIOCGIFFLAGS.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The settings of [`lab_defaults`], as (key, value).
@@ -272,33 +303,11 @@ pub use test_support::test_loopback_up;
 #[cfg(test)]
 mod test_support {
     use std::io;
-    use std::os::fd::{AsRawFd, BorrowedFd};
-
-    use socket2::{Domain, Socket, Type};
+    use std::os::fd::BorrowedFd;
 
     /// Sets IFF_UP on `lo` with SIOCSIFFLAGS, the ioctl ifconfig(8) uses, so the test needs
     /// neither ip(8) nor netlink.
     pub fn test_loopback_up(ns: BorrowedFd<'_>) -> io::Result<()> {
-        use nix::libc;
-        super::run_in(ns, || {
-            let sock = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-            // SAFETY: ifreq is plain old data for which all-zero bytes are valid.
-            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-            for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-                *dst = *src as libc::c_char;
-            }
-            // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req`
-            // is, and it outlives both calls; the flags member is the one these ioctls use.
-            unsafe {
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-                if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        })
+        super::run_in(ns, super::own_loopback_up)
     }
 }

@@ -17,6 +17,9 @@ pub enum Op {
         ns: String,
         /// Sysctls written inside the new namespace as part of its creation.
         sysctls: Vec<(String, String)>,
+        /// Its `lo` comes up as part of its creation (a container's namespace; a user's
+        /// new namespace has it DOWN, as `ip netns add` leaves it).
+        lo_up: bool,
     },
     DelNetns {
         ns: String,
@@ -263,7 +266,7 @@ impl fmt::Display for Op {
     /// The equivalent shell command; every name and value in it is quoted for the shell.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::AddNetns { ns, sysctls } => {
+            Op::AddNetns { ns, sysctls, lo_up } => {
                 write!(f, "ip netns add {}", Q(ns))?;
                 for (key, value) in sysctls {
                     let s = Sysctl {
@@ -273,6 +276,9 @@ impl fmt::Display for Op {
                         value,
                     };
                     write!(f, " && {s}")?;
+                }
+                if *lo_up {
+                    write!(f, " && ip -n {} link set dev lo up", Q(ns))?;
                 }
                 Ok(())
             }
@@ -582,6 +588,7 @@ mod tests {
             let op = Op::AddNetns {
                 ns: s(name),
                 sysctls: vec![(s("net.ipv6.conf.all.disable_ipv6"), s("1"))],
+                lo_up: false,
             };
             let text = op.to_string();
             let w = words(&text);
@@ -670,6 +677,7 @@ mod tests {
         let op = Op::AddNetns {
             ns: s("ns1"),
             sysctls: vec![(s("net.ipv6.conf.all.disable_ipv6"), s("1"))],
+            lo_up: false,
         };
         assert_eq!(
             op.to_string(),
@@ -678,6 +686,7 @@ mod tests {
         let op = Op::AddNetns {
             ns: s("a;id"),
             sysctls: Vec::new(),
+            lo_up: false,
         };
         assert_eq!(op.to_string(), "ip netns add 'a;id'");
     }

@@ -300,7 +300,9 @@ impl Lab {
     /// `docker network rm`: the firewall without the network first (rules that name a
     /// missing bridge match nothing), then the bridge, then the model.
     pub fn remove_network(&self, key: &str) -> Result<()> {
-        self.settle_removals()?;
+        // Wait for the removed containers' ports to go (a user-defined network's removal
+        // cannot meet docker0, which is not made for it).
+        self.settle_lab()?;
         let (n, next) = {
             let d = self.docker.borrow();
             let n = d.check_remove_network(key)?.clone();
@@ -465,13 +467,9 @@ impl Lab {
         self.apply(Op::AddNetns {
             ns: ns.clone(),
             sysctls,
+            lo_up: true,
         })?;
         built.namespace = true;
-        self.apply(Op::SetUp {
-            ns: ns.clone(),
-            dev: "lo".into(),
-            up: true,
-        })?;
         for e in &c.endpoints {
             self.build_endpoint(c, e)?;
         }

@@ -401,6 +401,7 @@ impl Lab {
         self.apply(Op::AddNetns {
             ns: name.to_string(),
             sysctls: Vec::new(),
+            lo_up: false,
         })?;
         self.topo.netns.borrow_mut().push(name.to_string());
         Ok(())
@@ -509,7 +510,7 @@ impl Lab {
     /// container's namespace and the kernel dismantles it, veth pairs included, in the
     /// background — in batches, which makes removing many containers fast. Anything that
     /// looks at the lab waits for that first, so it never sees a half-removed container.
-    fn settle_lab(&self) -> Result<()> {
+    pub(super) fn settle_lab(&self) -> Result<()> {
         self.reap_background();
         self.reap_mains();
         if self.topo.uplink_unsettled.replace(false) {
@@ -769,7 +770,11 @@ impl Lab {
 
     /// [`Lab::settle`] for a link that may have gone meanwhile: whether it was there.
     fn settle_if_present(&self, ns: &str, dev: &str) -> Result<bool> {
-        let deadline = Instant::now() + Duration::from_secs(1);
+        // The kernel runs non-urgent link events (a bridge's carrier) at most once a
+        // second, machine-wide (`linkwatch_nextevent`), so one may wait a full second
+        // behind another lab's, and longer on a loaded machine: the deadline only
+        // guards against a state that never follows.
+        let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             let Some(link) = self.kernel.link_brief(ns, dev)? else {
                 return Ok(false);

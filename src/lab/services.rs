@@ -324,10 +324,10 @@ impl Lab {
         self.apply(Op::AddNetns {
             ns: ns.clone(),
             sysctls: Vec::new(),
+            lo_up: true,
         })?;
         *self.topo.beyond.borrow_mut() = Some(ns.clone());
         for op in [
-            up(&ns, "lo"),
             Op::AddVeth {
                 ns: HOST.into(),
                 name: UPLINK.into(),

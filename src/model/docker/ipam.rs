@@ -156,9 +156,24 @@ impl Pool {
     fn free_in(&self, within: &Ipv4Net) -> Option<Ipv4Addr> {
         let lo = u32::from(within.network()).max(u32::from(first_host(&self.subnet)));
         let hi = u32::from(within.broadcast()).min(u32::from(self.subnet.broadcast()) - 1);
-        (lo..=hi)
-            .map(Ipv4Addr::from)
-            .find(|ip| *ip != self.gateway && !self.used.contains(ip))
+        // One walk along the held addresses in order (a thousand held ones: one pass, not a
+        // thousand lookups).
+        let mut held = self
+            .used
+            .range(Ipv4Addr::from(lo)..)
+            .map(|a| u32::from(*a))
+            .peekable();
+        let gateway = u32::from(self.gateway);
+        let mut candidate = lo;
+        while candidate <= hi {
+            while held.next_if(|&h| h < candidate).is_some() {}
+            if candidate == gateway || held.peek() == Some(&candidate) {
+                candidate += 1;
+                continue;
+            }
+            return Some(Ipv4Addr::from(candidate));
+        }
+        None
     }
 
     fn plain(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<Pool, DockerError> {
