@@ -111,3 +111,24 @@ fn the_host_and_the_default_bridge_make_docker0_first() {
         .success()
         .stdout_has("DONE");
 }
+
+/// docker0's name is taken before docker0 is made: a network cannot have its bridge called
+/// so (the daemon's refusal, as on a Docker host), and docker0 still comes.
+#[test]
+fn docker0s_name_is_taken_before_it_is_made() {
+    netsh()
+        .eval(
+            "let refused = false;\n\
+             try {\n\
+               docker(\"network create -o com.docker.network.bridge.name=docker0 x\");\n\
+             } catch (e) { refused = true; print(e); }\n\
+             assert(refused, \"a network's bridge cannot take docker0's name\");\n\
+             let d = host().link(\"docker0\");\n\
+             assert_eq([d.ifindex, d.kind], [3, \"bridge\"]);\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("networks have same bridge name")
+        .stdout_has("DONE");
+}
