@@ -132,3 +132,31 @@ fn docker0s_name_is_taken_before_it_is_made() {
         .stdout_has("networks have same bridge name")
         .stdout_has("DONE");
 }
+
+/// A removed device's index is not handed out again to Docker's devices, before or after
+/// docker0 is made: they number on after the highest, as a Docker host's kernel does.
+#[test]
+fn indexes_freed_by_removed_devices_are_not_reused() {
+    netsh()
+        .eval(
+            "let n = network(\"n1\");\n\
+             let cs = [];\n\
+             for i in 0..6 { cs.push(run(`c${i}`, n)); }\n\
+             for i in 0..3 { rm(cs[i]); }\n\
+             assert_eq(host().link(\"docker0\").ifindex, 3);\n\
+             let d = run(\"late\", n);\n\
+             assert_eq(d.link(\"eth0\").peer_ifindex, 11, \"after n1 (4) and six veths (5..10)\");\n\
+             rm(cs[3]);\n\
+             assert(host().links().len() > 0);\n\
+             let e = run(\"later\", n);\n\
+             assert_eq(e.link(\"eth0\").peer_ifindex, 12);\n\
+             host().bridge(\"br0\");\n\
+             let m = network(\"n2\");\n\
+             assert(host().link(m.bridge).ifindex > host().link(\"br0\").ifindex,\n\
+                    \"Docker numbers on after the script's own devices\");\n\
+             print(\"DONE\");",
+        )
+        .run()
+        .success()
+        .stdout_has("DONE");
+}

@@ -346,6 +346,7 @@ impl Kernel {
                     peer_mac: with.peer_mac.as_deref().map(mac_bytes).transpose()?,
                     up: with.up,
                     index: with.index,
+                    peer_index: with.peer_index,
                 };
                 let made = match &with.master {
                     Some(m) => {

@@ -152,6 +152,9 @@ pub struct VethSetup {
     pub up: bool,
     /// The first end's interface index (`index N`); `None` lets the kernel take the next.
     pub index: Option<u32>,
+    /// The peer's interface index (`index N` after `peer name`); the kernel honours it only
+    /// when `index` is given too (`veth_newlink`).
+    pub peer_index: Option<u32>,
 }
 
 /// A route to add or remove: `dst` `None` is the default route.
@@ -306,11 +309,13 @@ impl fmt::Display for Op {
                     .as_deref()
                     .map(|m| format!(" master {}", Q(m)))
                     .unwrap_or_default();
-                let mac = with
-                    .peer_mac
-                    .as_deref()
-                    .map(|m| format!(" address {}", Q(m)))
+                let mut mac = with
+                    .peer_index
+                    .map(|i| format!(" index {i}"))
                     .unwrap_or_default();
+                if let Some(m) = with.peer_mac.as_deref() {
+                    mac.push_str(&format!(" address {}", Q(m)));
+                }
                 let index = with
                     .index
                     .map(|i| format!(" index {i}"))

@@ -137,6 +137,8 @@ pub struct Veth<'a> {
     pub up: bool,
     /// The first end's interface index (in its header); `None`: the kernel's next.
     pub index: Option<u32>,
+    /// The peer's interface index (in its header), honoured with `index` only.
+    pub peer_index: Option<u32>,
 }
 
 /// `ip link add NAME [txqueuelen N] [mtu N] [numtxqueues N numrxqueues N] [master BR] [up]
@@ -177,6 +179,9 @@ pub async fn add_veth(h: &Handle, v: &Veth<'_>) -> Result<Option<u32>> {
     }
     if let Some(i) = v.index {
         builder = builder.index(i);
+    }
+    if let Some(i) = v.peer_index {
+        peer_msg = peer_msg.index(i);
     }
     if v.up {
         // Not the peer: the kernel brings it up before pairing it (`veth_newlink`), and a

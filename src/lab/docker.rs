@@ -91,9 +91,9 @@ impl Lab {
     /// rtnl lock held, so every other lab on the machine waits too — in `netsh test`, two
     /// fifths of a small lab's time. So it is made when something first needs it (see
     /// `need_default_bridge`), with the interface index the kernel would have given it as
-    /// the daemon starts (3 on a Docker host, after lo and the uplink): until then the
-    /// lab keeps that index free by giving each device Docker makes in the host the index
-    /// the kernel would have given it (see `Lab::apply`).
+    /// the daemon starts (3 on a Docker host, after lo and the uplink): the lab keeps that
+    /// index free by numbering every device it makes in the host itself, as the kernel
+    /// would have (see `Lab::number_host_devices`).
     fn hold_default_bridge(&self, bridge: &Network) -> Result<()> {
         if bridge.bridge.is_none() {
             return self.build_network(bridge);
@@ -154,7 +154,7 @@ impl Lab {
     /// Carries out a driver's plan: its `create` step, then the rest; if a later step
     /// fails, its `undo` takes the whole step back and the error is returned.
     fn carry_out(&self, plan: Plan) -> Result<()> {
-        self.apply(plan.create)?;
+        self.apply_numbered(plan.create)?;
         // A link's operational state follows its carrier, which the kernel reports a
         // moment later (linkwatch): the next look at the lab waits for it (see
         // `settle_removals`), so every view shows it UP — and, if a later step fails, what

@@ -123,8 +123,9 @@ struct Topology {
     /// `docker0` is not made yet: the interface index kept for it until something needs
     /// it (see `Lab::need_default_bridge`).
     default_bridge_held: std::cell::Cell<Option<u32>>,
-    /// While docker0 is not made: the index the kernel would give the next device made in
-    /// the host, given explicitly to each one Docker makes there (see `Lab::apply`).
+    /// From docker0's turn on: the index the kernel would give the next device made in
+    /// the host, given explicitly to each one netsh makes there (see
+    /// `Lab::number_host_devices`); 0 before.
     next_host_index: std::cell::Cell<u32>,
     /// Links (namespace, device) whose carrier changed as netsh built something (a Docker
     /// endpoint's veth ends and its bridge) but whose operational state nobody has waited
@@ -226,32 +227,73 @@ impl Lab {
         self.trace.set(on);
     }
 
-    fn apply(&self, mut op: Op) -> Result<()> {
-        // While docker0 waits to be made, the devices Docker makes in the host take the
-        // indexes the kernel would have given them had docker0 been made at start (the
-        // kernel's own counter would hand docker0's index to the first of them).
-        let explicit = match &mut op {
-            Op::AddBridge { ns, index, .. } if ns == HOST && index.is_none() => Some(index),
-            Op::AddVeth { ns, with, .. } if ns == HOST && with.index.is_none() => {
-                Some(&mut with.index)
+    /// [`Lab::apply`] for an operation of Docker's that may make a device in the host,
+    /// numbered by `number_host_devices`. An index something else took meanwhile (a
+    /// device the kernel numbered itself: made by the user or a program, moved in) makes
+    /// the kernel refuse (EEXIST: the request names that device); then the numbering goes
+    /// on after the highest index there is.
+    pub(super) fn apply_numbered(&self, mut op: Op) -> Result<()> {
+        let Some(taken) = self.number_host_devices(&mut op, self.topo.next_host_index.get()) else {
+            return self.apply(op);
+        };
+        let first = self.topo.next_host_index.get();
+        match self.apply(op.clone()) {
+            Err(LabError::Kernel(e))
+                if matches!(e.errno, Some(Errno::EEXIST) | Some(Errno::EBUSY)) =>
+            {
+                let highest = self.kernel.links(HOST)?.iter().map(|l| l.ifindex).max();
+                let Some(next) = highest.map(|h| h + 1).filter(|&n| n > first) else {
+                    return Err(LabError::Kernel(e));
+                };
+                self.number_host_devices(&mut op, next);
+                self.apply(op)?;
+                self.topo.next_host_index.set(next + taken);
+                Ok(())
+            }
+            Err(e) => Err(e),
+            Ok(()) => {
+                self.topo.next_host_index.set(first + taken);
+                Ok(())
+            }
+        }
+    }
+
+    /// Gives the devices `op` makes in the host the indexes the kernel would have given
+    /// them had docker0 been made as the lab started, from `next` on, and returns how many
+    /// it took; `None` when `op` makes none there or the lab does not number them yet.
+    ///
+    /// docker0 is made late (see `need_default_bridge`) at the index kept for it; the
+    /// kernel's own counter (`net->ifindex`) moves only when the kernel picks an index, so
+    /// left to itself it would hand out docker0's index, and later any index a removed
+    /// device freed, where a Docker host's kernel numbers on. So every device Docker makes
+    /// in the host is numbered here, as the kernel would: a veth's peer is registered first
+    /// (`veth_newlink`), then the veth itself.
+    fn number_host_devices(&self, op: &mut Op, next: u32) -> Option<u32> {
+        if next == 0 {
+            return None;
+        }
+        match op {
+            Op::AddBridge { ns, index, .. } if ns == HOST && index.is_none() => {
+                *index = Some(next);
+                Some(1)
+            }
+            Op::AddVeth {
+                ns, peer_ns, with, ..
+            } if ns == HOST && with.index.is_none() => {
+                if peer_ns.as_deref().is_none_or(|p| p == HOST) {
+                    with.peer_index = Some(next);
+                    with.index = Some(next + 1);
+                    Some(2)
+                } else {
+                    with.index = Some(next);
+                    Some(1)
+                }
             }
             _ => None,
         }
-        .filter(|_| self.topo.default_bridge_held.get().is_some());
-        let numbered = explicit.is_some();
-        if let Some(index) = explicit {
-            *index = Some(self.topo.next_host_index.get());
-        }
-        self.apply_as_given(op)?;
-        if numbered {
-            self.topo
-                .next_host_index
-                .set(self.topo.next_host_index.get() + 1);
-        }
-        Ok(())
     }
 
-    fn apply_as_given(&self, op: Op) -> Result<()> {
+    fn apply(&self, op: Op) -> Result<()> {
         if self.trace.get() {
             eprintln!("{}", format!("+ {op}").cyan());
         }

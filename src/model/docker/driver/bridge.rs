@@ -253,6 +253,7 @@ impl NetworkDriver for Bridge {
                     peer_mac: e.mac.clone(),
                     up: true,
                     index: None,
+                    peer_index: None,
                 },
             },
             configure: vec![
