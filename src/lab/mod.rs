@@ -127,6 +127,9 @@ struct Topology {
     /// the host, given explicitly to each one netsh makes there (see
     /// `Lab::number_host_devices`); 0 before.
     next_host_index: std::cell::Cell<u32>,
+    /// A device may have come into the host with an index the kernel chose (the script's
+    /// own, a link moved in) since Docker last numbered one (see `Lab::apply_numbered`).
+    host_numbered_by_kernel: std::cell::Cell<bool>,
     /// Links (namespace, device) whose carrier changed as netsh built something (a Docker
     /// endpoint's veth ends and its bridge) but whose operational state nobody has waited
     /// for yet (see `Lab::settle`): the next look at the lab does, once for all of them,
@@ -232,12 +235,21 @@ impl Lab {
     /// device the kernel numbered itself: made by the user or a program, moved in) makes
     /// the kernel refuse (EEXIST: the request names that device); then the numbering goes
     /// on after the highest index there is.
-    pub(super) fn apply_numbered(&self, mut op: Op) -> Result<()> {
+    pub(super) fn apply_numbered(&self, original: Op) -> Result<()> {
+        if self.topo.host_numbered_by_kernel.replace(false) {
+            // The script made devices in the host since: number on after them.
+            let highest = self.kernel.links(HOST)?.iter().map(|l| l.ifindex).max();
+            let next = self.topo.next_host_index.get();
+            if let Some(h) = highest.filter(|&h| next > 0 && h >= next) {
+                self.topo.next_host_index.set(h + 1);
+            }
+        }
+        let mut op = original.clone();
         let Some(taken) = self.number_host_devices(&mut op, self.topo.next_host_index.get()) else {
             return self.apply(op);
         };
         let first = self.topo.next_host_index.get();
-        match self.apply(op.clone()) {
+        match self.apply(op) {
             Err(LabError::Kernel(e))
                 if matches!(e.errno, Some(Errno::EEXIST) | Some(Errno::EBUSY)) =>
             {
@@ -245,6 +257,7 @@ impl Lab {
                 let Some(next) = highest.map(|h| h + 1).filter(|&n| n > first) else {
                     return Err(LabError::Kernel(e));
                 };
+                let mut op = original;
                 self.number_host_devices(&mut op, next);
                 self.apply(op)?;
                 self.topo.next_host_index.set(next + taken);
@@ -294,6 +307,21 @@ impl Lab {
     }
 
     fn apply(&self, op: Op) -> Result<()> {
+        // A device the kernel numbers itself in the host (see `apply_numbered`).
+        let into_host = match &op {
+            Op::AddBridge { ns, index, .. } => ns == HOST && index.is_none(),
+            Op::AddVeth {
+                ns, peer_ns, with, ..
+            } => {
+                (ns == HOST && with.index.is_none())
+                    || (peer_ns.as_deref() == Some(HOST) && with.peer_index.is_none())
+            }
+            Op::MoveLink { to, .. } => to == HOST,
+            _ => false,
+        };
+        if into_host {
+            self.topo.host_numbered_by_kernel.set(true);
+        }
         if self.trace.get() {
             eprintln!("{}", format!("+ {op}").cyan());
         }
