@@ -38,6 +38,14 @@ where
     })
 }
 
+/// What a new namespace gets as it is made: its sysctls (after the lab's defaults), and
+/// whether its `lo` comes up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Kind {
+    pub sysctls: Vec<(String, String)>,
+    pub lo_up: bool,
+}
+
 /// Makes network namespaces on a thread of its own, and, once asked for several alike in a
 /// row, the next one ahead of time.
 ///
@@ -51,14 +59,6 @@ where
 ///
 /// The worker returns to the namespace it started in after each one: a thread inside a
 /// namespace keeps it alive, and a namespace the lab deletes must go.
-/// What a new namespace gets as it is made: its sysctls (after the lab's defaults), and
-/// whether its `lo` comes up.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Kind {
-    pub sysctls: Vec<(String, String)>,
-    pub lo_up: bool,
-}
-
 pub struct Factory {
     requests: Option<mpsc::Sender<Kind>>,
     made: mpsc::Receiver<io::Result<(OwnedFd, OwnedFd)>>,
@@ -86,14 +86,13 @@ impl Factory {
             .spawn(move || {
                 for kind in req_rx {
                     let made = make_one(&kind, make);
-                    // Back home, so that this thread keeps no namespace alive.
-                    let back = setns(home.as_fd(), CloneFlags::CLONE_NEWNET);
-                    let failed_back = back.is_err();
-                    let made = match back {
-                        Ok(()) => made,
-                        Err(e) => Err(io::Error::from(e)),
-                    };
-                    if made_tx.send(made).is_err() || failed_back {
+                    // Back home, so that this thread keeps no namespace alive; a worker
+                    // that cannot go back stops.
+                    if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+                        let _ = made_tx.send(Err(e.into()));
+                        return;
+                    }
+                    if made_tx.send(made).is_err() {
                         return;
                     }
                 }
@@ -180,14 +179,16 @@ fn own_loopback_up() -> io::Result<()> {
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
         *dst = *src as libc::c_char;
     }
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the flags member of the union, just filled by SIOCGIFFLAGS.
-    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(io::Error::last_os_error());
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write a `struct ifreq`, which `req` is,
+    // and it outlives both calls; the flags member is the one these ioctls use.
+    unsafe {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
     Ok(())
 }

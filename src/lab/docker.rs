@@ -98,14 +98,7 @@ impl Lab {
         if bridge.bridge.is_none() {
             return self.build_network(bridge);
         }
-        let next = self
-            .kernel
-            .links(HOST)?
-            .iter()
-            .map(|l| l.ifindex)
-            .max()
-            .unwrap_or(0)
-            + 1;
+        let next = self.next_free_host_index()?;
         self.topo.default_bridge_held.set(Some(next));
         self.topo.next_host_index.set(next + 1);
         Ok(())

@@ -231,44 +231,58 @@ impl Lab {
     }
 
     /// [`Lab::apply`] for an operation of Docker's that may make a device in the host,
-    /// numbered by `number_host_devices`. An index something else took meanwhile (a
-    /// device the kernel numbered itself: made by the user or a program, moved in) makes
-    /// the kernel refuse (EEXIST: the request names that device); then the numbering goes
-    /// on after the highest index there is.
-    pub(super) fn apply_numbered(&self, original: Op) -> Result<()> {
+    /// numbered by `number_host_devices`. After a device the kernel numbered itself came
+    /// into the host (the script's, a link moved in), the numbering first goes on after the
+    /// highest index there is; a collision the lab could not see (a program's device: the
+    /// kernel refuses with EEXIST, as the request names that device) does the same and the
+    /// request is made once more.
+    pub(super) fn apply_numbered(&self, op: Op) -> Result<()> {
         if self.topo.host_numbered_by_kernel.replace(false) {
-            // The script made devices in the host since: number on after them.
-            let highest = self.kernel.links(HOST)?.iter().map(|l| l.ifindex).max();
-            let next = self.topo.next_host_index.get();
-            if let Some(h) = highest.filter(|&h| next > 0 && h >= next) {
-                self.topo.next_host_index.set(h + 1);
-            }
+            self.number_after_highest()?;
         }
-        let mut op = original.clone();
-        let Some(taken) = self.number_host_devices(&mut op, self.topo.next_host_index.get()) else {
-            return self.apply(op);
-        };
-        let first = self.topo.next_host_index.get();
-        match self.apply(op) {
+        let numbered = self
+            .number_host_devices(&mut op.clone(), self.topo.next_host_index.get())
+            .is_some();
+        match self.apply_numbered_once(op.clone()) {
             Err(LabError::Kernel(e))
-                if matches!(e.errno, Some(Errno::EEXIST) | Some(Errno::EBUSY)) =>
+                if numbered
+                    && matches!(e.errno, Some(Errno::EEXIST) | Some(Errno::EBUSY))
+                    && self.number_after_highest()? =>
             {
-                let highest = self.kernel.links(HOST)?.iter().map(|l| l.ifindex).max();
-                let Some(next) = highest.map(|h| h + 1).filter(|&n| n > first) else {
-                    return Err(LabError::Kernel(e));
-                };
-                let mut op = original;
-                self.number_host_devices(&mut op, next);
-                self.apply(op)?;
-                self.topo.next_host_index.set(next + taken);
-                Ok(())
+                self.apply_numbered_once(op)
             }
-            Err(e) => Err(e),
-            Ok(()) => {
-                self.topo.next_host_index.set(first + taken);
-                Ok(())
-            }
+            done => done,
         }
+    }
+
+    /// `op` numbered from the lab's next host index, applied, and the index moved past
+    /// what it took.
+    fn apply_numbered_once(&self, mut op: Op) -> Result<()> {
+        let next = self.topo.next_host_index.get();
+        let taken = self.number_host_devices(&mut op, next);
+        self.apply(op)?;
+        if let Some(taken) = taken {
+            self.topo.next_host_index.set(next + taken);
+        }
+        Ok(())
+    }
+
+    /// Moves the lab's next host index past the highest index the host has, if the
+    /// lab numbers host devices and it is not past it yet; whether it moved.
+    fn number_after_highest(&self) -> Result<bool> {
+        let next = self.topo.next_host_index.get();
+        let after = self.next_free_host_index()?;
+        let moved = next > 0 && after > next;
+        if moved {
+            self.topo.next_host_index.set(after);
+        }
+        Ok(moved)
+    }
+
+    /// One past the highest interface index in the host.
+    pub(super) fn next_free_host_index(&self) -> Result<u32> {
+        let highest = self.kernel.links(HOST)?.iter().map(|l| l.ifindex).max();
+        Ok(highest.unwrap_or(0) + 1)
     }
 
     /// Gives the devices `op` makes in the host the indexes the kernel would have given
