@@ -260,10 +260,13 @@ impl Init {
 }
 
 /// Reads the relay's and the init's messages until the init is ready; returns its pid.
+/// Two processes write to the pipe, so the messages come in either order: the init may
+/// be ready before the relay, preempted right after its fork, has sent the init's pid.
 fn read_init_messages(pipe: &OwnedFd) -> io::Result<libc::pid_t> {
     let mut buf = [0u8; 64];
     let mut len = 0;
     let mut pid = None;
+    let mut ready = false;
     loop {
         // Parse what is complete.
         let mut at = 0;
@@ -276,9 +279,7 @@ fn read_init_messages(pipe: &OwnedFd) -> io::Result<libc::pid_t> {
                 }
                 MSG_READY => {
                     at += 1;
-                    if let Some(pid) = pid {
-                        return Ok(pid);
-                    }
+                    ready = true;
                 }
                 MSG_FAILED if len - at >= 6 => {
                     let errno =
@@ -300,6 +301,9 @@ fn read_init_messages(pipe: &OwnedFd) -> io::Result<libc::pid_t> {
                     ))
                 }
             }
+        }
+        if let (Some(pid), true) = (pid, ready) {
+            return Ok(pid);
         }
         buf.copy_within(at..len, 0);
         len -= at;
@@ -1342,6 +1346,43 @@ mod tests {
     const HOSTNAME: &str = "c0ffee123456";
     const HOSTS: &str = "127.0.0.1\tlocalhost\n172.17.0.2\tc0ffee123456\n";
     const RESOLV: &str = "nameserver 192.0.2.53\noptions ndots:0\n";
+
+    /// What the relay and the init wrote, in this order, then the end of the pipe.
+    fn reports(chunks: &[&[u8]]) -> io::Result<libc::pid_t> {
+        let (r, w) = pipe2(OFlag::O_CLOEXEC).expect("pipe");
+        let mut w = File::from(w);
+        for c in chunks {
+            w.write_all(c).expect("write");
+        }
+        drop(w);
+        read_init_messages(&r)
+    }
+
+    /// The init may be ready before the relay has sent its pid: either order starts it.
+    #[test]
+    fn init_messages_in_either_order() {
+        let pid = 4242 as libc::pid_t;
+        let p = pid.to_ne_bytes();
+        let pid_msg = [MSG_PID, p[0], p[1], p[2], p[3]];
+        assert_eq!(reports(&[&pid_msg, &[MSG_READY]]).unwrap(), pid);
+        assert_eq!(reports(&[&[MSG_READY], &pid_msg]).unwrap(), pid);
+        assert_eq!(
+            reports(&[&[MSG_READY], &pid_msg[..2], &pid_msg[2..]]).unwrap(),
+            pid
+        );
+        let ended = reports(&[&pid_msg]).unwrap_err().to_string();
+        assert!(ended.contains("ended during its setup"), "{ended}");
+        let ended = reports(&[&[MSG_READY]]).unwrap_err().to_string();
+        assert!(ended.contains("ended during its setup"), "{ended}");
+        let e = 1i32.to_ne_bytes();
+        let failed = reports(&[
+            &pid_msg,
+            &[MSG_FAILED, InitStep::Hostname as u8, e[0], e[1], e[2], e[3]],
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(failed.contains("sethostname failed"), "{failed}");
+    }
 
     /// Namespaces need privileges; the suite also runs unprivileged (the same behaviour is
     /// tested through the real binary in tests/, as any user).
