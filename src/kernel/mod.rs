@@ -466,6 +466,24 @@ impl Kernel {
             .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show dev {dev}"), e))
     }
 
+    /// [`Kernel::link_brief`] by interface index.
+    pub fn link_brief_by_index(&self, ns: &str, index: u32) -> Result<Option<LinkInfo>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::get_link_brief_by_index(&h, index))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} link show (index {index})"), e))
+    }
+
+    /// Whether an IPv6 address on one of the links `indexes` of namespace `ns` is still
+    /// tentative: its duplicate address detection has not run yet (`ip -n NS -6 addr show
+    /// tentative` would list it).
+    pub fn any_tentative(&self, ns: &str, indexes: &[u32]) -> Result<bool> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(rtnl::any_tentative(&h, indexes))
+            .map_err(|e| KernelError::rtnl(format!("ip -n {ns} -6 addr show tentative"), e))
+    }
+
     /// The ID namespace `from` knows namespace `of` by, if it assigned one (the `(id: N)`
     /// of `ip netns list`, the `link-netnsid` of a veth whose peer is there).
     pub fn nsid(&self, from: &str, of: &str) -> Result<Option<i32>> {

@@ -11,8 +11,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkInfo as NlLinkInfo, LinkLayerType, LinkMessage, State,
+    AfSpecInet6, AfSpecUnspec, BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth,
+    LinkAttribute, LinkInfo as NlLinkInfo, LinkLayerType, LinkMessage, State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RoutePreference,
@@ -88,6 +88,37 @@ pub async fn get_link_brief(h: &Handle, name: &str) -> Result<Option<LinkInfo>> 
         Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// [`get_link_brief`] by interface index.
+pub async fn get_link_brief_by_index(h: &Handle, index: u32) -> Result<Option<LinkInfo>> {
+    let mut req = h.link().get().match_index(index).execute();
+    match req.try_next().await {
+        Ok(Some(msg)) => Ok(Some(link_info(&msg))),
+        Ok(None) => Ok(None),
+        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an IPv6 address on one of the links `indexes` is still tentative
+/// (`IFA_F_TENTATIVE` without `IFA_F_DADFAILED`): one `RTM_GETADDR` dump of the IPv6 family.
+pub async fn any_tentative(h: &Handle, indexes: &[u32]) -> Result<bool> {
+    let mut req = h.address().get();
+    req.message_mut().header.family = netlink_packet_route::AddressFamily::Inet6;
+    let addrs: Vec<AddressMessage> = req.execute().try_collect().await?;
+    Ok(addrs
+        .iter()
+        .filter(|a| indexes.contains(&a.header.index))
+        .any(|a| {
+            let mut flags = AddressFlags::from_bits_truncate(u32::from(a.header.flags.bits()));
+            for attr in &a.attributes {
+                if let AddressAttribute::Flags(f) = attr {
+                    flags = *f;
+                }
+            }
+            flags.contains(AddressFlags::Tentative) && !flags.contains(AddressFlags::Dadfailed)
+        }))
 }
 
 /// One link by name, with its addresses and its master's name; `None` if there is none.
@@ -411,6 +442,7 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
         group: 0,
         txqlen: 0,
         addrs: Vec::new(),
+        ipv6: false,
         bridge: None,
     };
     for attr in &m.attributes {
@@ -430,6 +462,17 @@ fn link_info(m: &LinkMessage) -> LinkInfo {
             LinkAttribute::Controller(i) => info.master_ifindex = Some(*i),
             LinkAttribute::Group(g) => info.group = *g,
             LinkAttribute::TxQueueLen(q) => info.txqlen = *q,
+            LinkAttribute::AfSpecUnspec(specs) => {
+                for spec in specs {
+                    if let AfSpecUnspec::Inet6(attrs) = spec {
+                        for a in attrs {
+                            if let AfSpecInet6::DevConf(conf) = a {
+                                info.ipv6 = conf.disable_ipv6 == 0;
+                            }
+                        }
+                    }
+                }
+            }
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
                     match i {

@@ -29,6 +29,9 @@ pub struct LinkInfo {
     pub group: u32,
     pub txqlen: u32,
     pub addrs: Vec<AddrInfo>,
+    /// IPv6 runs on the link (its `net.ipv6.conf.DEV.disable_ipv6` is 0, as the link's
+    /// `IFLA_INET6_CONF` says): it gets a link-local address as its carrier comes up.
+    pub ipv6: bool,
     /// Bridge devices only: whether STP runs, and the bridge priority (the first half of
     /// the bridge id `8000.0242…`).
     pub bridge: Option<BridgeInfo>,
@@ -126,5 +129,9 @@ impl LinkInfo {
     }
     pub fn has_carrier(&self) -> bool {
         self.flags & IFF_LOWER_UP != 0
+    }
+    /// `IFF_RUNNING`: up, and its operational state says it can carry traffic.
+    pub fn is_running(&self) -> bool {
+        self.flags & IFF_RUNNING != 0
     }
 }

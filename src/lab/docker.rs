@@ -163,8 +163,9 @@ impl Lab {
     }
 
     /// After an endpoint of network `network_id` went: its device (a bridge that may have
-    /// lost its last port, and with it its carrier) settles, so its routes read `linkdown`
-    /// as `ip route` would show them.
+    /// lost its last port, and with it its carrier) settles at the next look, after the
+    /// removed containers' host ends have gone (see `settle_lab`), so its routes read
+    /// `linkdown` as `ip route` would show them.
     pub(super) fn settle_network_device(&self, network_id: &str) {
         let device = self
             .docker
@@ -172,9 +173,10 @@ impl Lab {
             .network_by_id(network_id)
             .and_then(|n| n.bridge.clone());
         if let Some(dev) = device {
-            if self.has_link(HOST, &dev).unwrap_or(false) {
-                let _ = self.settle(HOST, &dev);
-            }
+            self.topo
+                .unsettled
+                .borrow_mut()
+                .insert((HOST.to_string(), dev));
         }
     }
 
@@ -739,7 +741,7 @@ impl Lab {
     pub fn remove_container(&self, key: &str) -> Result<()> {
         let id = self.docker.borrow().check_remove_container(key)?.id.clone();
         // Many removals in a row are dismantled in batches: nothing waits for the kernel.
-        self.take_down(&id, State::Exited { code: 137 }, false)?;
+        self.take_down(&id, State::Exited { code: 137 })?;
         self.docker.borrow_mut().remove_container(&id)?;
         self.running.logs.borrow_mut().remove(&id);
         Ok(())

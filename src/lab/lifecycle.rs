@@ -177,7 +177,7 @@ impl Lab {
             // A container without a command: its init is all there is.
             None => 137,
         };
-        self.take_down(&id, State::Exited { code }, true)?;
+        self.take_down(&id, State::Exited { code })?;
         self.auto_remove(&id)?;
         Ok(true)
     }
@@ -212,7 +212,7 @@ impl Lab {
             Ok(c) => {
                 if !c.cmd.is_empty() {
                     if let Err(e) = self.start_main(&c, &image_argv(&c.image, &c.cmd)) {
-                        self.take_down(&c.id, State::Exited { code: 127 }, true)?;
+                        self.take_down(&c.id, State::Exited { code: 127 })?;
                         return Err(e);
                     }
                 }
@@ -235,7 +235,7 @@ impl Lab {
     /// container exits.
     pub fn main_ended(&self, key: &str, code: i32) -> Result<()> {
         let id = self.docker().container(key)?.id.clone();
-        self.take_down(&id, State::Exited { code }, true)?;
+        self.take_down(&id, State::Exited { code })?;
         self.auto_remove(&id)
     }
 
@@ -269,7 +269,7 @@ impl Lab {
         };
         for (id, code) in ended {
             if let Err(e) = self
-                .take_down(&id, State::Exited { code }, true)
+                .take_down(&id, State::Exited { code })
                 .and_then(|()| self.auto_remove(&id))
             {
                 eprintln!(
@@ -291,10 +291,10 @@ impl Lab {
     /// Container `id` stops running (`to`: exited with a code): what runs in it ends, its
     /// published ports close, its namespace goes (the kernel takes the veths with it), its
     /// names leave the networks' DNS, and the model releases its networks. The firewall
-    /// changes first and is restored if the namespace cannot go. With `settle`, it waits
-    /// until the kernel has dismantled the veths and the bridges show it (a bridge that
-    /// lost its last port reads `linkdown`), so the next view is the stopped lab.
-    pub(super) fn take_down(&self, id: &str, to: State, settle: bool) -> Result<()> {
+    /// changes first and is restored if the namespace cannot go. The next look at the lab
+    /// waits until the kernel has dismantled the veths and the bridges show it (a bridge
+    /// that lost its last port reads `linkdown`), so it sees the stopped lab.
+    pub(super) fn take_down(&self, id: &str, to: State) -> Result<()> {
         self.end_main(id);
         let (c, names) = {
             let d = self.docker();
@@ -335,9 +335,7 @@ impl Lab {
         self.docker.borrow_mut().release_networks(&c.id, to, &now)?;
         for (network_id, n) in names {
             self.dns_left(&c, &network_id, n)?;
-            if settle {
-                self.settle_network_device(&network_id);
-            }
+            self.settle_network_device(&network_id);
         }
         Ok(())
     }

@@ -27,6 +27,13 @@ use crate::model::docker::Docker;
 use crate::model::{addr, names};
 use crate::probe::ping::{self, PingOptions, PingReport};
 
+/// How long the lab waits for a link's state to follow its carrier, or an address to
+/// leave `tentative`, before it looks anyway. The kernel runs non-urgent link events (a
+/// bridge's carrier) at most once a second, machine-wide (`linkwatch_nextevent`), so one may
+/// wait a full second behind another lab's, and longer on a loaded machine: the deadline
+/// only guards against a state that never follows.
+const SETTLE_DEADLINE: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Error)]
 pub enum LabError {
     #[error("network namespace \"{0}\" already exists")]
@@ -618,11 +625,11 @@ impl Lab {
         // What was built and has not settled yet, except what has gone since.
         let unsettled: Vec<(String, String)> = self.topo.unsettled.borrow_mut().drain().collect();
         let gone: std::collections::HashSet<&(String, String)> = pending.iter().collect();
-        for link in &unsettled {
-            if self.kernel.has_ns(&link.0) && !gone.contains(link) {
-                self.settle_if_present(&link.0, &link.1)?;
-            }
-        }
+        let unsettled: Vec<(String, String)> = unsettled
+            .into_iter()
+            .filter(|link| !gone.contains(link))
+            .collect();
+        self.settle_links(&unsettled)?;
         Ok(())
     }
 
@@ -846,32 +853,85 @@ impl Lab {
     /// follows through the kernel's linkwatch work queue a moment later. Wait for it, so
     /// that a script reading the state right after `up` sees what `ip` would show.
     fn settle(&self, ns: &str, dev: &str) -> Result<()> {
-        if !self.settle_if_present(ns, dev)? {
+        if !self.settle_links(&[(ns.to_string(), dev.to_string())])? {
             self.need_dev(ns, dev)?;
         }
         Ok(())
     }
 
-    /// [`Lab::settle`] for a link that may have gone meanwhile: whether it was there.
-    fn settle_if_present(&self, ns: &str, dev: &str) -> Result<bool> {
-        // The kernel runs non-urgent link events (a bridge's carrier) at most once a
-        // second, machine-wide (`linkwatch_nextevent`), so one may wait a full second
-        // behind another lab's, and longer on a loaded machine: the deadline only
-        // guards against a state that never follows.
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let Some(link) = self.kernel.link_brief(ns, dev)? else {
-                return Ok(false);
+    /// Waits until `links` (namespace, name) show what `ip` would show of them a moment
+    /// later, in three steps:
+    /// 1. each link's operational state follows its carrier (see [`Lab::settle_state`]);
+    /// 2. then the bridge each of them is a port of: the kernel changes a bridge's carrier
+    ///    only as it processes its ports' (`br_port_carrier_check`, from the same linkwatch
+    ///    work), so a bridge looked at before its ports have settled can look settled
+    ///    (no carrier, DOWN) and still be about to come up — with its queueing discipline
+    ///    not yet attached, dropping what the host sends through it;
+    /// 3. then no IPv6 address on those links, if they run IPv6, is tentative: a link gets its
+    ///    link-local address as its carrier comes up, and although the lab turns duplicate
+    ///    address detection off (`accept_dad` 0), the kernel clears the flag from a work
+    ///    queue, so a view could show `tentative` one moment and not the next.
+    ///
+    /// Links that have gone meanwhile are skipped. Returns whether all of them were there.
+    fn settle_links(&self, links: &[(String, String)]) -> Result<bool> {
+        let mut all_there = true;
+        // Per namespace: the links (by index) whose addresses to wait for.
+        let mut running: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut masters: Vec<(&str, u32)> = Vec::new();
+        for (ns, dev) in links {
+            if !self.kernel.has_ns(ns) {
+                all_there = false;
+                continue;
+            }
+            let Some(link) = self.settle_state(|| Ok(self.kernel.link_brief(ns, dev)?))? else {
+                all_there = false;
+                continue;
             };
-            // Both ways: a carrier that came (a first port, a peer up) and one that went
-            // (a bridge's last port removed), so the `linkdown` flag of its routes is set.
+            if let Some(m) = link.master_ifindex {
+                if !masters.contains(&(ns.as_str(), m)) {
+                    masters.push((ns.as_str(), m));
+                }
+            }
+            if link.is_running() && link.ipv6 {
+                running.entry(ns.as_str()).or_default().push(link.ifindex);
+            }
+        }
+        for (ns, index) in masters {
+            let master = self.settle_state(|| Ok(self.kernel.link_brief_by_index(ns, index)?))?;
+            if let Some(link) = master.filter(|l| l.is_running() && l.ipv6) {
+                running.entry(ns).or_default().push(link.ifindex);
+            }
+        }
+        for (ns, indexes) in running {
+            let deadline = Instant::now() + SETTLE_DEADLINE;
+            while self.kernel.any_tentative(ns, &indexes)? && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+        Ok(all_there)
+    }
+
+    /// Waits until the link `lookup` reads has an operational state that agrees with its
+    /// carrier: the carrier flag changes at once, the state (and IFF_RUNNING) follows
+    /// through the kernel's linkwatch work. Both ways: a carrier that came (a first port, a
+    /// peer up) and one that went (a bridge's last port removed), so the `linkdown` flag
+    /// of its routes is set. Returns the link as last read, `None` if it is gone.
+    fn settle_state(
+        &self,
+        lookup: impl Fn() -> Result<Option<LinkInfo>>,
+    ) -> Result<Option<LinkInfo>> {
+        let deadline = Instant::now() + SETTLE_DEADLINE;
+        loop {
+            let Some(link) = lookup()? else {
+                return Ok(None);
+            };
             let lagging = if link.has_carrier() {
                 link.operstate != "UP" && link.operstate != "UNKNOWN"
             } else {
                 link.operstate == "UP"
             };
             if !lagging || Instant::now() >= deadline {
-                return Ok(true);
+                return Ok(Some(link));
             }
             std::thread::sleep(Duration::from_micros(50));
         }
@@ -880,7 +940,7 @@ impl Lab {
     /// `ip link set dev DEV master BRIDGE` / `nomaster`. A port of a Docker network's
     /// bridge is Docker's and stays where it is.
     pub fn set_master(&self, ns: &str, dev: &str, master: Option<&str>) -> Result<()> {
-        self.need_dev(ns, dev)?;
+        let port = self.need_dev(ns, dev)?;
         self.not_dockers(ns, dev, "re-attach")?;
         if let Some(m) = master {
             let link = self.need_dev(ns, m)?;
@@ -900,7 +960,15 @@ impl Lab {
             ns: ns.to_string(),
             dev: dev.to_string(),
             master: master.map(str::to_string),
-        })
+        })?;
+        // A bridge's carrier follows its ports: the one joined and the one left settle
+        // at the next look (see `settle_links`).
+        let mut unsettled = self.topo.unsettled.borrow_mut();
+        unsettled.insert((ns.to_string(), dev.to_string()));
+        for bridge in port.master.iter().map(String::as_str).chain(master) {
+            unsettled.insert((ns.to_string(), bridge.to_string()));
+        }
+        Ok(())
     }
 
     /// Parses `cidr` and says whether `dev` in `ns` already has it.
@@ -936,7 +1004,15 @@ impl Lab {
             dev: dev.to_string(),
             addr: net,
             brd,
-        })
+        })?;
+        if net.addr().is_ipv6() {
+            // Tentative until the kernel's DAD work has run (see `settle_links`).
+            self.topo
+                .unsettled
+                .borrow_mut()
+                .insert((ns.to_string(), dev.to_string()));
+        }
+        Ok(())
     }
 
     /// `ip link set dev DEV address MAC`: `mac` is six hex pairs joined by `:` (what

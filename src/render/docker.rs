@@ -211,6 +211,7 @@ mod tests {
 
     fn link(ifindex: u32, name: &str, kind: &str, master: Option<u32>) -> LinkInfo {
         LinkInfo {
+            ipv6: false,
             ifindex,
             name: name.into(),
             peer_ifindex: None,

@@ -408,6 +408,7 @@ mod tests {
 
     fn link(ifindex: u32, name: &str, flags: u32, mac: &str) -> LinkInfo {
         LinkInfo {
+            ipv6: false,
             ifindex,
             name: name.to_string(),
             peer_ifindex: None,
@@ -471,6 +472,7 @@ mod tests {
     #[test]
     fn loopback_down() {
         let lo = [LinkInfo {
+            ipv6: false,
             mtu: 65536,
             qdisc: "noop".to_string(),
             operstate: "DOWN".to_string(),
@@ -494,6 +496,7 @@ mod tests {
     #[test]
     fn veth_with_peer_in_another_namespace() {
         let veth = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(30),
             link_netnsid: Some(1),
             addrs: vec![
@@ -516,6 +519,7 @@ mod tests {
     #[test]
     fn peer_down_in_another_namespace_is_not_m_down() {
         let veth = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(7),
             link_netnsid: Some(0),
             ..link(8, "x1", IFF_BROADCAST | IFF_MULTICAST, "1e:eb:fb:d6:18:52")
@@ -526,6 +530,7 @@ mod tests {
     #[test]
     fn veth_pair_down_in_one_namespace() {
         let down = |ifindex, name: &str, peer, mac: &str| LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(peer),
             qdisc: "noop".to_string(),
             operstate: "DOWN".to_string(),
@@ -548,11 +553,13 @@ mod tests {
     fn m_down_follows_the_peer_not_the_link() {
         let links = [
             LinkInfo {
+                ipv6: false,
                 peer_ifindex: Some(3),
                 operstate: "DOWN".to_string(),
                 ..link(2, "a", IFF_BROADCAST | IFF_MULTICAST, "ba:b8:0a:d1:12:37")
             },
             LinkInfo {
+                ipv6: false,
                 peer_ifindex: Some(2),
                 operstate: "LOWERLAYERDOWN".to_string(),
                 ..link(
@@ -573,12 +580,14 @@ mod tests {
         let mut bridge_addr = addr("172.17.0.1/16", "global");
         bridge_addr.broadcast = Some("172.17.255.255".parse().expect("test address parses"));
         let bridge = LinkInfo {
+            ipv6: false,
             kind: "bridge".to_string(),
             addrs: vec![bridge_addr],
             ..link(3, "docker0", UP_RUNNING, "02:42:8a:bf:39:c1")
         };
         // Bridge ports are not IFF_SLAVE (that is bonding); only IFLA_MASTER marks them.
         let port = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(18),
             link_netnsid: Some(0),
             master_ifindex: Some(3),
@@ -595,6 +604,7 @@ mod tests {
              \x20   link/ether 1e:4b:5a:91:c3:07 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n"
         );
         let named = LinkInfo {
+            ipv6: false,
             master: Some("docker0".to_string()),
             master_ifindex: Some(99),
             ..port
@@ -607,6 +617,7 @@ mod tests {
         let mut ll = addr("fe80::b8c3:efff:feaf:5c62/64", "link");
         ll.flags = vec!["tentative".to_string()];
         let bridge = LinkInfo {
+            ipv6: false,
             operstate: "DOWN".to_string(),
             kind: "bridge".to_string(),
             addrs: vec![ll],
@@ -640,6 +651,7 @@ mod tests {
             .map(String::from)
             .to_vec();
         let a1 = LinkInfo {
+            ipv6: false,
             addrs: vec![secondary, temp, v6],
             ..link(3, "a1", UP_RUNNING, "fa:b1:c6:4b:51:e6")
         };
@@ -661,6 +673,7 @@ mod tests {
     #[test]
     fn header_without_qlen_keeps_the_blank_after_group() {
         let a1 = LinkInfo {
+            ipv6: false,
             group: 5,
             txqlen: 0,
             flags: UP_RUNNING | IFF_PROMISC | IFF_ALLMULTI,
@@ -675,6 +688,7 @@ mod tests {
     #[test]
     fn tun_without_hardware_address() {
         let tun = LinkInfo {
+            ipv6: false,
             qdisc: "pfifo_fast".to_string(),
             operstate: "DOWN".to_string(),
             broadcast: String::new(),
@@ -711,10 +725,12 @@ mod tests {
     #[test]
     fn missing_peer_and_unset_link() {
         let orphan = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(9),
             ..link(2, "v", IFF_BROADCAST, "")
         };
         let tunnel = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(0),
             ..link(3, "tunl0", IFF_NOARP, "")
         };
@@ -859,6 +875,7 @@ mod tests {
     #[test]
     fn dockers_links_without_a_queue() {
         let port = LinkInfo {
+            ipv6: false,
             peer_ifindex: Some(16),
             link_netnsid: Some(0),
             master_ifindex: Some(3),
@@ -866,6 +883,7 @@ mod tests {
             ..link(17, "veth5807a9c", UP_RUNNING, "56:07:d9:2f:99:34")
         };
         let docker0 = LinkInfo {
+            ipv6: false,
             kind: "bridge".to_string(),
             txqlen: 0,
             ..link(3, "docker0", UP_RUNNING, "02:42:36:51:ba:1a")
