@@ -90,6 +90,33 @@ fn traced_links(trace: &str) -> BTreeSet<String> {
 }
 
 /// What one killed run came to.
+/// When a run is killed: after a while, or a while after netsh's first child process (a
+/// container's relay and init, or a program) appeared.
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    After(Duration),
+    WithPrograms(Duration),
+}
+
+/// Whether process `pid` has a child, whichever of its threads started it.
+fn has_children(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|t| {
+            std::fs::read_to_string(t.path().join("children")).is_ok_and(|c| !c.trim().is_empty())
+        })
+}
+
+/// Whether process `pid` has ended (a zombie not reaped yet, or gone).
+fn has_ended(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s[s.rfind(')')? + 2..].starts_with('Z')))
+        .unwrap_or(true)
+}
+
 enum Outcome {
     /// Killed halfway, with a lab of this many namespaces and processes.
     Killed { namespaces: usize, processes: usize },
@@ -99,7 +126,7 @@ enum Outcome {
 
 /// Starts the walkthrough as `user`, kills it `moment` after the start, and waits until
 /// nothing of its lab is left.
-fn kill_at(user: As, moment: Duration, links: &BTreeSet<String>, before: &Machine) -> Outcome {
+fn kill_at(user: As, moment: Moment, links: &BTreeSet<String>, before: &Machine) -> Outcome {
     let started = SystemTime::now();
     let child = netsh()
         .user(user)
@@ -111,8 +138,16 @@ fn kill_at(user: As, moment: Duration, links: &BTreeSet<String>, before: &Machin
         .spawn()
         .expect("spawn netsh");
     let pid = Pid::from_raw(child.id() as i32);
-    // This sleep is the experiment: it picks the moment of the kill.
-    std::thread::sleep(moment);
+    // This wait is the experiment: it picks the moment of the kill.
+    match moment {
+        Moment::After(d) => std::thread::sleep(d),
+        Moment::WithPrograms(d) => {
+            while !has_children(pid.as_raw()) && !has_ended(pid.as_raw()) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(d);
+        }
+    }
     // Stopped, netsh cannot make or drop anything while its lab is noted; SIGKILL then ends
     // it exactly there.
     kill(pid, Signal::SIGSTOP).expect("stop netsh");
@@ -160,20 +195,23 @@ fn sigkill_at_random_moments_leaves_nothing() {
     );
     let seed = common::seed("NETSH_KILL_SEED");
     let mut rng = fastrand::Rng::with_seed(seed);
-    // Spread over the whole run, three at once running slower than the measuring run; every
-    // other kill lands in the second half, where the containers' programs run (their inits
-    // appear only with the first `exec`, late in the walkthrough, which now takes a fifth
-    // of a second: a window that kills spread over 0.8-1.4 of it could all miss).
-    let moments: Vec<Duration> = (0..KILLS)
+    // A third spread over the whole run (three at once run slower than the measuring run),
+    // a third over its second half, and a third the moment the lab's first program runs
+    // (a container's init, late in the walkthrough, which takes a fifth of a second: kills
+    // at random moments alone could all miss that window).
+    let moments: Vec<Moment> = (0..KILLS)
         .map(|i| {
             let r = rng.f64();
-            length.mul_f64(if i % 2 == 0 { 0.5 + 0.7 * r } else { 1.2 * r })
+            match i % 3 {
+                0 => Moment::After(length.mul_f64(1.2 * r)),
+                1 => Moment::After(length.mul_f64(0.5 + 0.7 * r)),
+                _ => Moment::WithPrograms(Duration::from_millis(20).mul_f64(r)),
+            }
         })
         .collect();
     println!(
         "seed {seed} (NETSH_KILL_SEED={seed} repeats it); the walkthrough took {length:?}; \
-         kills at (ms): {:?}",
-        moments.iter().map(|m| m.as_millis()).collect::<Vec<_>>()
+         kills at: {moments:?}"
     );
     let jobs = Mutex::new((0..KILLS).rev().collect::<Vec<usize>>());
     let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {
