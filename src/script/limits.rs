@@ -364,8 +364,18 @@ pub fn remaining() -> Option<Duration> {
         .map(|d| d.saturating_duration_since(Instant::now()))
 }
 
-/// The error a binding returns when it gave up waiting because the deadline came.
+/// The error a binding returns when it gave up waiting because the deadline came. What
+/// is left of the deadline passes first (Ctrl-C ends that wait): a binding that shortened
+/// its work to fit it may end a little early (a ping's last request that fits can be
+/// answered before the deadline), and the script stops at its deadline, as the message
+/// says, not before.
 pub fn timed_out() -> Box<EvalAltResult> {
+    while let Some(left) = remaining().filter(|l| !l.is_zero()) {
+        if crate::interrupt::requested() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
     let timeout = RUN.with(Cell::get).map(|r| r.timeout).unwrap_or_default();
     EvalAltResult::ErrorTerminated(Dynamic::from(Stop::Timeout(timeout)), Position::NONE).into()
 }
