@@ -398,8 +398,11 @@ fn netns_exec_runs_real_programs_and_trace_shows_the_commands() {
 
 #[test]
 fn a_long_ping_stops_at_the_scripts_deadline() {
+    // Seconds to spare for the first two lines on a loaded machine; the ping takes 20.
+    // It stops at the deadline, not at its last request that fits before it.
+    let start = std::time::Instant::now();
     netsh()
-        .args(["--timeout", "1"])
+        .args(["--timeout", "3"])
         .eval(
             "ip(\"netns add a\");\n\
              ip(\"-n a link set lo up\");\n\
@@ -407,8 +410,13 @@ fn a_long_ping_stops_at_the_scripts_deadline() {
         )
         .run()
         .code(1)
-        .stderr_has("the script ran longer than 1 s, its time limit")
+        .stderr_has("the script ran longer than 3 s, its time limit")
         .stderr_has("<expr>:3:1");
+    let took = start.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(3),
+        "stopped after {took:?}"
+    );
 }
 
 /// `brctl addbr` and `ip link add … type bridge` create a bridge DOWN, as the kernel does

@@ -59,7 +59,7 @@ fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
         mut master,
         mut seen,
         ..
-    } = start_repl(&["--timeout", "1"]);
+    } = start_repl(&["--timeout", "3"]);
     let mut say = |line: &str, want: &str| {
         master.write_all(line.as_bytes()).expect("type");
         master.write_all(b"\r").expect("enter");
@@ -68,9 +68,9 @@ fn a_runaway_entry_stops_at_its_timeout_and_the_session_goes_on() {
     say("let x = 20; let n = netns(\"n\");", "netsh> ");
     say(
         "loop {}",
-        "the script ran longer than 1 s, its time limit; --timeout SECONDS raises it",
+        "the script ran longer than 3 s, its time limit; --timeout SECONDS raises it",
     );
-    // The scope and the lab outlive the stopped entry, which had a second of its own.
+    // The scope and the lab outlive the stopped entry, which had three seconds of its own.
     say("x + 22", "42");
     say("namespaces()", "[\"n\"]");
     say(
