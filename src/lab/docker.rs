@@ -295,9 +295,6 @@ impl Lab {
     /// `docker network rm`: the firewall without the network first (rules that name a
     /// missing bridge match nothing), then the bridge, then the model.
     pub fn remove_network(&self, key: &str) -> Result<()> {
-        // Wait for the removed containers' ports to go (a user-defined network's removal
-        // cannot meet docker0, which is not made for it).
-        self.settle_lab()?;
         let (n, next) = {
             let d = self.docker.borrow();
             let n = d.check_remove_network(key)?.clone();
@@ -305,6 +302,17 @@ impl Lab {
             next.remove_network(&n.id)?;
             (n, next)
         };
+        // Wait for the removed containers' ports to go (a user-defined network's removal
+        // cannot meet docker0, which is not made for it), but not for the bridge's own
+        // state after losing them: it goes too (the kernel reports a lost carrier up to a
+        // second late, see `SETTLE_DEADLINE`).
+        if let Some(bridge) = &n.bridge {
+            self.topo
+                .unsettled
+                .borrow_mut()
+                .remove(&(HOST.to_string(), bridge.clone()));
+        }
+        self.settle_lab()?;
         let scope = firewall::Scope::Network(n.bridge.clone().unwrap_or_default());
         let undo = self.firewall_between(
             &self.firewall_state(scope.clone()),
