@@ -115,6 +115,13 @@ fn try_cleanup(user: As, end: Option<Signal>, tail: &str, linger: u32) -> bool {
     if end.is_none() && tail.is_empty() {
         assert!(status.success(), "{status:?}");
     }
+    if end.is_none() {
+        // Ending by itself, netsh ends and reaps every process it made, the containers'
+        // inits and what runs in them included, before it exits: none is left for the
+        // machine's reaper (which may come seconds later), nor keeps a namespace alive.
+        let left: Vec<&Proc> = lab.processes.iter().filter(|p| p.alive()).collect();
+        assert!(left.is_empty(), "still there as netsh exited: {left:?}");
+    }
     // The kernel frees namespaces and the init reaps in their own time: wait for it.
     lab.wait_gone(&before);
     assert!(!program.alive(), "the program started in the container");

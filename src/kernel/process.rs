@@ -42,7 +42,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -108,6 +108,9 @@ pub struct InitSpec<'a> {
 /// them.
 pub struct Init {
     relay: libc::pid_t,
+    /// A pidfd of the init (`pidfd_open`): a signal through it reaches the init or nobody,
+    /// never a process that got its pid again. `None` on a kernel without pidfds.
+    init: Option<OwnedFd>,
     net: OwnedFd,
     uts: OwnedFd,
     ipc: OwnedFd,
@@ -247,8 +250,14 @@ impl Init {
                 format!("cannot open the namespaces of the container's init: {e}"),
             ))
         })?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1. The
+        // init cannot have been reaped yet: its parent, the relay, reaps it only as it ends.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, init_pid, 0) };
+        // SAFETY: a fresh descriptor that nothing else owns.
+        let init = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
         Ok(Init {
             relay,
+            init,
             net,
             uts,
             ipc,
@@ -321,11 +330,31 @@ fn read_init_messages(pipe: &OwnedFd) -> io::Result<libc::pid_t> {
 }
 
 impl Drop for Init {
+    /// Kills the init, and with it everything in the container (`zap_pid_ns_processes`);
+    /// the relay reaps it and ends, and netsh reaps the relay. Killing the relay instead
+    /// would leave the init to the machine's reaper, which may take seconds to come; so
+    /// would the programs netsh started in the container, were their relays killed first
+    /// (see `Running`'s drop in lab/mod.rs), and the init waits for every one of them.
     fn drop(&mut self) {
-        // The init dies with the relay, and everything in the namespace with the init.
+        let target = match &self.init {
+            // SAFETY: pidfd_send_signal takes a pidfd, a signal, a null siginfo and flags.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            },
+            None => -1,
+        };
         // SAFETY: signals and reaps our own child.
         unsafe {
-            libc::kill(self.relay, libc::SIGKILL);
+            if target != 0 {
+                // No pidfd, or the init already gone: the relay ends with it (or now).
+                libc::kill(self.relay, libc::SIGKILL);
+            }
             libc::waitpid(self.relay, std::ptr::null_mut(), 0);
         }
     }

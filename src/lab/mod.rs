@@ -170,9 +170,12 @@ struct Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // A lab dropped while netsh goes on (the REPL's `:reset`) ends its background
-        // programs' relays and reaps them, as netsh's end would; the programs die with
-        // their inits, dropped after this.
+        // The containers' inits first: everything in a container dies with its init, and
+        // the relays of the programs netsh started there, still waiting for them, reap
+        // them at once (a program whose relay was gone would be left to the machine's
+        // reaper, and its init would wait for that). Then those relays end and are
+        // reaped: a lab dropped while netsh goes on (the REPL's `:reset`) leaves nothing.
+        self.inits.get_mut().clear();
         for relay in self.background.get_mut().iter_mut() {
             let _ = relay.kill();
             let _ = relay.wait();
