@@ -20,8 +20,8 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::{
-    AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
-    RouteMessageBuilder,
+    AddressMessageBuilder, Handle, LinkBridge, LinkGetRequest, LinkMessageBuilder, LinkUnspec,
+    LinkVeth, RouteMessageBuilder,
 };
 
 use super::op::Route;
@@ -68,37 +68,31 @@ pub fn errno_of(e: &rtnetlink::Error) -> Option<Errno> {
 
 pub type Result<T> = std::result::Result<T, rtnetlink::Error>;
 
-pub async fn link_index(h: &Handle, name: &str) -> Result<Option<u32>> {
-    let mut req = h.link().get().match_name(name.to_string()).execute();
-    match req.try_next().await {
-        Ok(Some(msg)) => Ok(Some(msg.header.index)),
-        Ok(None) => Ok(None),
+/// The one link a `RTM_GETLINK` request by name or index answers; `None` if there is none.
+async fn one_link(req: LinkGetRequest) -> Result<Option<LinkMessage>> {
+    match req.execute().try_next().await {
+        Ok(msg) => Ok(msg),
         Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+pub async fn link_index(h: &Handle, name: &str) -> Result<Option<u32>> {
+    let msg = one_link(h.link().get().match_name(name.to_string())).await?;
+    Ok(msg.map(|m| m.header.index))
 }
 
 /// One link by name as a single request answers it: flags, state, kind — no addresses, no
 /// master's name. `None` if there is none.
 pub async fn get_link_brief(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
-    let mut req = h.link().get().match_name(name.to_string()).execute();
-    match req.try_next().await {
-        Ok(Some(msg)) => Ok(Some(link_info(&msg))),
-        Ok(None) => Ok(None),
-        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let msg = one_link(h.link().get().match_name(name.to_string())).await?;
+    Ok(msg.as_ref().map(link_info))
 }
 
 /// [`get_link_brief`] by interface index.
 pub async fn get_link_brief_by_index(h: &Handle, index: u32) -> Result<Option<LinkInfo>> {
-    let mut req = h.link().get().match_index(index).execute();
-    match req.try_next().await {
-        Ok(Some(msg)) => Ok(Some(link_info(&msg))),
-        Ok(None) => Ok(None),
-        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let msg = one_link(h.link().get().match_index(index)).await?;
+    Ok(msg.as_ref().map(link_info))
 }
 
 /// Whether an IPv6 address on one of the links `indexes` is still tentative
@@ -110,25 +104,14 @@ pub async fn any_tentative(h: &Handle, indexes: &[u32]) -> Result<bool> {
     Ok(addrs
         .iter()
         .filter(|a| indexes.contains(&a.header.index))
-        .any(|a| {
-            let mut flags = AddressFlags::from_bits_truncate(u32::from(a.header.flags.bits()));
-            for attr in &a.attributes {
-                if let AddressAttribute::Flags(f) = attr {
-                    flags = *f;
-                }
-            }
-            flags.contains(AddressFlags::Tentative) && !flags.contains(AddressFlags::Dadfailed)
-        }))
+        .map(addr_flags)
+        .any(|f| f.contains(AddressFlags::Tentative) && !f.contains(AddressFlags::Dadfailed)))
 }
 
 /// One link by name, with its addresses and its master's name; `None` if there is none.
 pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkInfo>> {
-    let mut req = h.link().get().match_name(name.to_string()).execute();
-    let msg = match req.try_next().await {
-        Ok(Some(msg)) => msg,
-        Ok(None) => return Ok(None),
-        Err(e) if errno_of(&e) == Some(Errno::ENODEV) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(msg) = one_link(h.link().get().match_name(name.to_string())).await? else {
+        return Ok(None);
     };
     let mut info = link_info(&msg);
     if let Some(m) = info.master_ifindex {
@@ -538,12 +521,25 @@ fn mac(bytes: &[u8]) -> String {
         .join(":")
 }
 
+/// An address's `IFA_F_*` flags: the 32-bit `IFA_FLAGS` attribute when the kernel sends
+/// it, else the header's 8 bits.
+fn addr_flags(a: &AddressMessage) -> AddressFlags {
+    a.attributes
+        .iter()
+        .rev()
+        .find_map(|attr| match attr {
+            AddressAttribute::Flags(f) => Some(*f),
+            _ => None,
+        })
+        .unwrap_or_else(|| AddressFlags::from_bits_truncate(u32::from(a.header.flags.bits())))
+}
+
 fn addr_info(a: &AddressMessage) -> Option<AddrInfo> {
     let mut address = None;
     let mut local = None;
     let mut broadcast = None;
     let mut label = None;
-    let mut flags = AddressFlags::from_bits_truncate(u32::from(a.header.flags.bits()));
+    let flags = addr_flags(a);
     let mut lifetimes = None;
     for attr in &a.attributes {
         match attr {
@@ -551,7 +547,6 @@ fn addr_info(a: &AddressMessage) -> Option<AddrInfo> {
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Broadcast(b) => broadcast = Some(IpAddr::V4(*b)),
             AddressAttribute::Label(l) => label = Some(l.clone()),
-            AddressAttribute::Flags(f) => flags = *f,
             AddressAttribute::CacheInfo(c) => lifetimes = Some((c.ifa_valid, c.ifa_preferred)),
             _ => {}
         }
