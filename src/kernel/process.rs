@@ -108,9 +108,8 @@ pub struct InitSpec<'a> {
 /// them.
 pub struct Init {
     relay: libc::pid_t,
-    /// A pidfd of the init (`pidfd_open`): a signal through it reaches the init or nobody,
-    /// never a process that got its pid again. `None` on a kernel without pidfds.
-    init: Option<OwnedFd>,
+    /// The init's pidfd; `None` on a kernel without pidfds.
+    init: Option<Pidfd>,
     net: OwnedFd,
     uts: OwnedFd,
     ipc: OwnedFd,
@@ -250,11 +249,9 @@ impl Init {
                 format!("cannot open the namespaces of the container's init: {e}"),
             ))
         })?;
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1. The
-        // init cannot have been reaped yet: its parent, the relay, reaps it only as it ends.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, init_pid, 0) };
-        // SAFETY: a fresh descriptor that nothing else owns.
-        let init = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        // The init cannot have been reaped yet: its parent, the relay, reaps it only as it
+        // ends.
+        let init = Pidfd::open(init_pid);
         Ok(Init {
             relay,
             init,
@@ -336,26 +333,47 @@ impl Drop for Init {
     /// would the programs netsh started in the container, were their relays killed first
     /// (see `Running`'s drop in lab/mod.rs), and the init waits for every one of them.
     fn drop(&mut self) {
-        let target = match &self.init {
-            // SAFETY: pidfd_send_signal takes a pidfd, a signal, a null siginfo and flags.
-            Some(fd) => unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    libc::SIGKILL,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                )
-            },
-            None => -1,
-        };
+        let killed = self.init.as_ref().is_some_and(|init| init.kill().is_ok());
         // SAFETY: signals and reaps our own child.
         unsafe {
-            if target != 0 {
+            if !killed {
                 // No pidfd, or the init already gone: the relay ends with it (or now).
                 libc::kill(self.relay, libc::SIGKILL);
             }
             libc::waitpid(self.relay, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// A pidfd (`pidfd_open`, Linux 5.3): a signal through it reaches its process or nobody,
+/// never a process that got the same pid after it was reaped.
+pub struct Pidfd(OwnedFd);
+
+impl Pidfd {
+    /// A pidfd of process `pid`; `None` on a kernel without pidfds, or when it is gone.
+    pub fn open(pid: libc::pid_t) -> Option<Pidfd> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: a fresh descriptor that nothing else owns.
+        (fd >= 0).then(|| Pidfd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+    }
+
+    /// SIGKILL to the process; an error (ESRCH) when it has ended already.
+    pub fn kill(&self) -> io::Result<()> {
+        // SAFETY: pidfd_send_signal takes a pidfd, a signal, a null siginfo and flags.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
         }
     }
 }

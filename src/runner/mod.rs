@@ -13,7 +13,7 @@ pub mod snapshot;
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::kernel::process::Pidfd;
 use discover::{Found, TestId};
 
 /// Exit codes of `netsh test` (and of `netsh SCRIPT`).
@@ -397,38 +398,26 @@ enum Event {
     Exited(Option<std::process::ExitStatus>),
 }
 
-/// Kills a child by a pidfd (Linux 5.3 and later), which never reaches another process that
-/// got the pid after the child was reaped; without one, by pid.
+/// Kills a child by a pidfd (see [`Pidfd`]), which never reaches another process that got
+/// the pid after the child was reaped; without one, by pid.
 struct ExitWatch {
     pid: u32,
-    fd: Option<OwnedFd>,
+    fd: Option<Pidfd>,
 }
 
 impl ExitWatch {
     fn new(pid: u32) -> ExitWatch {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-        let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
         ExitWatch {
             pid,
-            fd: (fd >= 0).then(|| {
-                // SAFETY: the descriptor was just made for us and nothing else owns it.
-                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) }
-            }),
+            fd: Pidfd::open(pid as nix::libc::pid_t),
         }
     }
 
     fn kill(&self) {
         match &self.fd {
-            // SAFETY: pidfd_send_signal takes a pidfd, a signal, a null siginfo and flags.
-            Some(fd) => unsafe {
-                nix::libc::syscall(
-                    nix::libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    nix::libc::SIGKILL,
-                    std::ptr::null::<nix::libc::siginfo_t>(),
-                    0,
-                );
-            },
+            Some(fd) => {
+                let _ = fd.kill();
+            }
             None => {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(self.pid as i32),
