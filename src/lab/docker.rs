@@ -173,10 +173,7 @@ impl Lab {
             .network_by_id(network_id)
             .and_then(|n| n.bridge.clone());
         if let Some(dev) = device {
-            self.topo
-                .unsettled
-                .borrow_mut()
-                .insert((HOST.to_string(), dev));
+            self.settle_later(HOST, &dev);
         }
     }
 

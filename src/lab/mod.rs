@@ -626,10 +626,12 @@ impl Lab {
             }
         }
         // What was built and has not settled yet, except what has gone since.
-        let unsettled: Vec<(String, String)> = self.topo.unsettled.borrow_mut().drain().collect();
         let gone: std::collections::HashSet<&(String, String)> = pending.iter().collect();
-        let unsettled: Vec<(String, String)> = unsettled
-            .into_iter()
+        let unsettled: Vec<(String, String)> = self
+            .topo
+            .unsettled
+            .borrow_mut()
+            .drain()
             .filter(|link| !gone.contains(link))
             .collect();
         self.settle_links(&unsettled)?;
@@ -862,6 +864,14 @@ impl Lab {
         Ok(())
     }
 
+    /// Has the next look at the lab wait for `dev` in `ns` to settle (see `settle_lab`).
+    fn settle_later(&self, ns: &str, dev: &str) {
+        self.topo
+            .unsettled
+            .borrow_mut()
+            .insert((ns.to_string(), dev.to_string()));
+    }
+
     /// Waits until `links` (namespace, name) show what `ip` would show of them a moment
     /// later, in three steps:
     /// 1. each link's operational state follows its carrier (see [`Lab::settle_state`]);
@@ -966,10 +976,9 @@ impl Lab {
         })?;
         // A bridge's carrier follows its ports: the one joined and the one left settle
         // at the next look (see `settle_links`).
-        let mut unsettled = self.topo.unsettled.borrow_mut();
-        unsettled.insert((ns.to_string(), dev.to_string()));
+        self.settle_later(ns, dev);
         for bridge in port.master.iter().map(String::as_str).chain(master) {
-            unsettled.insert((ns.to_string(), bridge.to_string()));
+            self.settle_later(ns, bridge);
         }
         Ok(())
     }
@@ -1010,10 +1019,7 @@ impl Lab {
         })?;
         if net.addr().is_ipv6() {
             // Tentative until the kernel's DAD work has run (see `settle_links`).
-            self.topo
-                .unsettled
-                .borrow_mut()
-                .insert((ns.to_string(), dev.to_string()));
+            self.settle_later(ns, dev);
         }
         Ok(())
     }
