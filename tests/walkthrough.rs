@@ -111,9 +111,8 @@ fn has_children(pid: i32) -> bool {
 
 /// Whether process `pid` has ended (a zombie not reaped yet, or gone).
 fn has_ended(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| Some(s[s.rfind(')')? + 2..].starts_with('Z')))
+    common::leftovers::stat_fields(pid)
+        .and_then(|f| f.first().map(|state| state == "Z"))
         .unwrap_or(true)
 }
 

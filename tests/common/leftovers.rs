@@ -113,7 +113,7 @@ impl Machine {
 }
 
 /// Fields of `/proc/<pid>/stat` after the command name (field 3, the state, is index 0).
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
+pub fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     Some(rest.split_whitespace().map(str::to_string).collect())
